@@ -1,0 +1,13 @@
+// The Bun adapter: Bun's process APIs behind the core's Runtime interface.
+import process from "node:process";
+import { hostname } from "node:os";
+import type { Runtime } from "../../src/runtime.ts";
+
+export const bunRuntime: Runtime = {
+  name: "bun",
+  env: (name) => process.env[name],
+  cwd: () => process.cwd(),
+  hostname: () => hostname(),
+  pid: () => process.pid,
+  importModule: (specifier) => import(specifier),
+};

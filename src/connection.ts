@@ -1,0 +1,242 @@
+// RQ's rq/connections.py: resolving the `connection` option, and the few Redis calls rqts makes, in one place.
+
+import { Buffer } from "node:buffer";
+import { createClient, RESP_TYPES } from "redis";
+import { DEFAULT_REDIS_URL } from "./defaults.ts";
+import { RedisConnectionError } from "./errors.ts";
+import { getRuntime } from "./runtime.ts";
+
+/** One argument of a Redis command. */
+export type RedisArg = string | Uint8Array;
+/** A Redis command as its words: `["HSET", key, field, value]`. */
+export type Command = RedisArg[];
+
+/** The node-redis client shape rqts relies on (`createClient()` from the `redis` package). */
+export interface RedisClient {
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  connect(): Promise<unknown>;
+  sendCommand(args: Command): Promise<unknown>;
+  withTypeMapping(mapping: Record<number, unknown>): RedisClient;
+  multi(): { addCommand(args: Command): unknown; exec(): Promise<unknown[]> };
+  duplicate(): RedisClient;
+  close(): Promise<void>;
+  destroy(): void;
+  on(event: "error", listener: (error: Error) => void): unknown;
+}
+
+/**
+ * Where a caller's `pipeline` option must accept commands: node-redis's `client.multi()` fits,
+ * as does rqts's own {@link Pipeline}. The caller executes it.
+ */
+export interface PipelineLike {
+  addCommand(args: Command): unknown;
+}
+
+/** What every class accepts as `connection`: a Redis URL, a node-redis client the caller owns, or nothing. */
+export type ConnectionOption = string | RedisClient | Connection | undefined;
+
+/** A Lua script run with EVALSHA, loaded on first NOSCRIPT. */
+export class Script {
+  #sha: Promise<string> | undefined;
+  constructor(readonly source: string) {}
+  sha(): Promise<string> {
+    return this.#sha ??= crypto.subtle.digest("SHA-1", new TextEncoder().encode(this.source)).then((d) =>
+      Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("")
+    );
+  }
+}
+
+/** node-redis takes strings and Buffers only: view other byte arrays as Buffers (no copy). */
+export function wireArgs(args: Command): Command {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (typeof a !== "string" && !Buffer.isBuffer(a)) {
+      const out = args.slice();
+      for (let j = i; j < out.length; j++) {
+        const b = out[j];
+        if (typeof b !== "string" && !Buffer.isBuffer(b)) out[j] = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+      }
+      return out;
+    }
+  }
+  return args;
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, "//***@");
+}
+
+/**
+ * A Redis connection as rqts uses it: string replies by default, Buffer replies where bytes matter.
+ * Clients it created it closes on {@link close}; clients the caller passed it never closes.
+ */
+export class Connection {
+  readonly #client: RedisClient;
+  readonly #bytes: RedisClient;
+  readonly #owned: boolean;
+  readonly #label: string;
+  #ready: Promise<void> | undefined;
+  #blockingIdle: RedisClient[] = [];
+  #blockingAll = new Set<RedisClient>();
+  #closed = false;
+
+  private constructor(client: RedisClient, owned: boolean, label: string) {
+    this.#client = client;
+    this.#bytes = client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+    this.#owned = owned;
+    this.#label = label;
+  }
+
+  /** Resolves the `connection` option: a URL, a client, a Connection to share, or `REDIS_URL`/the default. */
+  static resolve(option: ConnectionOption): Connection {
+    if (option instanceof Connection) return option;
+    if (option === undefined || typeof option === "string") {
+      const url = option ?? getRuntime().env("REDIS_URL") ?? DEFAULT_REDIS_URL;
+      return Connection.fromUrl(url);
+    }
+    if (typeof option === "object" && option !== null && typeof option.sendCommand === "function") {
+      return new Connection(option, false, "caller's client");
+    }
+    throw new TypeError(
+      `connection: expected a Redis URL string (e.g. "redis://127.0.0.1:6379"), a node-redis client from ` +
+        `createClient(), or nothing (REDIS_URL, else ${DEFAULT_REDIS_URL}); received ${typeof option}.`,
+    );
+  }
+
+  /** Opens a client for `url` that this Connection owns. Nothing is sent until the first command. */
+  static fromUrl(url: string): Connection {
+    if (!/^rediss?:\/\//.test(url)) {
+      throw new TypeError(
+        `connection: "${redactUrl(url)}" is not a Redis URL; use redis://host:port[/db] or rediss:// for TLS.`,
+      );
+    }
+    let everConnected = false;
+    const client = createClient({
+      url,
+      socket: {
+        connectTimeout: 5000,
+        // The first connection fails fast with a clear error; once connected, reconnect with backoff.
+        reconnectStrategy: (retries: number, cause: Error) =>
+          everConnected ? Math.min(50 * 2 ** Math.min(retries, 6), 2000) : cause,
+      },
+    }) as unknown as RedisClient;
+    client.on("error", () => {/* surfaced through the failing command instead */});
+    const conn = new Connection(client, true, redactUrl(url));
+    conn.#onConnect = () => (everConnected = true);
+    return conn;
+  }
+
+  #onConnect: () => void = () => {};
+
+  /** The node-redis client (string replies). */
+  get client(): RedisClient {
+    return this.#client;
+  }
+
+  /** Whether {@link close} will close the client (it was created here, not passed in). */
+  get owned(): boolean {
+    return this.#owned;
+  }
+
+  #ensureReady(): Promise<void> {
+    if (this.#client.isOpen) return Promise.resolve();
+    if (this.#closed) return Promise.reject(new RedisConnectionError(`Connection to ${this.#label} is closed.`));
+    return this.#ready ??= this.#client.connect().then(
+      () => {
+        this.#onConnect();
+        this.#ready = undefined;
+      },
+      (error: Error) => {
+        this.#ready = undefined;
+        throw new RedisConnectionError(
+          `Cannot connect to Redis at ${this.#label} (${error.message || error}). Start redis-server there, ` +
+            `or pass another URL as 'connection' or in REDIS_URL.`,
+          { cause: error },
+        );
+      },
+    );
+  }
+
+  /** Sends one command; bulk replies come back as strings. */
+  async call<T = unknown>(args: Command): Promise<T> {
+    if (!this.#client.isOpen) await this.#ensureReady();
+    return await this.#client.sendCommand(wireArgs(args)) as T;
+  }
+
+  /** Sends one command; bulk replies come back as bytes. */
+  async callBytes<T = unknown>(args: Command): Promise<T> {
+    if (!this.#client.isOpen) await this.#ensureReady();
+    return await this.#bytes.sendCommand(wireArgs(args)) as T;
+  }
+
+  /** Runs commands in one MULTI/EXEC transaction (one round trip); returns their replies. */
+  async transaction(commands: Command[]): Promise<unknown[]> {
+    if (!this.#client.isOpen) await this.#ensureReady();
+    const multi = this.#client.multi();
+    for (const c of commands) multi.addCommand(wireArgs(c));
+    return await multi.exec();
+  }
+
+  /** Runs a Lua script (EVALSHA, loading it on NOSCRIPT). */
+  async eval<T = unknown>(script: Script, keys: RedisArg[], args: RedisArg[], bytes = false): Promise<T> {
+    const sha = await script.sha();
+    const words = (op: string, head: string): Command => [op, head, String(keys.length), ...keys, ...args];
+    try {
+      return await (bytes ? this.callBytes<T>(words("EVALSHA", sha)) : this.call<T>(words("EVALSHA", sha)));
+    } catch (error) {
+      if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
+      return await (bytes
+        ? this.callBytes<T>(words("EVAL", script.source))
+        : this.call<T>(words("EVAL", script.source)));
+    }
+  }
+
+  /**
+   * Runs `fn` on a dedicated connection for blocking commands (XREAD BLOCK, BLMOVE), so they never stall
+   * the shared one. Connections are pooled and reused.
+   */
+  async blocking<T>(fn: (client: RedisClient) => Promise<T>): Promise<T> {
+    if (!this.#client.isOpen) await this.#ensureReady();
+    let dedicated = this.#blockingIdle.pop();
+    if (!dedicated) {
+      dedicated = this.#client.duplicate();
+      dedicated.on("error", () => {});
+      this.#blockingAll.add(dedicated);
+      await dedicated.connect();
+    }
+    try {
+      return await fn(dedicated);
+    } finally {
+      if (this.#closed) {
+        this.#blockingAll.delete(dedicated);
+        dedicated.destroy();
+      } else this.#blockingIdle.push(dedicated);
+    }
+  }
+
+  /** Closes the clients this Connection created. A caller's client is left open. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const c of this.#blockingAll) c.destroy();
+    this.#blockingAll.clear();
+    this.#blockingIdle = [];
+    if (this.#owned && this.#client.isOpen) await this.#client.close();
+  }
+}
+
+/** Collects commands for one MULTI/EXEC; satisfies {@link PipelineLike}. */
+export class Pipeline implements PipelineLike {
+  readonly commands: Command[] = [];
+  constructor(readonly connection: Connection) {}
+  addCommand(args: Command): this {
+    this.commands.push(args);
+    return this;
+  }
+  /** Executes the collected commands in one transaction and clears them. */
+  async exec(): Promise<unknown[]> {
+    const commands = this.commands.splice(0);
+    return commands.length ? await this.connection.transaction(commands) : [];
+  }
+}

@@ -1,0 +1,34 @@
+// RQ's rq/defaults.py: every default rqts shares with Python RQ 1.13, once, with its unit.
+
+/** Redis URL used when neither a connection nor `REDIS_URL` is given. */
+export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+
+/** Queue name used by `new Queue()` with no name. */
+export const DEFAULT_QUEUE_NAME = "default";
+
+/** Maximum runtime of a job, in seconds (`Queue.DEFAULT_TIMEOUT`). `-1` means no limit. */
+export const DEFAULT_JOB_TIMEOUT = 180;
+
+/** How long a successful job and its result are kept, in seconds. `0` = not kept, `-1` = forever. */
+export const DEFAULT_RESULT_TTL = 500;
+
+/** How long a failed job is kept, in seconds (one year). */
+export const DEFAULT_FAILURE_TTL = 31_536_000;
+
+/** Time limit of a success or failure callback, in seconds. */
+export const CALLBACK_TIMEOUT = 60;
+
+/** Worker key lifetime, in seconds; the key's TTL is this plus 60. */
+export const DEFAULT_WORKER_TTL = 420;
+
+/** How often a busy worker heartbeats, in seconds. */
+export const DEFAULT_JOB_MONITORING_INTERVAL = 30;
+
+/** Description arguments longer than this many characters are cut and end in `...`. */
+export const DESCRIPTION_ARG_MAX_LENGTH = 75;
+
+/** Approximate number of results kept per job in `rq:results:<id>` (`MAXLEN ~ 10`). */
+export const RESULTS_STREAM_MAXLEN = 10;
+
+/** Version rqts writes in worker hashes, so `rq info` and Python clients see an RQ 1.13 peer. */
+export const RQ_VERSION = "1.13.0";

@@ -1,0 +1,78 @@
+// RQ's rq/exceptions.py: every error rqts throws on purpose derives from RqtsError, and says what to do.
+
+/** Base class of every rqts error, so `catch (e) { if (e instanceof RqtsError) … }` catches them all. */
+export class RqtsError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The job hash does not exist (never created, deleted, or expired after its TTL). */
+export class NoSuchJobError extends RqtsError {
+  constructor(readonly jobId: string, detail = "") {
+    super(
+      `No such job: ${jobId}${detail}. It was never enqueued, was deleted, or expired ` +
+        `(finished jobs are kept for resultTtl, 500 s by default): check the id, or enqueue it again.`,
+    );
+  }
+}
+
+/** An operation that makes no sense in the job's current state (e.g. cancelling a canceled job). */
+export class InvalidJobOperationError extends RqtsError {}
+
+/** A job's `dependsOn` names something that is not a job. */
+export class InvalidJobDependencyError extends RqtsError {}
+
+/** A stored job cannot be decoded: bad zlib, bad JSON, wrong shape, or a missing field. */
+export class DeserializationError extends RqtsError {
+  constructor(readonly jobId: string, readonly field: string, detail: string, options?: ErrorOptions) {
+    super(
+      `Job ${jobId}: field '${field}' cannot be decoded: ${detail}. The hash rq:job:${jobId} was ` +
+        `written by an incompatible or broken client; delete it (Job.delete) or enqueue the job again.`,
+      options,
+    );
+  }
+}
+
+/** A path inside a value: numbers index arrays, strings name object keys. */
+export type ValuePath = (string | number)[];
+
+/** Formats a path under a root name: `args[1].user.id`, `kwargs["a b"]`. */
+export function formatPath(root: string, path: ValuePath): string {
+  let out = root;
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(part)) out += "." + part;
+    else out += `[${JSON.stringify(part)}]`;
+  }
+  return out;
+}
+
+/** A value cannot be stored faithfully as JSON; `path` says where it sits (`args[1].user.id`). */
+export class SerializationError extends RqtsError {
+  readonly path: string;
+  constructor(readonly root: string, readonly valuePath: ValuePath, readonly reason: string) {
+    const path = formatPath(root, valuePath);
+    super(
+      `Cannot serialize ${path}: ${reason}. Job arguments, meta and results must be JSON values ` +
+        `(strings, finite numbers, booleans, null, arrays, plain objects); convert it first ` +
+        `(e.g. String(bigint), [...set], Object.fromEntries(map)).`,
+    );
+    this.path = path;
+  }
+}
+
+/** A job function or callback reference cannot be made into RQ's `func_name`. */
+export class FunctionReferenceError extends TypeError {
+  constructor(message: string) {
+    super(message);
+    this.name = "FunctionReferenceError";
+  }
+}
+
+/** A job failed while running in-process (`isAsync: false` queues rethrow nothing; this is for callers). */
+export class JobFailedError extends RqtsError {}
+
+/** No Redis connection could be made or it broke. */
+export class RedisConnectionError extends RqtsError {}

@@ -1,0 +1,543 @@
+// RQ's rq/job.py: a job as stored in `rq:job:<id>`, with its lifecycle operations.
+
+import { Buffer } from "node:buffer";
+import { deflateSync, inflateSync } from "node:zlib";
+import { Connection, type ConnectionOption } from "./connection.ts";
+import { DeserializationError, InvalidJobOperationError, NoSuchJobError, SerializationError } from "./errors.ts";
+import {
+  dependenciesKey,
+  dependentsKey,
+  jobKey,
+  queueKey,
+  type RegistryKind,
+  registryKey,
+} from "./keys.ts";
+import { CANCEL } from "./lua.ts";
+import { fetchAll, fetchLatest, type Result, waitLatest } from "./results.ts";
+import { JSONSerializer, type Serializer } from "./serializer.ts";
+import { nowSeconds, parseDuration, parseUtc, utcFormat, utcNow } from "./utils.ts";
+
+/** A job's status, exactly as RQ writes it. */
+export type JobStatus = "queued" | "finished" | "failed" | "started" | "deferred" | "scheduled" | "stopped" | "canceled";
+
+const STATUSES = new Set<string>(["queued", "finished", "failed", "started", "deferred", "scheduled", "stopped", "canceled"]);
+
+/** The registry a job sits in for a given status (RQ's `_remove_from_registries`). */
+export function registryForStatus(status: string | null | undefined): RegistryKind | undefined {
+  switch (status) {
+    case "finished":
+      return "finished";
+    case "deferred":
+      return "deferred";
+    case "started":
+      return "started";
+    case "scheduled":
+      return "scheduled";
+    case "failed":
+    case "stopped":
+      return "failed";
+    case "canceled":
+      return "canceled";
+  }
+  return undefined;
+}
+
+/** Options shared by the static Job functions. */
+export interface JobFetchOptions {
+  /** Redis URL, node-redis client, or nothing (`REDIS_URL`, else redis://127.0.0.1:6379). */
+  connection?: ConnectionOption;
+  /** Default: RQ's JSONSerializer. */
+  serializer?: Serializer;
+}
+
+/** What a new job is made of; the Queue fills it from validated options. */
+export interface JobInit {
+  id: string;
+  funcName: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  origin: string;
+  description?: string;
+  timeout?: number;
+  resultTtl?: number;
+  failureTtl?: number;
+  ttl?: number;
+  meta?: Record<string, unknown>;
+  dependencyIds?: string[];
+  successCallbackName?: string;
+  failureCallbackName?: string;
+  status?: JobStatus;
+  enqueueAtFront?: boolean;
+}
+
+type Call = { funcName: string; args: unknown[]; kwargs: Record<string, unknown> };
+type RawHash = Record<string, Uint8Array>;
+
+const text = (v: Uint8Array | undefined): string | undefined => v === undefined ? undefined : Buffer.from(v).toString("utf8");
+
+/**
+ * A job: a function call stored in Redis for a worker to run. Returned by `Queue.enqueue()`; a proxy whose
+ * fields are as of enqueue or the last {@link refresh}.
+ *
+ * @example Wait for a result
+ * ```ts
+ * const job = await queue.enqueue(add, 3, 4);
+ * const result = await job.latestResult({ timeout: 10 });
+ * console.log(result?.returnValue); // 7
+ * ```
+ */
+export class Job<R = unknown> {
+  readonly id: string;
+  readonly connection: Connection;
+  readonly serializer: Serializer;
+
+  /** Queue name the job belongs to. */
+  origin = "";
+  /** Shown by `rq info` and logs. */
+  description: string | null = null;
+  /** Seconds before the job is interrupted (`-1` = none); `null` = the queue/worker default. */
+  timeout: number | null = null;
+  resultTtl: number | null = null;
+  failureTtl: number | null = null;
+  ttl: number | null = null;
+  /** Your own data; save changes with {@link saveMeta}. */
+  meta: Record<string, unknown> = {};
+  dependencyIds: string[] = [];
+  createdAt: Date = new Date();
+  enqueuedAt: Date | null = null;
+  startedAt: Date | null = null;
+  endedAt: Date | null = null;
+  lastHeartbeat: Date | null = null;
+  workerName: string | null = null;
+  successCallbackName: string | null = null;
+  failureCallbackName: string | null = null;
+  allowDependencyFailures: boolean | null = null;
+  enqueueAtFront: boolean | null = null;
+  retriesLeft: number | null = null;
+  retryIntervals: number[] | null = null;
+
+  #status: JobStatus | null = null;
+  #data: Uint8Array | undefined; // as stored: zlib(JSON) (or raw JSON from lenient writers)
+  #call: Call | undefined;
+  #createdAtText: string | undefined;
+  #legacyExcInfo: string | null = null;
+
+  /** @internal Use {@link Job.fetch} or a Queue. */
+  constructor(id: string, connection: Connection, serializer: Serializer = JSONSerializer) {
+    this.id = id;
+    this.connection = connection;
+    this.serializer = serializer;
+  }
+
+  /** @internal Builds a job that is not saved yet. @throws {SerializationError} naming the argument path. */
+  static create<R>(init: JobInit, connection: Connection, serializer: Serializer): Job<R> {
+    const job = new Job<R>(init.id, connection, serializer);
+    job.#call = { funcName: init.funcName, args: init.args, kwargs: init.kwargs };
+    let json: Uint8Array;
+    try {
+      json = serializer.dumps([init.funcName, null, init.args, init.kwargs]);
+    } catch (error) {
+      if (error instanceof SerializationError && typeof error.valuePath[0] === "number" && error.valuePath[0] >= 2) {
+        throw new SerializationError(error.valuePath[0] === 2 ? "args" : "kwargs", error.valuePath.slice(1), error.reason);
+      }
+      throw error;
+    }
+    job.#data = deflateSync(json);
+    job.origin = init.origin;
+    job.description = init.description ?? null;
+    job.timeout = init.timeout ?? null;
+    job.resultTtl = init.resultTtl ?? null;
+    job.failureTtl = init.failureTtl ?? null;
+    job.ttl = init.ttl ?? null;
+    job.meta = init.meta ?? {};
+    if (Object.keys(job.meta).length) {
+      try {
+        serializer.dumps(job.meta);
+      } catch (error) {
+        if (error instanceof SerializationError) throw new SerializationError("meta", error.valuePath, error.reason);
+        throw error;
+      }
+    }
+    job.dependencyIds = init.dependencyIds ?? [];
+    job.successCallbackName = init.successCallbackName ?? null;
+    job.failureCallbackName = init.failureCallbackName ?? null;
+    job.enqueueAtFront = init.enqueueAtFront ?? null;
+    job.#status = init.status ?? null;
+    return job;
+  }
+
+  /** The job hash key, `rq:job:<id>`. */
+  get key(): string {
+    return jobKey(this.id);
+  }
+
+  #decodeCall(): Call {
+    if (this.#call) return this.#call;
+    if (this.#data === undefined) throw new DeserializationError(this.id, "data", "the field is missing");
+    let bytes: Uint8Array;
+    try {
+      bytes = inflateSync(this.#data);
+    } catch {
+      bytes = this.#data; // RQ falls back to uncompressed bytes
+    }
+    let value: unknown;
+    try {
+      value = this.serializer.loads(bytes);
+    } catch (error) {
+      throw new DeserializationError(
+        this.id,
+        "data",
+        `neither zlib-compressed JSON nor plain JSON (${(error as Error).message})`,
+        { cause: error },
+      );
+    }
+    if (!Array.isArray(value) || value.length !== 4 || typeof value[0] !== "string") {
+      throw new DeserializationError(this.id, "data", `expected [func_name, null, args, kwargs], got ${JSON.stringify(value)?.slice(0, 80)}`);
+    }
+    const [funcName, , args, kwargs] = value;
+    if (!Array.isArray(args)) throw new DeserializationError(this.id, "data", "args is not an array");
+    if (kwargs === null || typeof kwargs !== "object" || Array.isArray(kwargs)) {
+      throw new DeserializationError(this.id, "data", "kwargs is not an object");
+    }
+    return this.#call = { funcName, args, kwargs: kwargs as Record<string, unknown> };
+  }
+
+  /** RQ's `func_name`: `"./jobs.ts#add"` for rqts jobs, a dotted name for Python ones. @throws {DeserializationError} */
+  get funcName(): string {
+    return this.#decodeCall().funcName;
+  }
+  /** Positional arguments. @throws {DeserializationError} when the stored data is corrupt. */
+  get args(): unknown[] {
+    return this.#decodeCall().args;
+  }
+  /** Keyword arguments (Python's `**kwargs`). @throws {DeserializationError} */
+  get kwargs(): Record<string, unknown> {
+    return this.#decodeCall().kwargs;
+  }
+
+  /** The status as of enqueue or the last refresh; {@link getStatus} reads it from Redis. */
+  get status(): JobStatus | null {
+    return this.#status;
+  }
+
+  /** @internal */
+  setStatus(status: JobStatus): void {
+    this.#status = status;
+  }
+
+  /** @internal The hash fields in RQ's order (`Job.to_dict`). */
+  mapping(includeMeta = true): (string | Uint8Array)[] {
+    const m: (string | Uint8Array)[] = [
+      "created_at",
+      this.#createdAtText ?? utcFormat(this.createdAt),
+      "data",
+      this.#data!,
+      "success_callback_name",
+      this.successCallbackName ?? "",
+      "failure_callback_name",
+      this.failureCallbackName ?? "",
+      "started_at",
+      this.startedAt ? utcFormat(this.startedAt) : "",
+      "ended_at",
+      this.endedAt ? utcFormat(this.endedAt) : "",
+      "last_heartbeat",
+      this.lastHeartbeat ? utcFormat(this.lastHeartbeat) : "",
+      "worker_name",
+      this.workerName ?? "",
+    ];
+    if (this.retriesLeft !== null) m.push("retries_left", String(this.retriesLeft));
+    if (this.retryIntervals !== null) m.push("retry_intervals", JSON.stringify(this.retryIntervals));
+    if (this.origin) m.push("origin", this.origin);
+    if (this.description !== null) m.push("description", this.description);
+    if (this.enqueuedAt) m.push("enqueued_at", utcFormat(this.enqueuedAt));
+    if (this.timeout !== null) m.push("timeout", String(this.timeout));
+    if (this.resultTtl !== null) m.push("result_ttl", String(this.resultTtl));
+    if (this.failureTtl !== null) m.push("failure_ttl", String(this.failureTtl));
+    if (this.#status !== null) m.push("status", this.#status);
+    if (this.dependencyIds.length) {
+      m.push("dependency_id", this.dependencyIds[0], "dependency_ids", JSON.stringify(this.dependencyIds));
+    }
+    if (includeMeta && Object.keys(this.meta).length) m.push("meta", this.serializer.dumps(this.meta));
+    if (this.ttl) m.push("ttl", String(this.ttl));
+    if (this.allowDependencyFailures !== null) m.push("allow_dependency_failures", this.allowDependencyFailures ? "1" : "0");
+    if (this.enqueueAtFront !== null) m.push("enqueue_at_front", this.enqueueAtFront ? "1" : "0");
+    return m;
+  }
+
+  /** @internal Sets the creation time text as RQ writes it (microseconds kept). */
+  stampCreated(now: string): void {
+    this.#createdAtText = now;
+    this.createdAt = parseUtc(now) as Date;
+  }
+
+  /** @internal Overwrites this job's fields from a raw hash (RQ's `Job.restore`). */
+  restore(raw: RawHash): void {
+    if (raw.data === undefined) {
+      throw new DeserializationError(this.id, "data", "the field is missing (RQ treats such a job as nonexistent)");
+    }
+    this.#data = raw.data;
+    this.#call = undefined;
+    const date = (field: string): Date | null => {
+      const t = text(raw[field]);
+      const d = parseUtc(t);
+      if (d === undefined) {
+        throw new DeserializationError(this.id, field, `${JSON.stringify(t)} is not a timestamp like 2026-11-27T18:46:20.084526Z`);
+      }
+      return d;
+    };
+    const int = (field: string): number | null => {
+      const t = text(raw[field]);
+      if (t === undefined || t === "") return null;
+      const n = field === "timeout" ? parseDuration(t) : /^-?\d+$/.test(t.trim()) ? Number(t) : undefined;
+      if (n === undefined) throw new DeserializationError(this.id, field, `${JSON.stringify(t)} is not an integer`);
+      return n;
+    };
+    const created = text(raw.created_at);
+    this.#createdAtText = created || undefined;
+    this.createdAt = date("created_at") ?? new Date();
+    this.origin = text(raw.origin) ?? "";
+    this.workerName = text(raw.worker_name) || null;
+    this.description = text(raw.description) ?? null;
+    this.enqueuedAt = date("enqueued_at");
+    this.startedAt = date("started_at");
+    this.endedAt = date("ended_at");
+    this.lastHeartbeat = date("last_heartbeat");
+    this.timeout = int("timeout");
+    this.resultTtl = int("result_ttl");
+    this.failureTtl = int("failure_ttl");
+    this.ttl = int("ttl");
+    this.retriesLeft = int("retries_left");
+    const status = text(raw.status);
+    this.#status = status && STATUSES.has(status) ? status as JobStatus : null;
+    this.successCallbackName = text(raw.success_callback_name) || null;
+    this.failureCallbackName = text(raw.failure_callback_name) || null;
+    const depIds = text(raw.dependency_ids);
+    const depId = text(raw.dependency_id);
+    try {
+      this.dependencyIds = depIds ? JSON.parse(depIds) : depId ? [depId] : [];
+      if (!Array.isArray(this.dependencyIds)) throw new Error("not an array");
+    } catch (error) {
+      throw new DeserializationError(this.id, "dependency_ids", (error as Error).message, { cause: error });
+    }
+    const allow = text(raw.allow_dependency_failures);
+    this.allowDependencyFailures = allow ? allow === "1" : null;
+    const front = text(raw.enqueue_at_front);
+    this.enqueueAtFront = front === undefined ? null : front === "1";
+    const intervals = text(raw.retry_intervals);
+    this.retryIntervals = intervals ? JSON.parse(intervals) : null;
+    if (raw.meta !== undefined && raw.meta.length) {
+      try {
+        const meta = this.serializer.loads(raw.meta);
+        if (meta === null || typeof meta !== "object" || Array.isArray(meta)) throw new Error("not a JSON object");
+        this.meta = meta as Record<string, unknown>;
+      } catch (error) {
+        throw new DeserializationError(this.id, "meta", (error as Error).message, { cause: error });
+      }
+    } else this.meta = {};
+    if (raw.exc_info?.length) {
+      try {
+        this.#legacyExcInfo = inflateSync(raw.exc_info).toString("utf8");
+      } catch {
+        this.#legacyExcInfo = text(raw.exc_info)!;
+      }
+    } else this.#legacyExcInfo = null;
+  }
+
+  /**
+   * Loads a job by id.
+   * @throws {NoSuchJobError} when there is no such job; {DeserializationError} when its hash is corrupt.
+   */
+  static async fetch<R = unknown>(id: string, options: JobFetchOptions = {}): Promise<Job<R>> {
+    const connection = Connection.resolve(options.connection);
+    const job = new Job<R>(id, connection, options.serializer ?? JSONSerializer);
+    await job.refresh();
+    return job;
+  }
+
+  /** Loads many jobs in one round trip; missing ones are `null`. */
+  static async fetchMany<R = unknown>(ids: readonly string[], options: JobFetchOptions = {}): Promise<(Job<R> | null)[]> {
+    const connection = Connection.resolve(options.connection);
+    return await fetchJobs<R>(connection, options.serializer ?? JSONSerializer, ids);
+  }
+
+  /** Whether a job hash exists for `id`. */
+  static async exists(id: string, options: JobFetchOptions = {}): Promise<boolean> {
+    return (await Connection.resolve(options.connection).call<number>(["EXISTS", jobKey(id)])) === 1;
+  }
+
+  /** Re-reads every field from Redis. @throws {NoSuchJobError} {DeserializationError} */
+  async refresh(): Promise<void> {
+    const raw = await this.connection.callBytes<RawHash>(["HGETALL", this.key]);
+    if (!raw || Object.keys(raw).length === 0) throw new NoSuchJobError(this.id);
+    this.restore(raw);
+  }
+
+  /** The status in Redis (`refresh: false` gives the cached one). `null` once the job hash is gone. */
+  async getStatus(options: { refresh?: boolean } = {}): Promise<JobStatus | null> {
+    if (options.refresh === false) return this.#status;
+    const status = await this.connection.call<string | null>(["HGET", this.key, "status"]);
+    this.#status = status && STATUSES.has(status) ? status as JobStatus : null;
+    return this.#status;
+  }
+
+  /** The meta stored in Redis (`refresh: false` gives the local one). */
+  async getMeta(options: { refresh?: boolean } = {}): Promise<Record<string, unknown>> {
+    if (options.refresh === false) return this.meta;
+    const raw = await this.connection.callBytes<Uint8Array | null>(["HGET", this.key, "meta"]);
+    this.meta = raw?.length ? this.serializer.loads(raw) as Record<string, unknown> : {};
+    return this.meta;
+  }
+
+  /** Writes `job.meta` to Redis (RQ's `save_meta`), e.g. progress from inside a running job. */
+  async saveMeta(): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      bytes = this.serializer.dumps(this.meta);
+    } catch (error) {
+      if (error instanceof SerializationError) throw new SerializationError("meta", error.valuePath, error.reason);
+      throw error;
+    }
+    await this.connection.call(["HSET", this.key, "meta", bytes]);
+  }
+
+  /**
+   * The return value once the job has finished, else `null` — RQ's `job.result`, read from Redis on each access.
+   * @example
+   * ```ts
+   * console.log(await job.result); // null until a worker has run it, then e.g. 889
+   * ```
+   */
+  get result(): Promise<R | null> {
+    return this.returnValue();
+  }
+
+  /** RQ's `return_value()`: the latest result's value if it was a success, else `null`. */
+  async returnValue(): Promise<R | null> {
+    const latest = await fetchLatest<R>(this.connection, this.id, this.serializer);
+    return latest?.type === "successful" ? latest.returnValue : null;
+  }
+
+  /**
+   * The latest {@link Result}, or `null` when there is none. With `timeout` (seconds), waits up to that long for
+   * the first result, blocking on the results stream rather than polling.
+   */
+  async latestResult(options: { timeout?: number } = {}): Promise<Result<R> | null> {
+    const timeout = options.timeout ?? 0;
+    if (typeof timeout !== "number" || !(timeout >= 0)) {
+      throw new RangeError(`latestResult: timeout must be a number of seconds >= 0; received ${String(timeout)}.`);
+    }
+    return await waitLatest<R>(this.connection, this.id, this.serializer, timeout);
+  }
+
+  /** Every stored result, newest first (RQ keeps about the last 10). */
+  async results(): Promise<Result<R>[]> {
+    return await fetchAll<R>(this.connection, this.id, this.serializer);
+  }
+
+  /** The failure text (RQ: traceback) of the latest failed run, or `null` — RQ's `job.exc_info`. */
+  get excInfo(): Promise<string | null> {
+    return fetchLatest(this.connection, this.id, this.serializer).then((latest) =>
+      latest?.type === "failed" || latest?.type === "stopped" ? latest.excString : this.#legacyExcInfo
+    );
+  }
+
+  /** The 0-based position in its queue, or `null` when it is not queued. */
+  async getPosition(): Promise<number | null> {
+    return await this.connection.call<number | null>(["LPOS", queueKey(this.origin), this.id]);
+  }
+
+  /**
+   * Cancels the job: it leaves its queue or registry for the canceled registry and will not run.
+   * With `enqueueDependents`, jobs waiting on it are released as if it had finished.
+   * @throws {InvalidJobOperationError} when it is already canceled. {NoSuchJobError} when it is gone.
+   */
+  async cancel(options: { enqueueDependents?: boolean } = {}): Promise<void> {
+    const status = await this.getStatus();
+    if (status === "canceled") {
+      throw new InvalidJobOperationError(
+        `Cannot cancel job ${this.id}: it is already canceled. Use job.requeue() after moving it, or job.delete().`,
+      );
+    }
+    const old = await this.connection.eval<string | null>(CANCEL, [], [
+      this.id,
+      String(nowSeconds()),
+      utcNow(),
+      options.enqueueDependents ? "1" : "0",
+    ]);
+    if (old === null) throw new NoSuchJobError(this.id);
+    this.#status = "canceled";
+  }
+
+  /**
+   * Puts a failed job back on its queue (RQ's `job.requeue()`).
+   * @throws {InvalidJobOperationError} when the job is not in the failed registry.
+   */
+  async requeue(options: { atFront?: boolean } = {}): Promise<Job<R>> {
+    await this.refresh();
+    const inFailed = await this.connection.call<string | null>(["ZSCORE", registryKey("failed", this.origin), this.id]);
+    if (inFailed === null) {
+      throw new InvalidJobOperationError(
+        `Cannot requeue job ${this.id}: it is not in the failed job registry of '${this.origin}' (status ` +
+          `${this.#status}). Only failed jobs can be requeued.`,
+      );
+    }
+    this.startedAt = null;
+    this.endedAt = null;
+    this.#legacyExcInfo = null;
+    this.#status = "queued";
+    this.enqueuedAt = parseUtc(utcNow()) as Date;
+    await this.connection.transaction([
+      ["ZREM", registryKey("failed", this.origin), this.id],
+      ["HSET", this.key, ...this.mapping(), "exc_info", deflateSync(Buffer.alloc(0))],
+      ["SADD", "rq:queues", queueKey(this.origin)],
+      [options.atFront ? "LPUSH" : "RPUSH", queueKey(this.origin), this.id],
+    ]);
+    return this;
+  }
+
+  /**
+   * Deletes the job: out of its queue and registry, and its hash and dependency keys removed.
+   * The results stream is left, as RQ leaves it.
+   */
+  async delete(options: { removeFromQueue?: boolean; deleteDependents?: boolean } = {}): Promise<void> {
+    const status = await this.getStatus();
+    const origin = this.origin || (await this.connection.call<string | null>(["HGET", this.key, "origin"])) || "";
+    const commands: (string | Uint8Array)[][] = [];
+    if (options.removeFromQueue !== false) commands.push(["LREM", queueKey(origin), "1", this.id]);
+    const reg = registryForStatus(status);
+    if (reg) commands.push(["ZREM", registryKey(reg, origin), this.id]);
+    if (options.deleteDependents) {
+      const ids = await this.connection.call<string[]>(["SMEMBERS", dependentsKey(this.id)]);
+      for (const dep of await fetchJobs(this.connection, this.serializer, ids)) {
+        if (dep) await dep.delete({ removeFromQueue: false });
+      }
+    }
+    commands.push(["DEL", this.key, dependentsKey(this.id), dependenciesKey(this.id)]);
+    await this.connection.transaction(commands);
+  }
+
+  /** Closes the connection if this job opened it (a `Job.fetch` without a client). */
+  async close(): Promise<void> {
+    await this.connection.close();
+  }
+
+  toString(): string {
+    return `Job(${this.id}: ${this.description ?? ""})`;
+  }
+}
+
+/** HGETALL many jobs in one pipeline round trip. */
+export async function fetchJobs<R>(
+  connection: Connection,
+  serializer: Serializer,
+  ids: readonly string[],
+): Promise<(Job<R> | null)[]> {
+  if (!ids.length) return [];
+  const raws = await Promise.all(ids.map((id) => connection.callBytes<RawHash>(["HGETALL", jobKey(id)])));
+  return raws.map((raw, i) => {
+    if (!raw || Object.keys(raw).length === 0) return null;
+    const job = new Job<R>(ids[i], connection, serializer);
+    job.restore(raw);
+    return job;
+  });
+}

@@ -1,0 +1,40 @@
+// RQ's key templates (scattered over rq/*.py there): the only place rqts spells a Redis key name.
+
+/** Set of all queue keys (`rq:queue:<name>`), as Python's `Queue.all()` reads it. */
+export const QUEUES_KEY = "rq:queues";
+/** Prefix of a queue's list key. */
+export const QUEUE_PREFIX = "rq:queue:";
+/** Prefix of a job hash key. */
+export const JOB_PREFIX = "rq:job:";
+/** Prefix of a job's results stream. */
+export const RESULTS_PREFIX = "rq:results:";
+/** Set of live worker keys. */
+export const WORKERS_KEY = "rq:workers";
+/** Prefix of a worker hash key. */
+export const WORKER_PREFIX = "rq:worker:";
+/** Present while all workers are suspended. */
+export const SUSPENDED_KEY = "rq:suspended";
+
+export const queueKey = (name: string): string => QUEUE_PREFIX + name;
+export const jobKey = (id: string): string => JOB_PREFIX + id;
+export const dependentsKey = (id: string): string => `${JOB_PREFIX}${id}:dependents`;
+/** RQ 1.13 really writes a double colon here (`rq:job::<id>:dependencies`). */
+export const dependenciesKey = (id: string): string => `${JOB_PREFIX}:${id}:dependencies`;
+export const resultsKey = (id: string): string => RESULTS_PREFIX + id;
+
+/** Registry kinds and their key prefixes (`StartedJobRegistry` is `rq:wip:`). */
+export const REGISTRY_PREFIXES = {
+  started: "rq:wip:",
+  finished: "rq:finished:",
+  failed: "rq:failed:",
+  deferred: "rq:deferred:",
+  scheduled: "rq:scheduled:",
+  canceled: "rq:canceled:",
+} as const;
+export type RegistryKind = keyof typeof REGISTRY_PREFIXES;
+export const registryKey = (kind: RegistryKind, queue: string): string => REGISTRY_PREFIXES[kind] + queue;
+
+export const workerKey = (name: string): string => WORKER_PREFIX + name;
+export const workersByQueueKey = (queue: string): string => `${WORKERS_KEY}:${queue}`;
+export const cleanRegistriesKey = (queue: string): string => `rq:clean_registries:${queue}`;
+export const pubsubChannel = (worker: string): string => `rq:pubsub:${worker}`;

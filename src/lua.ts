@@ -1,0 +1,203 @@
+// RQ's multi-step WATCH/MULTI sequences (Queue.setup_dependencies, enqueue_dependents, Job._handle_success,
+// _handle_failure, cancel) as Lua scripts: each runs atomically in one round trip, so no WATCH retry loops and
+// no interleaving with another client on a shared connection. Key names come from keys.ts.
+
+import { Script } from "./connection.ts";
+import { DEFAULT_FAILURE_TTL, RESULTS_STREAM_MAXLEN } from "./defaults.ts";
+import { JOB_PREFIX, QUEUE_PREFIX, QUEUES_KEY, REGISTRY_PREFIXES, RESULTS_PREFIX } from "./keys.ts";
+
+const PRELUDE = `
+local JOB = ${JSON.stringify(JOB_PREFIX)}
+local QUEUE = ${JSON.stringify(QUEUE_PREFIX)}
+local QUEUES = ${JSON.stringify(QUEUES_KEY)}
+local RESULTS = ${JSON.stringify(RESULTS_PREFIX)}
+local REG = { started = ${JSON.stringify(REGISTRY_PREFIXES.started)}, finished = ${
+  JSON.stringify(REGISTRY_PREFIXES.finished)
+},
+  failed = ${JSON.stringify(REGISTRY_PREFIXES.failed)}, deferred = ${JSON.stringify(REGISTRY_PREFIXES.deferred)},
+  scheduled = ${JSON.stringify(REGISTRY_PREFIXES.scheduled)}, canceled = ${JSON.stringify(REGISTRY_PREFIXES.canceled)} }
+local function deps_key(id) return JOB .. ':' .. id .. ':dependencies' end
+local function dependents_key(id) return JOB .. id .. ':dependents' end
+
+-- RQ's Queue.enqueue_dependents + Job.dependencies_are_met: queue every deferred dependent of parent_id whose
+-- other dependencies are finished (missing hashes count as met; failed ones only with allow_dependency_failures).
+-- When the parent failed, only dependents that allow failures are released. Returns {id, origin, ...}.
+local function release_dependents(parent_id, now_ts, parent_failed)
+  local dkey = dependents_key(parent_id)
+  local ids = redis.call('SMEMBERS', dkey)
+  if #ids == 0 then return {} end
+  local released, done = {}, {}
+  for _, dep in ipairs(ids) do
+    local key = JOB .. dep
+    local st = redis.call('HGET', key, 'status')
+    if not st then
+      table.insert(done, dep)
+    elseif st == 'deferred' then
+      local allow = redis.call('HGET', key, 'allow_dependency_failures') == '1'
+      local met = (not parent_failed) or allow
+      if met then
+        for _, other in ipairs(redis.call('SMEMBERS', deps_key(dep))) do
+          if other ~= parent_id then
+            local ost = redis.call('HGET', JOB .. other, 'status')
+            if ost and ost ~= 'finished' and not (allow and ost == 'failed') then met = false break end
+          end
+        end
+      end
+      if met then
+        local origin = redis.call('HGET', key, 'origin') or 'default'
+        redis.call('ZREM', REG.deferred .. origin, dep)
+        redis.call('SADD', QUEUES, QUEUE .. origin)
+        redis.call('HSET', key, 'status', 'queued', 'enqueued_at', now_ts)
+        if redis.call('HGET', key, 'enqueue_at_front') == '1' then
+          redis.call('LPUSH', QUEUE .. origin, dep)
+        else
+          redis.call('RPUSH', QUEUE .. origin, dep)
+        end
+        table.insert(done, dep)
+        table.insert(released, dep)
+        table.insert(released, origin)
+      end
+    end
+  end
+  if #done == #ids then
+    redis.call('DEL', dkey)
+  elseif #done > 0 then
+    redis.call('SREM', dkey, unpack(done))
+  end
+  return released
+end
+
+-- RQ's Job.cleanup(ttl): 0 deletes the job, > 0 expires it with its dependency keys, < 0 keeps it.
+local function cleanup(id, ttl)
+  if ttl == 0 then
+    redis.call('DEL', JOB .. id, dependents_key(id), deps_key(id))
+  elseif ttl > 0 then
+    redis.call('EXPIRE', JOB .. id, ttl)
+    redis.call('EXPIRE', dependents_key(id), ttl)
+    redis.call('EXPIRE', deps_key(id), ttl)
+  end
+end
+`;
+
+/**
+ * Enqueue with dependencies (RQ's setup_dependencies + enqueue_job). Defers the job when any existing
+ * dependency is not finished, else queues it.
+ * ARGV: id, origin, now_seconds, now_ts, at_front (0/1), ttl ('' = none), n_deps, dep ids…, then the job hash
+ * mapping as field/value pairs (status deferred, no enqueued_at). Returns 1 when queued, 0 when deferred.
+ */
+export const ENQUEUE_WITH_DEPENDENCIES = new Script(PRELUDE + `
+local id, origin, now, now_ts, at_front, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local n = tonumber(ARGV[7])
+local deps = {}
+for i = 1, n do deps[i] = ARGV[7 + i] end
+local mapping = {}
+for i = 8 + n, #ARGV do table.insert(mapping, ARGV[i]) end
+local defer = false
+for _, dep in ipairs(deps) do
+  local st = redis.call('HGET', JOB .. dep, 'status')
+  if st and st ~= 'finished' then defer = true break end
+end
+local key = JOB .. id
+if defer then
+  redis.call('HSET', key, 'status', 'deferred')
+  redis.call('ZADD', REG.deferred .. origin, now, id)
+  for _, dep in ipairs(deps) do
+    redis.call('SADD', dependents_key(dep), id)
+    redis.call('SADD', deps_key(id), dep)
+  end
+  redis.call('HSET', key, unpack(mapping))
+else
+  redis.call('SADD', QUEUES, QUEUE .. origin)
+  redis.call('HSET', key, 'status', 'queued')
+  redis.call('HSET', key, unpack(mapping))
+  redis.call('HSET', key, 'status', 'queued', 'enqueued_at', now_ts)
+end
+if ttl ~= '' then cleanup(id, tonumber(ttl)) end
+if not defer then
+  if at_front == '1' then redis.call('LPUSH', QUEUE .. origin, id) else redis.call('RPUSH', QUEUE .. origin, id) end
+  return 1
+end
+return 0
+`);
+
+/**
+ * A successful run (RQ's Job._handle_success + cleanup + enqueue_dependents + worker bookkeeping).
+ * ARGV: id, origin, now_seconds, now_ts, result_ttl, started_at, worker_key ('' = none), working_time,
+ * worker_name, last_heartbeat, then the XADD fields. Returns the released dependents as {id, origin, …}.
+ */
+export const FINISH_SUCCESS = new Script(PRELUDE + `
+local id, origin, now, now_ts, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+local started_at, wkey, wtime, wname, hb = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local fields = {}
+for i = 11, #ARGV do table.insert(fields, ARGV[i]) end
+local released = release_dependents(id, now_ts, false)
+if wkey ~= '' then
+  redis.call('HDEL', wkey, 'current_job')
+  redis.call('HINCRBY', wkey, 'successful_job_count', 1)
+  redis.call('HINCRBYFLOAT', wkey, 'total_working_time', wtime)
+end
+if ttl ~= 0 then
+  redis.call('HSET', JOB .. id, 'status', 'finished', 'started_at', started_at, 'ended_at', now_ts,
+    'worker_name', wname, 'last_heartbeat', hb)
+  local rkey = RESULTS .. id
+  redis.call('XADD', rkey, 'MAXLEN', '~', ${RESULTS_STREAM_MAXLEN}, '*', unpack(fields))
+  if ttl < 0 then redis.call('PERSIST', rkey) else redis.call('EXPIRE', rkey, ttl) end
+  redis.call('ZADD', REG.finished .. origin, ttl < 0 and '+inf' or (now + ttl), id)
+end
+cleanup(id, ttl)
+redis.call('ZREM', REG.started .. origin, id)
+return released
+`);
+
+/**
+ * A failed run (RQ's Job._handle_failure via FailedJobRegistry.add + Result.create_failure + worker bookkeeping,
+ * then the release of dependents that allow failures).
+ * ARGV: id, origin, now_seconds, now_ts, failure_ttl ('' = the job has none), started_at, worker_key, working_time,
+ * worker_name, last_heartbeat, status ('failed' | 'stopped'), then the XADD fields.
+ */
+export const FINISH_FAILURE = new Script(PRELUDE + `
+local id, origin, now, now_ts, own_ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local started_at, wkey, wtime, wname, hb, status = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
+local fields = {}
+for i = 12, #ARGV do table.insert(fields, ARGV[i]) end
+local key = JOB .. id
+redis.call('HSET', key, 'status', status, 'started_at', started_at, 'ended_at', now_ts, 'worker_name', wname,
+  'last_heartbeat', hb)
+redis.call('ZREM', REG.started .. origin, id)
+local ttl = ${DEFAULT_FAILURE_TTL}
+if own_ttl ~= '' then ttl = tonumber(own_ttl) end
+cleanup(id, ttl)
+redis.call('ZADD', REG.failed .. origin, ttl < 0 and ttl or (now + ttl), id)
+local rkey = RESULTS .. id
+redis.call('XADD', rkey, 'MAXLEN', '~', ${RESULTS_STREAM_MAXLEN}, '*', unpack(fields))
+if own_ttl ~= '' then
+  if ttl < 0 then redis.call('PERSIST', rkey) else redis.call('EXPIRE', rkey, ttl) end
+end
+if wkey ~= '' then
+  redis.call('HDEL', wkey, 'current_job')
+  redis.call('HINCRBY', wkey, 'failed_job_count', 1)
+  redis.call('HINCRBYFLOAT', wkey, 'total_working_time', wtime)
+end
+return release_dependents(id, now_ts, true)
+`);
+
+/**
+ * RQ's Job.cancel: status canceled, out of its queue and current registry, into the canceled registry; with
+ * enqueue_dependents = 1 its dependents are released as if it had finished.
+ * ARGV: id, now_seconds, now_ts, enqueue_dependents. Returns the old status, or false if the job is gone.
+ */
+export const CANCEL = new Script(PRELUDE + `
+local id, now, now_ts, release = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local key = JOB .. id
+local st = redis.call('HGET', key, 'status')
+if not st and redis.call('EXISTS', key) == 0 then return false end
+local origin = redis.call('HGET', key, 'origin') or 'default'
+if release == '1' then release_dependents(id, now_ts, false) end
+redis.call('HSET', key, 'status', 'canceled')
+redis.call('LREM', QUEUE .. origin, 1, id)
+local reg = ({ finished = REG.finished, deferred = REG.deferred, started = REG.started, scheduled = REG.scheduled,
+  failed = REG.failed, stopped = REG.failed })[st or '']
+if reg then redis.call('ZREM', reg .. origin, id) end
+redis.call('ZADD', REG.canceled .. origin, now, id)
+return st or ''
+`);

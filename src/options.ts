@@ -1,0 +1,185 @@
+// RQ's Queue.parse_args / create_job checks: validating job options before anything is written.
+
+import { funcNameOf, type FunctionReference } from "./func_ref.ts";
+import { parseDuration } from "./utils.ts";
+
+/** A duration in seconds: a number, a numeric string, or digits plus `d`/`h`/`m`/`s` (`"1h"`, `"3m"`). */
+export type Duration = number | string;
+
+/** Something a job can depend on: a job (anything with an `id`) or a job id. */
+export type Dependency = { readonly id: string } | string;
+
+/** The job options of RQ's `enqueue`, camelCased, with RQ's defaults and units (seconds). */
+export interface JobOptions {
+  /** Maximum runtime before the job is interrupted and marked failed. Default 180; `-1` = no limit. */
+  jobTimeout?: Duration;
+  /** How long a successful job and its result are kept. Default 500; `0` = not kept; `-1` = forever. */
+  resultTtl?: Duration;
+  /** Maximum time the job may wait in the queue before it is discarded. Default: none (forever). */
+  ttl?: Duration | null;
+  /** How long a failed job is kept. Default 31536000 (one year); `-1` = forever. */
+  failureTtl?: Duration;
+  /** Jobs (or ids) that must finish successfully before this one is queued. */
+  dependsOn?: Dependency | readonly Dependency[];
+  /** The job's id. Default: a random UUID. */
+  jobId?: string;
+  /** Put the job at the front of the queue instead of the back. Default false. */
+  atFront?: boolean;
+  /** Shown by `rq info` and logs. Default: the call, e.g. `./jobs.ts#add(3, 4)`. */
+  description?: string;
+  /** Run after the job succeeds: `(job, connection, result)`. A job() function or `"module#export"`. */
+  onSuccess?: FunctionReference;
+  /** Run after the job fails: `(job, connection, error)`. A job() function or `"module#export"`. */
+  onFailure?: FunctionReference;
+  /** Your own data stored with the job (`job.meta`), a JSON object. */
+  meta?: Record<string, unknown>;
+}
+
+/** Options validated and in RQ's stored form. */
+export interface ParsedJobOptions {
+  timeout: number | undefined;
+  resultTtl: number | undefined;
+  ttl: number | undefined;
+  failureTtl: number | undefined;
+  dependencyIds: string[];
+  jobId: string | undefined;
+  atFront: boolean;
+  description: string | undefined;
+  successCallbackName: string | undefined;
+  failureCallbackName: string | undefined;
+  meta: Record<string, unknown>;
+}
+
+export const JOB_OPTION_NAMES = [
+  "jobTimeout",
+  "resultTtl",
+  "ttl",
+  "failureTtl",
+  "dependsOn",
+  "jobId",
+  "atFront",
+  "description",
+  "onSuccess",
+  "onFailure",
+  "meta",
+] as const;
+
+const show = (value: unknown) => {
+  try {
+    return typeof value === "string" ? JSON.stringify(value) : String(value);
+  } catch {
+    return typeof value;
+  }
+};
+
+const DURATION_FORMS = `an integer number of seconds, a numeric string ("90"), or digits plus one unit ` +
+  `d/h/m/s ("2d", "1h", "3m", "5s")`;
+
+/**
+ * Parses a duration option.
+ * @throws {TypeError} when the value has no duration form; {RangeError} when it is out of the allowed range.
+ */
+export function parseDurationOption(
+  name: string,
+  value: unknown,
+  rule: { min: number; zero: boolean; zeroHint?: string },
+): number {
+  if (typeof value !== "number" && typeof value !== "string") {
+    throw new TypeError(`${name}: received ${show(value)} (${typeof value}); expected ${DURATION_FORMS}.`);
+  }
+  const seconds = parseDuration(value);
+  if (seconds === undefined) {
+    throw new TypeError(`${name}: received ${show(value)}, which is not ${DURATION_FORMS}.`);
+  }
+  if (seconds === 0 && !rule.zero) {
+    throw new RangeError(`${name}: received ${show(value)}; ${rule.zeroHint ?? "0 is not allowed"}.`);
+  }
+  if (seconds < rule.min) {
+    const allowed = rule.min === -1 ? `a positive number of seconds, or -1 for none` : `at least ${rule.min}`;
+    throw new RangeError(`${name}: received ${show(value)}; allowed is ${allowed}.`);
+  }
+  if (!Number.isSafeInteger(seconds)) {
+    throw new RangeError(`${name}: received ${show(value)}, which is too large.`);
+  }
+  return seconds;
+}
+
+function parseDependencies(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((dep, i) => {
+    const where = Array.isArray(value) ? `dependsOn[${i}]` : "dependsOn";
+    const id = typeof dep === "string" ? dep : (dep as { id?: unknown } | null)?.id;
+    if (typeof id !== "string" || id === "") {
+      throw new TypeError(`${where}: received ${show(dep)}; expected a Job or a non-empty job id string.`);
+    }
+    return id;
+  });
+}
+
+/**
+ * Validates job options before anything is written.
+ * @throws {TypeError} for unknown option names and wrongly typed values; {RangeError} for values out of range.
+ */
+export function parseJobOptions(options: Record<string, unknown>, extraAllowed: readonly string[] = []): ParsedJobOptions {
+  for (const key of Object.keys(options)) {
+    if (!(JOB_OPTION_NAMES as readonly string[]).includes(key) && !extraAllowed.includes(key)) {
+      throw new TypeError(
+        `Unknown job option '${key}' (value ${show(options[key])}). Allowed: ${
+          [...JOB_OPTION_NAMES, ...extraAllowed].join(", ")
+        }. To pass '${key}' to the job function itself, put it in 'kwargs' (or 'args') of enqueueCall().`,
+      );
+    }
+  }
+  const o = options as JobOptions;
+  const opt = <T>(v: T | undefined | null) => v === undefined || v === null ? undefined : v;
+
+  const timeout = opt(o.jobTimeout) === undefined ? undefined : parseDurationOption("jobTimeout", o.jobTimeout, {
+    min: -1,
+    zero: false,
+    zeroHint: "0 timeout is not allowed, use -1 for no timeout",
+  });
+  const resultTtl = opt(o.resultTtl) === undefined
+    ? undefined
+    : parseDurationOption("resultTtl", o.resultTtl, { min: -1, zero: true });
+  const failureTtl = opt(o.failureTtl) === undefined
+    ? undefined
+    : parseDurationOption("failureTtl", o.failureTtl, { min: -1, zero: true });
+  const ttl = opt(o.ttl) === undefined ? undefined : parseDurationOption("ttl", o.ttl, {
+    min: 1,
+    zero: false,
+    zeroHint: "the job ttl must be greater than 0 (leave it unset for no limit)",
+  });
+  if (o.ttl !== undefined && o.ttl !== null && ttl! < 1) {
+    throw new RangeError(`ttl: received ${show(o.ttl)}; the job ttl must be greater than 0.`);
+  }
+
+  if (o.jobId !== undefined && (typeof o.jobId !== "string" || o.jobId === "")) {
+    throw new TypeError(`jobId: received ${show(o.jobId)}; expected a non-empty string (or leave it unset for a UUID).`);
+  }
+  if (o.atFront !== undefined && typeof o.atFront !== "boolean") {
+    throw new TypeError(`atFront: received ${show(o.atFront)}; expected true or false.`);
+  }
+  if (o.description !== undefined && typeof o.description !== "string") {
+    throw new TypeError(`description: received ${show(o.description)}; expected a string.`);
+  }
+  if (
+    o.meta !== undefined &&
+    (o.meta === null || typeof o.meta !== "object" || Array.isArray(o.meta))
+  ) {
+    throw new TypeError(`meta: received ${show(o.meta)}; expected a plain object such as { owner: "me" }.`);
+  }
+  return {
+    timeout,
+    resultTtl,
+    ttl,
+    failureTtl,
+    dependencyIds: parseDependencies(o.dependsOn),
+    jobId: o.jobId,
+    atFront: o.atFront ?? false,
+    description: o.description,
+    successCallbackName: o.onSuccess === undefined ? undefined : funcNameOf(o.onSuccess, "onSuccess"),
+    failureCallbackName: o.onFailure === undefined ? undefined : funcNameOf(o.onFailure, "onFailure"),
+    meta: o.meta ?? {},
+  };
+}

@@ -1,0 +1,201 @@
+// RQ's Job.perform / Queue.run_sync: resolving a stored function reference and running a job in this process,
+// storing its outcome exactly as a worker does.
+
+import type { Connection, RedisClient } from "./connection.ts";
+import { CALLBACK_TIMEOUT, DEFAULT_RESULT_TTL } from "./defaults.ts";
+import { FunctionReferenceError, SerializationError } from "./errors.ts";
+import { parseReference, resolveSpecifier } from "./func_ref.ts";
+import type { Job } from "./job.ts";
+import { FINISH_FAILURE, FINISH_SUCCESS } from "./lua.ts";
+import { failureFields, successFields } from "./results.ts";
+import { getRuntime } from "./runtime.ts";
+import { nowMicros, nowSeconds, formatMicros, utcFormat } from "./utils.ts";
+
+// deno-lint-ignore no-explicit-any
+type AnyFunction = (...args: any[]) => unknown;
+
+/** `(job, connection, result)`: RQ's success callback, `connection` being the node-redis client. */
+export type SuccessCallback<R = unknown> = (job: Job<R>, connection: RedisClient, result: R) => unknown;
+/** `(job, connection, error)`: RQ's failure callback; `error` stands for Python's `type, value, traceback`. */
+export type FailureCallback<R = unknown> = (job: Job<R>, connection: RedisClient, error: unknown) => unknown;
+
+/**
+ * Imports the function a stored reference names: `"specifier#export"`, with relative paths resolved against
+ * `jobRoot` and never leaving it.
+ * @throws {FunctionReferenceError} when the reference is not a JavaScript one, escapes the job root, or the
+ * module has no such function.
+ */
+export async function loadFunction(ref: string, jobRoot: string): Promise<AnyFunction> {
+  const parsed = parseReference(ref);
+  if (!parsed) {
+    throw new FunctionReferenceError(
+      `'${ref}' is not a JavaScript function reference ("module#export"); it looks like a Python dotted name, ` +
+        `which only a Python RQ worker can run.`,
+    );
+  }
+  const url = resolveSpecifier(parsed.specifier, jobRoot);
+  let mod: Record<string, unknown>;
+  try {
+    mod = await getRuntime().importModule(url);
+  } catch (error) {
+    throw new FunctionReferenceError(
+      `Cannot import job module '${parsed.specifier}' (resolved to ${url}) for '${ref}': ${
+        (error as Error)?.message ?? error
+      }`,
+    );
+  }
+  const fn = mod[parsed.exportName];
+  if (typeof fn !== "function") {
+    throw new FunctionReferenceError(
+      `Module '${parsed.specifier}' has no exported function '${parsed.exportName}' (exports: ${
+        Object.keys(mod).join(", ") || "none"
+      }).`,
+    );
+  }
+  return fn as AnyFunction;
+}
+
+/** Calls a job function: positional args, then kwargs as one last object argument when there are any. */
+export function invoke(fn: AnyFunction, args: unknown[], kwargs: Record<string, unknown>): unknown {
+  return Object.keys(kwargs).length ? fn(...args, kwargs) : fn(...args);
+}
+
+/** The text stored for a failure (RQ stores the traceback): the stack when there is one. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const stack = error.stack ?? "";
+    const head = `${error.name}: ${error.message}`;
+    return (stack.includes(error.message) ? stack : `${head}\n${stack}`).trimEnd() + "\n";
+  }
+  return `Error: ${String(error)}\n`;
+}
+
+async function withTimeout<T>(promise: Promise<T>, seconds: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} exceeded maximum timeout value (${seconds} seconds)`)),
+      seconds * 1000,
+    );
+  });
+  try {
+    return await Promise.race([promise, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Where the outcome of a run is written. */
+export interface RunContext {
+  jobRoot: string;
+  /** `rq:worker:<name>` to update counters on, or "" outside a worker. */
+  workerKey: string;
+  workerName: string;
+  defaultResultTtl?: number;
+}
+
+/** Outcome of {@link storeSuccess}/{@link storeFailure}: dependents the finish released, `[id, origin]`. */
+export type Released = [id: string, origin: string][];
+
+function pairs(flat: string[] | null): Released {
+  const out: Released = [];
+  for (let i = 0; flat && i < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
+  return out;
+}
+
+/** Writes a success atomically (status, result stream, finished registry, TTLs, dependents, worker counters). */
+export async function storeSuccess(
+  conn: Connection,
+  job: Job,
+  value: unknown,
+  ctx: RunContext,
+  startedMicros: number,
+): Promise<Released> {
+  const now = nowMicros();
+  const ttl = job.resultTtl ?? ctx.defaultResultTtl ?? DEFAULT_RESULT_TTL;
+  const fields = successFields(value, job.serializer);
+  const released = await conn.eval<string[]>(FINISH_SUCCESS, [], [
+    job.id,
+    job.origin,
+    String(nowSeconds()),
+    formatMicros(now),
+    String(ttl),
+    formatMicros(startedMicros),
+    ctx.workerKey,
+    String((now - startedMicros) / 1e6),
+    ctx.workerName,
+    job.lastHeartbeat ? utcFormat(job.lastHeartbeat) : "",
+    ...fields,
+  ]);
+  job.setStatus(ttl === 0 ? job.status ?? "started" : "finished");
+  return pairs(released);
+}
+
+/** Writes a failure atomically (status, result stream, failed registry, TTLs, worker counters). */
+export async function storeFailure(
+  conn: Connection,
+  job: Job,
+  excString: string,
+  ctx: RunContext,
+  startedMicros: number,
+  status: "failed" | "stopped" = "failed",
+): Promise<Released> {
+  const now = nowMicros();
+  const released = await conn.eval<string[]>(FINISH_FAILURE, [], [
+    job.id,
+    job.origin,
+    String(nowSeconds()),
+    formatMicros(now),
+    job.failureTtl === null ? "" : String(job.failureTtl),
+    formatMicros(startedMicros),
+    ctx.workerKey,
+    String((now - startedMicros) / 1e6),
+    ctx.workerName,
+    job.lastHeartbeat ? utcFormat(job.lastHeartbeat) : "",
+    status,
+    ...failureFields(excString, status),
+  ]);
+  job.setStatus(status);
+  return pairs(released);
+}
+
+/**
+ * Runs a job in this process (a queue with `isAsync: false`): marks it started, calls the function, then the
+ * success callback (a throwing callback fails the job, as in RQ), else the failure callback, and stores the
+ * outcome as a worker would.
+ * @returns the dependents the run released.
+ */
+export async function performInProcess(conn: Connection, job: Job, ctx: RunContext): Promise<Released> {
+  const startedMicros = nowMicros();
+  job.startedAt = new Date(Math.floor(startedMicros / 1000));
+  job.setStatus("started");
+  await conn.transaction([
+    ["HSET", job.key, "status", "started", "started_at", formatMicros(startedMicros), "worker_name", ctx.workerName],
+    ["PERSIST", job.key],
+  ]);
+  let value: unknown;
+  try {
+    const fn = await loadFunction(job.funcName, ctx.jobRoot);
+    value = await invoke(fn, job.args, job.kwargs);
+    if (job.successCallbackName) {
+      const cb = await loadFunction(job.successCallbackName, ctx.jobRoot);
+      await withTimeout(Promise.resolve(cb(job, conn.client, value)), CALLBACK_TIMEOUT, "Success callback");
+    }
+    // Refuse a result JSON cannot carry before anything is written, so the job fails instead.
+    successFields(value, job.serializer);
+  } catch (error) {
+    let excString = error instanceof SerializationError
+      ? describeError(new SerializationError("result", error.valuePath, error.reason))
+      : describeError(error);
+    if (job.failureCallbackName) {
+      try {
+        const cb = await loadFunction(job.failureCallbackName, ctx.jobRoot);
+        await withTimeout(Promise.resolve(cb(job, conn.client, error)), CALLBACK_TIMEOUT, "Failure callback");
+      } catch (cbError) {
+        excString += `\nDuring the failure callback, another error occurred:\n${describeError(cbError)}`;
+      }
+    }
+    return await storeFailure(conn, job, excString, ctx, startedMicros);
+  }
+  return await storeSuccess(conn, job, value, ctx, startedMicros);
+}

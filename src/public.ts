@@ -1,0 +1,33 @@
+// The public API of the core, re-exported by mod.ts and the npm entry points.
+
+export { Connection, Pipeline, type ConnectionOption, type PipelineLike, type RedisClient } from "./connection.ts";
+export * from "./defaults.ts";
+export {
+  DeserializationError,
+  FunctionReferenceError,
+  InvalidJobDependencyError,
+  InvalidJobOperationError,
+  NoSuchJobError,
+  RedisConnectionError,
+  RqtsError,
+  SerializationError,
+} from "./errors.ts";
+export { FUNC_REF, type FunctionReference } from "./func_ref.ts";
+export { Job, type JobFetchOptions, type JobStatus } from "./job.ts";
+export { job, type JobDecoratorOptions, type JobFunction } from "./decorator.ts";
+export type { Dependency, Duration, JobOptions } from "./options.ts";
+export type { FailureCallback, SuccessCallback } from "./perform.ts";
+export { type EnqueueCallOptions, type EnqueueData, Queue, type QueueOptions } from "./queue.ts";
+export {
+  BaseRegistry,
+  CanceledJobRegistry,
+  DeferredJobRegistry,
+  FailedJobRegistry,
+  FinishedJobRegistry,
+  type RegistryOptions,
+  ScheduledJobRegistry,
+  StartedJobRegistry,
+} from "./registry.ts";
+export { Result, type ResultType } from "./results.ts";
+export { type Runtime } from "./runtime.ts";
+export { JSONSerializer, type Serializer } from "./serializer.ts";

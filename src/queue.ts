@@ -1,0 +1,366 @@
+// RQ's rq/queue.py: named Redis lists of job ids, created on first enqueue.
+
+import { Connection, type ConnectionOption, Pipeline, type PipelineLike, Script, wireArgs } from "./connection.ts";
+import { DEFAULT_JOB_TIMEOUT, DEFAULT_QUEUE_NAME } from "./defaults.ts";
+import { type FunctionReference, funcNameOf } from "./func_ref.ts";
+import { fetchJobs, Job } from "./job.ts";
+import { JOB_PREFIX, QUEUE_PREFIX, QUEUES_KEY, queueKey } from "./keys.ts";
+import { ENQUEUE_WITH_DEPENDENCIES } from "./lua.ts";
+import { type JobOptions, parseDurationOption, parseJobOptions } from "./options.ts";
+import { performInProcess } from "./perform.ts";
+import {
+  CanceledJobRegistry,
+  DeferredJobRegistry,
+  FailedJobRegistry,
+  FinishedJobRegistry,
+  ScheduledJobRegistry,
+  StartedJobRegistry,
+} from "./registry.ts";
+import { getRuntime } from "./runtime.ts";
+import { JSONSerializer, type Serializer } from "./serializer.ts";
+import { callString, nowSeconds, parseUtc, utcNow } from "./utils.ts";
+import type { Duration } from "./options.ts";
+
+/** Options of `new Queue()`. */
+export interface QueueOptions {
+  /** Redis URL, node-redis client (you keep ownership), or nothing (`REDIS_URL`, else redis://127.0.0.1:6379). */
+  connection?: ConnectionOption;
+  /** `false` runs each job in this process at enqueue time (for tests). Default `true`. */
+  isAsync?: boolean;
+  /** Timeout for jobs that set none, in seconds or `"3m"` form. Default 180. */
+  defaultTimeout?: Duration;
+  /** Default: RQ's JSONSerializer. */
+  serializer?: Serializer;
+  /** Where relative function references resolve when `isAsync` is false. Default: the working directory. */
+  jobRoot?: string;
+}
+
+/** A job function that knows its module (what `job()` returns), with its argument and result types. */
+// deno-lint-ignore no-explicit-any
+export type TypedJobFunction<A extends any[], R> = ((...args: A) => R) & { readonly __rqtsTyped?: true };
+
+/** `enqueueCall`/`prepareData` input: the job's arguments plus job options. */
+export interface EnqueueCallOptions<A extends unknown[] = unknown[]> extends JobOptions {
+  /** Positional arguments for the job function. */
+  args?: A;
+  /** Keyword arguments (Python's `**kwargs`); a JS job function receives them as one last object argument. */
+  kwargs?: Record<string, unknown>;
+}
+
+/** One job of `enqueueMany()`, made by {@link Queue.prepareData}. */
+export interface EnqueueData {
+  readonly funcName: string;
+  readonly args: unknown[];
+  readonly kwargs: Record<string, unknown>;
+  readonly options: Omit<JobOptions, "dependsOn">;
+}
+
+// RQ's Queue.empty() Lua script, as RQ 1.13 ships it.
+const EMPTY = new Script(`
+local prefix = ${JSON.stringify(JOB_PREFIX)}
+local q = KEYS[1]
+local count = 0
+while true do
+  local job_id = redis.call("lpop", q)
+  if job_id == false then break end
+  redis.call("del", prefix .. job_id)
+  redis.call("del", prefix .. job_id .. ":dependents")
+  count = count + 1
+end
+return count
+`);
+
+const ENQUEUE_CALL_KEYS = ["args", "kwargs"] as const;
+
+function checkArgs(args: unknown, kwargs: unknown): void {
+  if (args !== undefined && !Array.isArray(args)) {
+    throw new TypeError(`args: received ${typeof args}; expected an array of positional arguments.`);
+  }
+  if (kwargs !== undefined && (kwargs === null || typeof kwargs !== "object" || Array.isArray(kwargs))) {
+    throw new TypeError(`kwargs: received ${Array.isArray(kwargs) ? "an array" : String(kwargs)}; expected an object.`);
+  }
+}
+
+/**
+ * A queue: a Redis list of job ids that workers pop in order. It exists once a job is enqueued on it.
+ *
+ * @example Enqueue and wait
+ * ```ts
+ * import { Queue } from "@rqts/rqts";
+ * await using queue = new Queue("low", { connection: "redis://127.0.0.1:6379" });
+ * const job = await queue.enqueue("./jobs.ts#countWords", "https://nvie.com");
+ * console.log((await job.latestResult({ timeout: 30 }))?.returnValue);
+ * ```
+ */
+export class Queue {
+  readonly name: string;
+  readonly key: string;
+  readonly connection: Connection;
+  readonly serializer: Serializer;
+  readonly isAsync: boolean;
+  readonly defaultTimeout: number;
+  readonly jobRoot: string | undefined;
+
+  /**
+   * @param name Queue name. Default `"default"`.
+   * @throws {TypeError} for an empty name or a bad option.
+   */
+  constructor(name: string = DEFAULT_QUEUE_NAME, options: QueueOptions = {}) {
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError(`Queue name: received ${JSON.stringify(name)}; expected a non-empty string such as "low".`);
+    }
+    const known = ["connection", "isAsync", "defaultTimeout", "serializer", "jobRoot"];
+    for (const k of Object.keys(options)) {
+      if (!known.includes(k)) throw new TypeError(`Unknown Queue option '${k}'. Allowed: ${known.join(", ")}.`);
+    }
+    this.name = name;
+    this.key = queueKey(name);
+    this.connection = Connection.resolve(options.connection);
+    this.serializer = options.serializer ?? JSONSerializer;
+    this.isAsync = options.isAsync ?? true;
+    this.defaultTimeout = options.defaultTimeout === undefined
+      ? DEFAULT_JOB_TIMEOUT
+      : parseDurationOption("defaultTimeout", options.defaultTimeout, { min: -1, zero: false });
+    this.jobRoot = options.jobRoot;
+  }
+
+  /** Every queue Redis knows (`rq:queues`), sharing one connection. */
+  static async all(options: Omit<QueueOptions, "isAsync"> = {}): Promise<Queue[]> {
+    const connection = Connection.resolve(options.connection);
+    const keys = await connection.call<string[]>(["SMEMBERS", QUEUES_KEY]);
+    return keys
+      .filter((k) => k.startsWith(QUEUE_PREFIX))
+      .map((k) => k.slice(QUEUE_PREFIX.length))
+      .sort()
+      .map((name) => new Queue(name, { ...options, connection }));
+  }
+
+  /** Enqueues `fn(...args)` with the queue's defaults; use {@link enqueueCall} to pass job options. */
+  enqueue<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Promise<Job<Awaited<R>>>;
+  enqueue<R = unknown>(fn: string, ...args: unknown[]): Promise<Job<R>>;
+  async enqueue(fn: FunctionReference, ...args: unknown[]): Promise<Job> {
+    return await this.enqueueCall(fn as string, { args });
+  }
+
+  /**
+   * Enqueues with job options; `args`/`kwargs` carry the job's own arguments, so names such as `ttl` or
+   * `description` can go to the function (as in RQ's seed example).
+   * @throws {TypeError|RangeError} for a bad option (before anything is written); {SerializationError} for an
+   * argument JSON cannot carry; {FunctionReferenceError} for a plain function.
+   */
+  enqueueCall<A extends unknown[], R>(fn: (...args: A) => R, options?: EnqueueCallOptions<A>): Promise<Job<Awaited<R>>>;
+  enqueueCall<R = unknown>(fn: string, options?: EnqueueCallOptions): Promise<Job<R>>;
+  async enqueueCall(fn: FunctionReference, options: EnqueueCallOptions = {}): Promise<Job> {
+    const { args = [], kwargs = {}, ...jobOptions } = options;
+    checkArgs(args, kwargs);
+    const job = this.#createJob(funcNameOf(fn), args, kwargs, jobOptions as Record<string, unknown>, ENQUEUE_CALL_KEYS);
+    const atFront = (jobOptions as JobOptions).atFront ?? false;
+    if (job.dependencyIds.length) {
+      const now = utcNow();
+      const queued = await this.connection.eval<number>(ENQUEUE_WITH_DEPENDENCIES, [], [
+        job.id,
+        this.name,
+        String(nowSeconds()),
+        now,
+        atFront ? "1" : "0",
+        job.ttl ? String(job.ttl) : "",
+        String(job.dependencyIds.length),
+        ...job.dependencyIds,
+        ...job.mapping(),
+      ]);
+      if (queued) {
+        job.setStatus("queued");
+        job.enqueuedAt = parseUtc(now) as Date;
+      }
+    } else {
+      await this.connection.transaction(this.#enqueueCommands(job, atFront));
+    }
+    if (!this.isAsync && job.status === "queued") await this.#runSync(job);
+    return job;
+  }
+
+  /** RQ's `Queue.prepare_data`: one job for {@link enqueueMany}. `dependsOn` is not supported, as in RQ. */
+  static prepareData<A extends unknown[], R>(fn: (...args: A) => R, options?: EnqueueCallOptions<A>): EnqueueData;
+  static prepareData(fn: string, options?: EnqueueCallOptions): EnqueueData;
+  static prepareData(fn: FunctionReference, options: EnqueueCallOptions = {}): EnqueueData {
+    const { args = [], kwargs = {}, ...jobOptions } = options;
+    checkArgs(args, kwargs);
+    if ("dependsOn" in jobOptions) {
+      throw new TypeError(
+        "dependsOn: not supported by Queue.prepareData/enqueueMany (as in RQ); enqueue dependent jobs with " +
+          "enqueueCall(fn, { dependsOn }) instead.",
+      );
+    }
+    parseJobOptions(jobOptions as Record<string, unknown>); // refuse bad options when the data is prepared
+    return { funcName: funcNameOf(fn), args, kwargs, options: jobOptions };
+  }
+
+  /**
+   * Enqueues many jobs in one transaction (one round trip). With `pipeline` (node-redis `client.multi()` or
+   * {@link Queue.pipeline}), the commands are only added to it and the caller executes it.
+   */
+  async enqueueMany(jobs: readonly EnqueueData[], options: { pipeline?: PipelineLike } = {}): Promise<Job[]> {
+    const created = jobs.map((d, i) => {
+      if (!d || typeof d.funcName !== "string") {
+        throw new TypeError(`enqueueMany: item ${i} is not made by Queue.prepareData().`);
+      }
+      return this.#createJob(d.funcName, d.args, d.kwargs, d.options as Record<string, unknown>);
+    });
+    const commands = created.flatMap((job, i) => this.#enqueueCommands(job, jobs[i].options.atFront ?? false));
+    if (options.pipeline) {
+      for (const c of commands) options.pipeline.addCommand(wireArgs(c));
+      return created;
+    }
+    if (commands.length) await this.connection.transaction(commands);
+    if (!this.isAsync) for (const job of created) await this.#runSync(job);
+    return created;
+  }
+
+  /** A pipeline for {@link enqueueMany}: add to it, then `await pipeline.exec()` (one MULTI/EXEC). */
+  pipeline(): Pipeline {
+    return new Pipeline(this.connection);
+  }
+
+  #createJob(
+    funcName: string,
+    args: unknown[],
+    kwargs: Record<string, unknown>,
+    rawOptions: Record<string, unknown>,
+    extraAllowed: readonly string[] = [],
+  ): Job {
+    const o = parseJobOptions(rawOptions, extraAllowed);
+    const job = Job.create({
+      id: o.jobId ?? crypto.randomUUID(),
+      funcName,
+      args,
+      kwargs,
+      origin: this.name,
+      description: o.description ?? callString(funcName, args, kwargs),
+      timeout: o.timeout ?? this.defaultTimeout,
+      resultTtl: o.resultTtl,
+      failureTtl: o.failureTtl,
+      ttl: o.ttl,
+      meta: o.meta,
+      dependencyIds: o.dependencyIds,
+      successCallbackName: o.successCallbackName,
+      failureCallbackName: o.failureCallbackName,
+      status: o.dependencyIds.length ? "deferred" : "queued",
+    }, this.connection, this.serializer);
+    job.stampCreated(utcNow());
+    if (!o.dependencyIds.length) job.enqueuedAt = job.createdAt;
+    return job;
+  }
+
+  // RQ's enqueue_job body (§4.1 of the protocol): one transaction per job.
+  #enqueueCommands(job: Job, atFront: boolean): (string | Uint8Array)[][] {
+    const commands: (string | Uint8Array)[][] = [
+      ["SADD", QUEUES_KEY, this.key],
+      ["HSET", job.key, ...job.mapping()],
+    ];
+    if (job.ttl) {
+      commands.push(
+        ["EXPIRE", job.key, String(job.ttl)],
+        ["EXPIRE", `${job.key}:dependents`, String(job.ttl)],
+        ["EXPIRE", `${JOB_PREFIX}:${job.id}:dependencies`, String(job.ttl)],
+      );
+    }
+    if (this.isAsync) commands.push([atFront ? "LPUSH" : "RPUSH", this.key, job.id]);
+    return commands;
+  }
+
+  async #runSync(job: Job): Promise<void> {
+    const jobRoot = this.jobRoot ?? getRuntime().cwd();
+    const released = await performInProcess(this.connection, job, { jobRoot, workerKey: "", workerName: "" });
+    // Released dependents of a synchronous queue run now too, instead of waiting for a worker that never comes.
+    for (const [id, origin] of released) {
+      if (origin !== this.name) continue;
+      await this.connection.call(["LREM", this.key, "1", id]);
+      const [dependent] = await fetchJobs(this.connection, this.serializer, [id]);
+      if (dependent) await this.#runSync(dependent);
+    }
+  }
+
+  /** Number of queued jobs (`LLEN`; deferred jobs are not counted). */
+  async count(): Promise<number> {
+    return await this.connection.call<number>(["LLEN", this.key]);
+  }
+
+  /** Queued job ids from `offset`, `length` of them (all by default). */
+  async getJobIds(offset = 0, length = -1): Promise<string[]> {
+    const end = length < 0 ? -1 : offset + length - 1;
+    return await this.connection.call<string[]>(["LRANGE", this.key, String(offset), String(end)]);
+  }
+
+  /** Queued jobs, skipping ids whose hash has expired. */
+  async getJobs(offset = 0, length = -1): Promise<Job[]> {
+    const ids = await this.getJobIds(offset, length);
+    const jobs = await fetchJobs(this.connection, this.serializer, ids);
+    return jobs.filter((j): j is Job => j !== null);
+  }
+
+  /** The job with this id if it belongs to this queue, else `null` (a dangling id is removed, as in RQ). */
+  async fetchJob<R = unknown>(id: string): Promise<Job<R> | null> {
+    const [job] = await fetchJobs<R>(this.connection, this.serializer, [id]);
+    if (!job) {
+      await this.connection.call(["LREM", this.key, "1", id]);
+      return null;
+    }
+    return job.origin === this.name ? job : null;
+  }
+
+  /** The 0-based position of a job in this queue, or `null`. */
+  async getJobPosition(job: Job | string): Promise<number | null> {
+    return await this.connection.call<number | null>(["LPOS", this.key, typeof job === "string" ? job : job.id]);
+  }
+
+  /** Removes a job id from the queue (the job hash stays). */
+  async remove(job: Job | string): Promise<number> {
+    return await this.connection.call<number>(["LREM", this.key, "1", typeof job === "string" ? job : job.id]);
+  }
+
+  /** Removes every queued job and its hash; returns how many. Registries are left alone, as in RQ. */
+  async empty(): Promise<number> {
+    return await this.connection.eval<number>(EMPTY, [this.key], []);
+  }
+
+  /**
+   * Deletes the queue: it disappears from `Queue.all()` and `rq info`. With `deleteJobs` (default true) its
+   * queued jobs are deleted too. It is created again by the next enqueue.
+   */
+  async delete(options: { deleteJobs?: boolean } = {}): Promise<void> {
+    if (options.deleteJobs ?? true) await this.empty();
+    await this.connection.transaction([["SREM", QUEUES_KEY, this.key], ["DEL", this.key]]);
+  }
+
+  get startedJobRegistry(): StartedJobRegistry {
+    return new StartedJobRegistry(this.name, { connection: this.connection, serializer: this.serializer });
+  }
+  get finishedJobRegistry(): FinishedJobRegistry {
+    return new FinishedJobRegistry(this.name, { connection: this.connection, serializer: this.serializer });
+  }
+  get failedJobRegistry(): FailedJobRegistry {
+    return new FailedJobRegistry(this.name, { connection: this.connection, serializer: this.serializer });
+  }
+  get deferredJobRegistry(): DeferredJobRegistry {
+    return new DeferredJobRegistry(this.name, { connection: this.connection, serializer: this.serializer });
+  }
+  get scheduledJobRegistry(): ScheduledJobRegistry {
+    return new ScheduledJobRegistry(this.name, { connection: this.connection, serializer: this.serializer });
+  }
+  get canceledJobRegistry(): CanceledJobRegistry {
+    return new CanceledJobRegistry(this.name, { connection: this.connection, serializer: this.serializer });
+  }
+
+  /** Closes the Redis client if this queue created it; a client you passed stays open. */
+  async close(): Promise<void> {
+    await this.connection.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  toString(): string {
+    return `Queue(${this.name})`;
+  }
+}

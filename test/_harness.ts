@@ -1,0 +1,75 @@
+// One test API over three runners: Deno.test, bun:test and node:test, so the same files run everywhere.
+// Tests talk to a real redis-server: REDIS_URL when set (CI starts one), else a private one started here.
+
+import { startRedis } from "../scripts/redis_server.ts";
+import { runtimeName } from "../runtime/detect.ts";
+
+type Fn = () => Promise<void> | void;
+type Register = (name: string, fn: Fn, timeoutMs: number) => void;
+
+const runtime = runtimeName();
+
+async function loadRegister(): Promise<Register> {
+  if (runtime === "deno") {
+    const D = (globalThis as unknown as {
+      Deno: { test(o: { name: string; fn: Fn; sanitizeOps: boolean; sanitizeResources: boolean }): void };
+    }).Deno;
+    return (name, fn) => D.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+  }
+  if (runtime === "bun") {
+    const spec = "bun:test";
+    const bun = await import(spec) as { test(name: string, fn: Fn, timeout?: number): void };
+    return (name, fn, timeoutMs) => bun.test(name, fn, timeoutMs);
+  }
+  const node = await import("node:test") as unknown as {
+    test(name: string, options: { timeout: number }, fn: Fn): void;
+  };
+  return (name, fn, timeoutMs) => node.test(name, { timeout: timeoutMs }, fn);
+}
+
+const register = await loadRegister();
+
+/** Registers a test; `timeout` in milliseconds (default 30 s). */
+export function test(name: string, fn: Fn, options: { timeout?: number } = {}): void {
+  register(name, fn, options.timeout ?? 30_000);
+}
+
+let server: Promise<string> | undefined;
+
+/** The Redis URL tests use: `REDIS_URL`, else one private redis-server for this test process. */
+export function redisUrl(): Promise<string> {
+  return server ??= (async () => {
+    const fromEnv = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env
+      ?.REDIS_URL;
+    if (fromEnv) return fromEnv;
+    const handle = await startRedis();
+    // Deno does not emit node's process "exit"; stop the server on unload there (SIGTERM is sent synchronously).
+    globalThis.addEventListener?.("unload", () => void handle.stop());
+    return handle.url;
+  })();
+}
+
+let counter = 0;
+/** A queue name no other test uses. */
+export function uniqueName(prefix = "q"): string {
+  return `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/** Runs `/usr/bin/python3` (Debian's, which has RQ 1.13) with a script; returns stdout. */
+export async function python(script: string, env: Record<string, string> = {}): Promise<string> {
+  const { spawn } = await import("node:child_process");
+  const process = (await import("node:process")).default;
+  return await new Promise((resolve, reject) => {
+    const child = spawn("/usr/bin/python3", ["-c", script], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "", err = "";
+    child.stdout.on("data", (d: unknown) => (out += String(d)));
+    child.stderr.on("data", (d: unknown) => (err += String(d)));
+    child.on("error", reject);
+    child.on("close", (code: number | null) =>
+      code === 0 ? resolve(out) : reject(new Error(`python exited ${code}:\n${err}\n${out}`))
+    );
+  });
+}
