@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what rqts needs on a fresh Debian machine with Node 20: npm packages (Deno and Bun come from npm),
+# redis-server and Debian's python3-rq (RQ 1.13, the interop peer). Idempotent: skips what is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+/usr/bin/python3 -c 'import rq' >/dev/null 2>&1 || missing+=(python3-rq)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]} with apt-get" >&2
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x node_modules/.bin/deno ] || [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci" >&2
+  npm ci --no-audit --no-fund >/dev/null
+fi
+node_modules/.bin/deno --version | head -1 >&2
