@@ -10,15 +10,17 @@ import { getRuntime } from "./runtime.ts";
 export type RedisArg = string | Uint8Array;
 /** A Redis command as its words: `["HSET", key, field, value]`. */
 export type Command = RedisArg[];
+/** What node-redis itself accepts as a command word. */
+export type WireArg = string | Buffer;
 
 /** The node-redis client shape rqts relies on (`createClient()` from the `redis` package). */
 export interface RedisClient {
   readonly isOpen: boolean;
   readonly isReady: boolean;
   connect(): Promise<unknown>;
-  sendCommand(args: Command): Promise<unknown>;
+  sendCommand(args: WireArg[]): Promise<unknown>;
   withTypeMapping(mapping: Record<number, unknown>): RedisClient;
-  multi(): { addCommand(args: Command): unknown; exec(): Promise<unknown[]> };
+  multi(): { addCommand(args: WireArg[]): unknown; exec(): Promise<unknown[]> };
   duplicate(): RedisClient;
   close(): Promise<void>;
   destroy(): void;
@@ -30,7 +32,7 @@ export interface RedisClient {
  * as does rqts's own {@link Pipeline}. The caller executes it.
  */
 export interface PipelineLike {
-  addCommand(args: Command): unknown;
+  addCommand(args: WireArg[]): unknown;
 }
 
 /** What every class accepts as `connection`: a Redis URL, a node-redis client the caller owns, or nothing. */
@@ -48,19 +50,18 @@ export class Script {
 }
 
 /** node-redis takes strings and Buffers only: view other byte arrays as Buffers (no copy). */
-export function wireArgs(args: Command): Command {
+export function wireArgs(args: Command): WireArg[] {
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (typeof a !== "string" && !Buffer.isBuffer(a)) {
-      const out = args.slice();
-      for (let j = i; j < out.length; j++) {
-        const b = out[j];
-        if (typeof b !== "string" && !Buffer.isBuffer(b)) out[j] = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+      const out: WireArg[] = [];
+      for (const b of args) {
+        out.push(typeof b === "string" || Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
       }
       return out;
     }
   }
-  return args;
+  return args as WireArg[];
 }
 
 function redactUrl(url: string): string {
@@ -230,7 +231,7 @@ export class Connection {
 export class Pipeline implements PipelineLike {
   readonly commands: Command[] = [];
   constructor(readonly connection: Connection) {}
-  addCommand(args: Command): this {
+  addCommand(args: Command | WireArg[]): this {
     this.commands.push(args);
     return this;
   }

@@ -119,7 +119,8 @@ export class Job<R = unknown> {
   #status: JobStatus | null = null;
   #data: Uint8Array | undefined; // as stored: zlib(JSON) (or raw JSON from lenient writers)
   #call: Call | undefined;
-  #createdAtText: string | undefined;
+  // Timestamps as stored, so re-saving keeps RQ's microseconds while the Date still matches.
+  #stamps: Record<string, string> = {};
   #legacyExcInfo: string | null = null;
 
   /** @internal Use {@link Job.fetch} or a Queue. */
@@ -225,11 +226,26 @@ export class Job<R = unknown> {
     this.#status = status;
   }
 
+  #stamp(field: string, date: Date | null): string {
+    if (!date) return "";
+    const text = this.#stamps[field];
+    return text && parseUtc(text)?.getTime() === date.getTime() ? text : utcFormat(date);
+  }
+
+  /** @internal Sets a timestamp field from RQ's text form (microseconds kept). */
+  stamp(field: "created_at" | "enqueued_at" | "started_at", text: string): void {
+    this.#stamps[field] = text;
+    const date = parseUtc(text) as Date;
+    if (field === "created_at") this.createdAt = date;
+    else if (field === "enqueued_at") this.enqueuedAt = date;
+    else this.startedAt = date;
+  }
+
   /** @internal The hash fields in RQ's order (`Job.to_dict`). */
   mapping(includeMeta = true): (string | Uint8Array)[] {
     const m: (string | Uint8Array)[] = [
       "created_at",
-      this.#createdAtText ?? utcFormat(this.createdAt),
+      this.#stamp("created_at", this.createdAt),
       "data",
       this.#data!,
       "success_callback_name",
@@ -237,11 +253,11 @@ export class Job<R = unknown> {
       "failure_callback_name",
       this.failureCallbackName ?? "",
       "started_at",
-      this.startedAt ? utcFormat(this.startedAt) : "",
+      this.#stamp("started_at", this.startedAt),
       "ended_at",
-      this.endedAt ? utcFormat(this.endedAt) : "",
+      this.#stamp("ended_at", this.endedAt),
       "last_heartbeat",
-      this.lastHeartbeat ? utcFormat(this.lastHeartbeat) : "",
+      this.#stamp("last_heartbeat", this.lastHeartbeat),
       "worker_name",
       this.workerName ?? "",
     ];
@@ -249,7 +265,7 @@ export class Job<R = unknown> {
     if (this.retryIntervals !== null) m.push("retry_intervals", JSON.stringify(this.retryIntervals));
     if (this.origin) m.push("origin", this.origin);
     if (this.description !== null) m.push("description", this.description);
-    if (this.enqueuedAt) m.push("enqueued_at", utcFormat(this.enqueuedAt));
+    if (this.enqueuedAt) m.push("enqueued_at", this.#stamp("enqueued_at", this.enqueuedAt));
     if (this.timeout !== null) m.push("timeout", String(this.timeout));
     if (this.resultTtl !== null) m.push("result_ttl", String(this.resultTtl));
     if (this.failureTtl !== null) m.push("failure_ttl", String(this.failureTtl));
@@ -264,12 +280,6 @@ export class Job<R = unknown> {
     return m;
   }
 
-  /** @internal Sets the creation time text as RQ writes it (microseconds kept). */
-  stampCreated(now: string): void {
-    this.#createdAtText = now;
-    this.createdAt = parseUtc(now) as Date;
-  }
-
   /** @internal Overwrites this job's fields from a raw hash (RQ's `Job.restore`). */
   restore(raw: RawHash): void {
     if (raw.data === undefined) {
@@ -277,9 +287,11 @@ export class Job<R = unknown> {
     }
     this.#data = raw.data;
     this.#call = undefined;
+    this.#stamps = {};
     const date = (field: string): Date | null => {
       const t = text(raw[field]);
       const d = parseUtc(t);
+      if (d) this.#stamps[field] = t!;
       if (d === undefined) {
         throw new DeserializationError(this.id, field, `${JSON.stringify(t)} is not a timestamp like 2026-11-27T18:46:20.084526Z`);
       }
@@ -292,8 +304,6 @@ export class Job<R = unknown> {
       if (n === undefined) throw new DeserializationError(this.id, field, `${JSON.stringify(t)} is not an integer`);
       return n;
     };
-    const created = text(raw.created_at);
-    this.#createdAtText = created || undefined;
     this.createdAt = date("created_at") ?? new Date();
     this.origin = text(raw.origin) ?? "";
     this.workerName = text(raw.worker_name) || null;
@@ -485,7 +495,7 @@ export class Job<R = unknown> {
     this.endedAt = null;
     this.#legacyExcInfo = null;
     this.#status = "queued";
-    this.enqueuedAt = parseUtc(utcNow()) as Date;
+    this.stamp("enqueued_at", utcNow());
     await this.connection.transaction([
       ["ZREM", registryKey("failed", this.origin), this.id],
       ["HSET", this.key, ...this.mapping(), "exc_info", deflateSync(Buffer.alloc(0))],

@@ -18,7 +18,7 @@ import {
 } from "./registry.ts";
 import { getRuntime } from "./runtime.ts";
 import { JSONSerializer, type Serializer } from "./serializer.ts";
-import { callString, nowSeconds, parseUtc, utcNow } from "./utils.ts";
+import { callString, nowSeconds, utcNow } from "./utils.ts";
 import type { Duration } from "./options.ts";
 
 /** Options of `new Queue()`. */
@@ -170,7 +170,7 @@ export class Queue {
       ]);
       if (queued) {
         job.setStatus("queued");
-        job.enqueuedAt = parseUtc(now) as Date;
+        job.stamp("enqueued_at", now);
       }
     } else {
       await this.connection.transaction(this.#enqueueCommands(job, atFront));
@@ -235,7 +235,7 @@ export class Queue {
       args,
       kwargs,
       origin: this.name,
-      description: o.description ?? callString(funcName, args, kwargs),
+      description: o.description,
       timeout: o.timeout ?? this.defaultTimeout,
       resultTtl: o.resultTtl,
       failureTtl: o.failureTtl,
@@ -246,8 +246,11 @@ export class Queue {
       failureCallbackName: o.failureCallbackName,
       status: o.dependencyIds.length ? "deferred" : "queued",
     }, this.connection, this.serializer);
-    job.stampCreated(utcNow());
-    if (!o.dependencyIds.length) job.enqueuedAt = job.createdAt;
+    // After Job.create has validated the arguments (no cycles), so the call string can be built.
+    job.description ??= callString(funcName, args, kwargs);
+    const now = utcNow();
+    job.stamp("created_at", now);
+    if (!o.dependencyIds.length) job.stamp("enqueued_at", now);
     return job;
   }
 

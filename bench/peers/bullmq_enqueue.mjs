@@ -14,12 +14,12 @@
 // the addStandardJob script. The add path does include bullmq's default event
 // stream XADD (capped by streams.events.maxLen), which is part of its normal cost.
 //
-// Redis client: bullmq 6.7 treats ioredis as an *optional* peer dependency and
-// it is not installed here (only node-redis, `redis@6.3.1`, is a project
-// dependency). Passing `connection: {host, port}` therefore fails with "could
-// not load the optional 'ioredis' package", so we hand BullMQ an
-// already-constructed node-redis client built from --url; BullMQ wraps it in
-// its NodeRedisAdapter. Figures are thus "BullMQ over node-redis".
+// Redis client: BullMQ's ordinary one. bullmq 6.7 lists ioredis as an optional
+// peer dependency (">=5.0.0"); the project pins ioredis 5.11.1 as a
+// devDependency (the version bullmq 6.7.0 itself develops against). The queue
+// gets `connection: { host, port }` (plus db/username/password when the URL
+// has them), so BullMQ creates and owns its ioredis client exactly as BullMQ
+// users run it; queue.close() closes it.
 //
 // The queue has a unique name and is obliterated afterwards; connections are
 // closed. Prints exactly one JSON line on stdout:
@@ -29,7 +29,6 @@
 // start-up. That is outside every timed region, so it does not affect the
 // throughput figures (only the wall-clock time of the whole run).
 import { Queue } from "bullmq";
-import { createClient } from "redis";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 
@@ -47,11 +46,22 @@ const CONCURRENCY = 100;
 
 const now = () => performance.now();
 const name = `bullbench-${process.pid}-${randomBytes(4).toString("hex")}`;
-const client = createClient({ url: values.url });
-client.on("error", (err) => console.error("bullmq_enqueue: redis error:", err));
-await client.connect();
-// A passed-in client is "shared": queue.close() does not close it, we do.
-const queue = new Queue(name, { connection: client });
+const url = new URL(values.url);
+if (url.protocol !== "redis:") {
+  console.error(`bullmq_enqueue: only redis:// URLs are supported, got ${url.protocol}`);
+  process.exit(2);
+}
+const connection = {
+  host: url.hostname || "127.0.0.1",
+  port: url.port ? Number.parseInt(url.port, 10) : 6379,
+};
+const db = url.pathname.replace(/^\//, "");
+if (db) connection.db = Number.parseInt(db, 10);
+if (url.username) connection.username = decodeURIComponent(url.username);
+if (url.password) connection.password = decodeURIComponent(url.password);
+// BullMQ builds (and on close() closes) its own ioredis client from this.
+const queue = new Queue(name, { connection });
+queue.on("error", (err) => console.error("bullmq_enqueue: redis error:", err));
 
 const result = {};
 try {
@@ -75,7 +85,7 @@ try {
 
   // (c) 100 concurrent adds at a time, N in total
   t0 = now();
-  for (let done = 0; done < N; ) {
+  for (let done = 0; done < N;) {
     const k = Math.min(CONCURRENCY, N - done);
     await Promise.all(Array.from({ length: k }, () => queue.add("noop", {})));
     done += k;
@@ -92,7 +102,6 @@ try {
     await queue.obliterate({ force: true });
   } finally {
     await queue.close();
-    await client.close();
   }
 }
 
