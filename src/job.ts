@@ -9,6 +9,7 @@ import {
   dependentsKey,
   jobKey,
   queueKey,
+  QUEUES_KEY,
   type RegistryKind,
   registryKey,
 } from "./keys.ts";
@@ -499,7 +500,7 @@ export class Job<R = unknown> {
     await this.connection.transaction([
       ["ZREM", registryKey("failed", this.origin), this.id],
       ["HSET", this.key, ...this.mapping(), "exc_info", deflateSync(Buffer.alloc(0))],
-      ["SADD", "rq:queues", queueKey(this.origin)],
+      ["SADD", QUEUES_KEY, queueKey(this.origin)],
       [options.atFront ? "LPUSH" : "RPUSH", queueKey(this.origin), this.id],
     ]);
     return this;

@@ -4,7 +4,7 @@ import { Connection, type ConnectionOption, Pipeline, type PipelineLike, Script,
 import { DEFAULT_JOB_TIMEOUT, DEFAULT_QUEUE_NAME } from "./defaults.ts";
 import { type FunctionReference, funcNameOf } from "./func_ref.ts";
 import { fetchJobs, Job } from "./job.ts";
-import { JOB_PREFIX, QUEUE_PREFIX, QUEUES_KEY, queueKey } from "./keys.ts";
+import { dependenciesKey, dependentsKey, JOB_PREFIX, QUEUE_PREFIX, QUEUES_KEY, queueKey } from "./keys.ts";
 import { ENQUEUE_WITH_DEPENDENCIES } from "./lua.ts";
 import { type JobOptions, parseDurationOption, parseJobOptions } from "./options.ts";
 import { performInProcess } from "./perform.ts";
@@ -263,8 +263,8 @@ export class Queue {
     if (job.ttl) {
       commands.push(
         ["EXPIRE", job.key, String(job.ttl)],
-        ["EXPIRE", `${job.key}:dependents`, String(job.ttl)],
-        ["EXPIRE", `${JOB_PREFIX}:${job.id}:dependencies`, String(job.ttl)],
+        ["EXPIRE", dependentsKey(job.id), String(job.ttl)],
+        ["EXPIRE", dependenciesKey(job.id), String(job.ttl)],
       );
     }
     if (this.isAsync) commands.push([atFront ? "LPUSH" : "RPUSH", this.key, job.id]);
