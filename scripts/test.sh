@@ -5,6 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 export PATH="$PWD/node_modules/.bin:$PATH"
+export NO_COLOR=1 FORCE_COLOR=0
 
 # A private redis-server on a free port unless REDIS_URL is given.
 if [ -z "${REDIS_URL:-}" ]; then
@@ -21,16 +22,32 @@ echo "tests use $REDIS_URL"
 total_pass=0; total_fail=0; status=0
 log=$(mktemp)
 
-echo "== deno test =="
-deno test --allow-all test/ 2>&1 | tee "$log"
-[ "${PIPESTATUS[0]}" = 0 ] || status=1
-line=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -1)
-p=$(sed -E 's/.*\| ([0-9]+) passed.*/\1/' <<<"$line"); f=$(sed -E 's/.*passed[^|]*\| ([0-9]+) failed.*/\1/' <<<"$line")
-[[ "$p" =~ ^[0-9]+$ ]] || p=0; [[ "$f" =~ ^[0-9]+$ ]] || { f=1; status=1; }
-echo "deno: ${p} passed, ${f} failed"
-total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+# run NAME COMMAND...: runs one runtime's suite, prints "NAME: N passed, N failed", adds to the totals.
+run() {
+  local name=$1; shift
+  echo "== $name: $* =="
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]} p f
+  case "$name" in
+    deno) p=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -1 | sed -E 's/.*\| ([0-9]+) passed \| ([0-9]+) failed.*/\1 \2/') ;;
+    bun) p="$(grep -E '^ *[0-9]+ pass$' "$log" | tail -1 | tr -dc 0-9) $(grep -E '^ *[0-9]+ fail$' "$log" | tail -1 | tr -dc 0-9)" ;;
+  esac
+  f=${p#* }; p=${p% *}
+  [[ "$p" =~ ^[0-9]+$ ]] || p=0
+  [[ "$f" =~ ^[0-9]+$ ]] || f=0
+  if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi   # a crash with no count is a failure
+  [ "$rc" = 0 ] || status=1
+  echo "$name: ${p} passed, ${f} failed"
+  total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+  summary+=("$name: ${p} passed, ${f} failed")
+}
+
+summary=()
+run deno deno test --allow-all test/
+run bun bun test --timeout 60000 test/
 
 echo
-echo "total: ${total_pass} passed, ${total_fail} failed"
+printf '%s\n' "${summary[@]}"
+echo "${total_pass} passed, ${total_fail} failed"
 rm -f "$log"
 exit $status

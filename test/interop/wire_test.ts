@@ -109,7 +109,10 @@ function same(actual: unknown, expected: unknown, what?: string): void {
 
 /** JSON with every non-ASCII character escaped, so it survives the environment whatever the locale. */
 function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"),
+  );
 }
 
 /** Runs {@link PRELUDE} + `body` in Debian's Python (RQ 1.13) and parses the JSON it printed with `out()`. */
