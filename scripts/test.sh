@@ -5,7 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 export PATH="$PWD/node_modules/.bin:$PATH"
-export NO_COLOR=1 FORCE_COLOR=0
+export NO_COLOR=1
 
 # A private redis-server on a free port unless REDIS_URL is given.
 if [ -z "${REDIS_URL:-}" ]; then

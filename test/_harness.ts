@@ -6,28 +6,34 @@ import { runtimeName } from "../runtime/detect.ts";
 
 type Fn = () => Promise<void> | void;
 type Register = (name: string, fn: Fn, timeoutMs: number) => void;
+type Runner = { register: Register; afterAll: (fn: Fn) => void };
 
 const runtime = runtimeName();
 
-async function loadRegister(): Promise<Register> {
+async function loadRunner(): Promise<Runner> {
   if (runtime === "deno") {
     const D = (globalThis as unknown as {
       Deno: { test(o: { name: string; fn: Fn; sanitizeOps: boolean; sanitizeResources: boolean }): void };
     }).Deno;
-    return (name, fn) => D.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+    return {
+      register: (name, fn) => D.test({ name, fn, sanitizeOps: false, sanitizeResources: false }),
+      // Deno emits no node "exit" event; "unload" runs when the test module's isolate ends.
+      afterAll: (fn) => globalThis.addEventListener("unload", () => void fn()),
+    };
   }
   if (runtime === "bun") {
     const spec = "bun:test";
-    const bun = await import(spec) as { test(name: string, fn: Fn, timeout?: number): void };
-    return (name, fn, timeoutMs) => bun.test(name, fn, timeoutMs);
+    const bun = await import(spec) as { test(name: string, fn: Fn, timeout?: number): void; afterAll(fn: Fn): void };
+    return { register: (name, fn, timeoutMs) => bun.test(name, fn, timeoutMs), afterAll: bun.afterAll };
   }
   const node = await import("node:test") as unknown as {
     test(name: string, options: { timeout: number }, fn: Fn): void;
+    after(fn: Fn): void;
   };
-  return (name, fn, timeoutMs) => node.test(name, { timeout: timeoutMs }, fn);
+  return { register: (name, fn, timeoutMs) => node.test(name, { timeout: timeoutMs }, fn), afterAll: node.after };
 }
 
-const register = await loadRegister();
+const { register, afterAll } = await loadRunner();
 
 /** Registers a test; `timeout` in milliseconds (default 30 s). */
 export function test(name: string, fn: Fn, options: { timeout?: number } = {}): void {
@@ -35,6 +41,14 @@ export function test(name: string, fn: Fn, options: { timeout?: number } = {}): 
 }
 
 let server: Promise<string> | undefined;
+let stopServer: (() => Promise<void>) | undefined;
+// Registered at load so every runner stops the private server when this file's tests are done.
+// (bun:test scopes it to the first file, so a later file starts a server of its own.)
+afterAll(async () => {
+  const stop = stopServer;
+  server = stopServer = undefined;
+  await stop?.();
+});
 
 /** The Redis URL tests use: `REDIS_URL`, else one private redis-server for this test process. */
 export function redisUrl(): Promise<string> {
@@ -43,8 +57,7 @@ export function redisUrl(): Promise<string> {
       ?.REDIS_URL;
     if (fromEnv) return fromEnv;
     const handle = await startRedis();
-    // Deno does not emit node's process "exit"; stop the server on unload there (SIGTERM is sent synchronously).
-    globalThis.addEventListener?.("unload", () => void handle.stop());
+    stopServer = () => handle.stop();
     return handle.url;
   })();
 }
