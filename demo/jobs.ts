@@ -1,5 +1,5 @@
 // The demo's job functions (RQ's "declare a function"): each wrapped with job() so a queue can store where it lives.
-import { job, type Job } from "../mod.ts";
+import { type Job, job } from "../mod.ts";
 
 /** The seed's count_words_at_url, without the network: counts the words of a text. */
 export const countWords = job(function countWords(text: string, _kwargs?: { description?: string; ttl?: number }) {

@@ -2,7 +2,7 @@
 // Uses REDIS_URL when set, else a private redis-server that is stopped at the end.
 import { spawnSync } from "node:child_process";
 import process from "node:process";
-import { FunctionReferenceError, type Job, Queue } from "../mod.ts";
+import { FunctionReferenceError, Job, Queue } from "../mod.ts";
 import { startRedis } from "../scripts/redis_server.ts";
 import { add, countWords, divide, fib, generateReport, reportFailure, reportSuccess, sendReport } from "./jobs.ts";
 
@@ -12,7 +12,7 @@ const SEED = "A job is a Python object, representing a function that is invoked 
 
 const heading = (title: string) => console.log(`\n== ${title} ==`);
 const show = (label: string, value: unknown) =>
-  console.log(`  ${label.padEnd(22)} ${typeof value === "string" ? value : JSON.stringify(value)}`);
+  console.log(`  ${label.padEnd(26)} ${typeof value === "string" ? value : JSON.stringify(value)}`);
 const created: Job[] = []; // every job the demo makes, deleted at the end
 const track = <J extends Job>(...jobs: J[]) => (created.push(...jobs), jobs[0]);
 
@@ -60,13 +60,16 @@ async function demo(url: string): Promise<void> {
   track(...many);
   show("job ids", many.map((j) => j.id));
   const pipe = q.pipeline(); // or a node-redis client.multi(); the caller executes it
-  track(...await q.enqueueMany([Queue.prepareData(fib, { args: [10] }), Queue.prepareData(fib, { args: [11] })], {
-    pipeline: pipe,
-  }));
+  track(
+    ...await q.enqueueMany([Queue.prepareData(fib, { args: [10] }), Queue.prepareData(fib, { args: [11] })], {
+      pipeline: pipe,
+    }),
+  );
   show("before pipe.exec()", `q.count() = ${await q.count()}`);
   await pipe.exec();
   show("after pipe.exec()", `q.count() = ${await q.count()}`);
   show("q.getJobIds(0, 3)", await q.getJobIds(0, 3));
+  show("q.fetchJob('my_job_id')", String(await q.fetchJob("my_job_id")));
 
   heading("4. Job dependencies");
   const report = track(await low.enqueue(generateReport));
@@ -85,7 +88,7 @@ async function demo(url: string): Promise<void> {
   show("job.getStatus()", await f.getStatus());
   show("await add(3, 4) directly", await add(3, 4));
   const delayed = track(await add.delay(3, 4)); // on the decorator's queue "low", which is asynchronous
-  show("add.delay(3, 4)", `${delayed.status} on '${delayed.origin}', timeout ${delayed.timeout} s`);
+  show("add.delay(3, 4)", `${delayed.status} on '${delayed.origin}' (timeout ${delayed.timeout} s), for a worker`);
   const seven = track(await sync.enqueue(add, 3, 4));
   show("sync.enqueue(add, 3, 4)", await seven.result);
   const words = track(await sync.enqueue(countWords, SEED));
@@ -100,7 +103,7 @@ async function demo(url: string): Promise<void> {
   show("failed registry", await sync.failedJobRegistry.getJobIds());
   show("finished registry", `${await sync.finishedJobRegistry.count()} jobs`);
 
-  heading("6. Interop: Python RQ 1.13 reads rqts jobs");
+  heading("6. Interop with Python RQ 1.13 (JSONSerializer)");
   if (spawnSync("/usr/bin/python3", ["-c", "import rq"]).status !== 0) {
     console.log("  (skipped: /usr/bin/python3 has no rq module; bash scripts/setup.sh installs python3-rq)");
   } else {
@@ -115,11 +118,16 @@ print(f"  Python rq {rq.__version__}: len(Queue('default')) = {len(Queue('defaul
 for job_id in os.environ["IDS"].split():
     j = Job.fetch(job_id, connection=r, serializer=JSONSerializer)
     print(f"  {j.func_name!r} args={j.args!r} status={j.get_status()!r} return_value={j.return_value()!r}")
+job = Queue("low", connection=r, serializer=JSONSerializer).enqueue("app.tasks.count_words", "hello from Python")
+print(job.id)
 `;
     const env = { ...process.env, URL: url, IDS: `${job.id} ${py.id} ${f.id}` };
     const out = spawnSync("/usr/bin/python3", ["-c", script], { env, encoding: "utf8" });
     if (out.status !== 0) throw new Error(`python3 failed:\n${out.stderr}`);
-    process.stdout.write(out.stdout);
+    const lines = out.stdout.trimEnd().split("\n");
+    console.log(lines.slice(0, -1).join("\n"));
+    const fromPython = track(await Job.fetch(lines.at(-1)!, { connection: q.connection }));
+    show("rqts reads Python's job", `${fromPython.funcName} ${JSON.stringify(fromPython.args)} ${fromPython.status}`);
   }
 
   heading("7. Cleaning up");

@@ -77,11 +77,16 @@ async function startOnce(port: number, extra: string[]): Promise<RedisHandle> {
   // persistence) never lands in the caller's cwd, i.e. the repo.
   const dir = tmpdir();
   const args = [
-    "--port", String(port),
-    "--save", "",
-    "--appendonly", "no",
-    "--bind", HOST,
-    "--dir", dir,
+    "--port",
+    String(port),
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--bind",
+    HOST,
+    "--dir",
+    dir,
     ...extra,
   ];
   const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });

@@ -74,7 +74,10 @@ function wrap(fn: AnyFn, options: JobDecoratorOptions, stackModule: string | und
     throw new TypeError(`job(): expected a function to wrap; received ${typeof fn}.`);
   }
   const { queue, connection, timeout, serializer, module, name, ...rest } = options;
-  const jobOptions: JobOptions = { ...rest, ...(timeout !== undefined && rest.jobTimeout === undefined ? { jobTimeout: timeout } : {}) };
+  const jobOptions: JobOptions = {
+    ...rest,
+    ...(timeout !== undefined && rest.jobTimeout === undefined ? { jobTimeout: timeout } : {}),
+  };
   parseJobOptions(jobOptions as Record<string, unknown>); // bad options fail at definition time
   const exportName = name ?? fn.name;
   if (!exportName) {
@@ -89,7 +92,8 @@ function wrap(fn: AnyFn, options: JobDecoratorOptions, stackModule: string | und
   }
   const ref = makeReference(moduleUrl, exportName, getRuntime().cwd());
   let q: Queue | undefined;
-  const getQueue = () => q ??= queue instanceof Queue ? queue : new Queue(queue ?? "default", { connection, serializer });
+  const getQueue = () =>
+    q ??= queue instanceof Queue ? queue : new Queue(queue ?? "default", { connection, serializer });
   const wrapper = async function (this: unknown, ...args: unknown[]) {
     return await fn.apply(this, args);
   };

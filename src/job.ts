@@ -10,8 +10,8 @@ import {
   jobKey,
   queueKey,
   QUEUES_KEY,
-  type RegistryKind,
   registryKey,
+  type RegistryKind,
 } from "./keys.ts";
 import { CANCEL } from "./lua.ts";
 import { fetchAll, fetchLatest, type Result, waitLatest } from "./results.ts";
@@ -19,9 +19,26 @@ import { JSONSerializer, type Serializer } from "./serializer.ts";
 import { nowSeconds, parseDuration, parseUtc, utcFormat, utcNow } from "./utils.ts";
 
 /** A job's status, exactly as RQ writes it. */
-export type JobStatus = "queued" | "finished" | "failed" | "started" | "deferred" | "scheduled" | "stopped" | "canceled";
+export type JobStatus =
+  | "queued"
+  | "finished"
+  | "failed"
+  | "started"
+  | "deferred"
+  | "scheduled"
+  | "stopped"
+  | "canceled";
 
-const STATUSES = new Set<string>(["queued", "finished", "failed", "started", "deferred", "scheduled", "stopped", "canceled"]);
+const STATUSES = new Set<string>([
+  "queued",
+  "finished",
+  "failed",
+  "started",
+  "deferred",
+  "scheduled",
+  "stopped",
+  "canceled",
+]);
 
 /** The registry a job sits in for a given status (RQ's `_remove_from_registries`). */
 export function registryForStatus(status: string | null | undefined): RegistryKind | undefined {
@@ -74,7 +91,8 @@ export interface JobInit {
 type Call = { funcName: string; args: unknown[]; kwargs: Record<string, unknown> };
 type RawHash = Record<string, Uint8Array>;
 
-const text = (v: Uint8Array | undefined): string | undefined => v === undefined ? undefined : Buffer.from(v).toString("utf8");
+const text = (v: Uint8Array | undefined): string | undefined =>
+  v === undefined ? undefined : Buffer.from(v).toString("utf8");
 
 /**
  * A job: a function call stored in Redis for a worker to run. Returned by `Queue.enqueue()`; a proxy whose
@@ -140,7 +158,11 @@ export class Job<R = unknown> {
       json = serializer.dumps([init.funcName, null, init.args, init.kwargs]);
     } catch (error) {
       if (error instanceof SerializationError && typeof error.valuePath[0] === "number" && error.valuePath[0] >= 2) {
-        throw new SerializationError(error.valuePath[0] === 2 ? "args" : "kwargs", error.valuePath.slice(1), error.reason);
+        throw new SerializationError(
+          error.valuePath[0] === 2 ? "args" : "kwargs",
+          error.valuePath.slice(1),
+          error.reason,
+        );
       }
       throw error;
     }
@@ -196,7 +218,11 @@ export class Job<R = unknown> {
       );
     }
     if (!Array.isArray(value) || value.length !== 4 || typeof value[0] !== "string") {
-      throw new DeserializationError(this.id, "data", `expected [func_name, null, args, kwargs], got ${JSON.stringify(value)?.slice(0, 80)}`);
+      throw new DeserializationError(
+        this.id,
+        "data",
+        `expected [func_name, null, args, kwargs], got ${JSON.stringify(value)?.slice(0, 80)}`,
+      );
     }
     const [funcName, , args, kwargs] = value;
     if (!Array.isArray(args)) throw new DeserializationError(this.id, "data", "args is not an array");
@@ -278,7 +304,9 @@ export class Job<R = unknown> {
     }
     if (includeMeta && Object.keys(this.meta).length) m.push("meta", this.serializer.dumps(this.meta));
     if (this.ttl) m.push("ttl", String(this.ttl));
-    if (this.allowDependencyFailures !== null) m.push("allow_dependency_failures", this.allowDependencyFailures ? "1" : "0");
+    if (this.allowDependencyFailures !== null) {
+      m.push("allow_dependency_failures", this.allowDependencyFailures ? "1" : "0");
+    }
     if (this.enqueueAtFront !== null) m.push("enqueue_at_front", this.enqueueAtFront ? "1" : "0");
     return m;
   }
@@ -296,7 +324,11 @@ export class Job<R = unknown> {
       const d = parseUtc(t);
       if (d) this.#stamps[field] = t!;
       if (d === undefined) {
-        throw new DeserializationError(this.id, field, `${JSON.stringify(t)} is not a timestamp like 2026-11-27T18:46:20.084526Z`);
+        throw new DeserializationError(
+          this.id,
+          field,
+          `${JSON.stringify(t)} is not a timestamp like 2026-11-27T18:46:20.084526Z`,
+        );
       }
       return d;
     };
@@ -368,7 +400,10 @@ export class Job<R = unknown> {
   }
 
   /** Loads many jobs in one round trip; missing ones are `null`. */
-  static async fetchMany<R = unknown>(ids: readonly string[], options: JobFetchOptions = {}): Promise<(Job<R> | null)[]> {
+  static async fetchMany<R = unknown>(
+    ids: readonly string[],
+    options: JobFetchOptions = {},
+  ): Promise<(Job<R> | null)[]> {
     const connection = Connection.resolve(options.connection);
     return await fetchJobs<R>(connection, options.serializer ?? JSONSerializer, ids);
   }

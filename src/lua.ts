@@ -85,7 +85,8 @@ end
  * ARGV: id, origin, now_seconds, now_ts, at_front (0/1), ttl ('' = none), n_deps, dep ids…, then the job hash
  * mapping as field/value pairs (status deferred, no enqueued_at). Returns 1 when queued, 0 when deferred.
  */
-export const ENQUEUE_WITH_DEPENDENCIES = new Script(PRELUDE + `
+export const ENQUEUE_WITH_DEPENDENCIES = new Script(
+  PRELUDE + `
 local id, origin, now, now_ts, at_front, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local n = tonumber(ARGV[7])
 local deps = {}
@@ -118,14 +119,16 @@ if not defer then
   return 1
 end
 return 0
-`);
+`,
+);
 
 /**
  * A successful run (RQ's Job._handle_success + cleanup + enqueue_dependents + worker bookkeeping).
  * ARGV: id, origin, now_seconds, now_ts, result_ttl, started_at, worker_key ('' = none), working_time,
  * worker_name, last_heartbeat, then the XADD fields. Returns the released dependents as {id, origin, …}.
  */
-export const FINISH_SUCCESS = new Script(PRELUDE + `
+export const FINISH_SUCCESS = new Script(
+  PRELUDE + `
 local id, origin, now, now_ts, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local started_at, wkey, wtime, wname, hb = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local fields = {}
@@ -147,7 +150,8 @@ end
 cleanup(id, ttl)
 redis.call('ZREM', REG.started .. origin, id)
 return released
-`);
+`,
+);
 
 /**
  * A failed run (RQ's Job._handle_failure via FailedJobRegistry.add + Result.create_failure + worker bookkeeping,
@@ -155,7 +159,8 @@ return released
  * ARGV: id, origin, now_seconds, now_ts, failure_ttl ('' = the job has none), started_at, worker_key, working_time,
  * worker_name, last_heartbeat, status ('failed' | 'stopped'), then the XADD fields.
  */
-export const FINISH_FAILURE = new Script(PRELUDE + `
+export const FINISH_FAILURE = new Script(
+  PRELUDE + `
 local id, origin, now, now_ts, own_ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local started_at, wkey, wtime, wname, hb, status = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local fields = {}
@@ -179,14 +184,16 @@ if wkey ~= '' then
   redis.call('HINCRBYFLOAT', wkey, 'total_working_time', wtime)
 end
 return release_dependents(id, now_ts, true)
-`);
+`,
+);
 
 /**
  * RQ's Job.cancel: status canceled, out of its queue and current registry, into the canceled registry; with
  * enqueue_dependents = 1 its dependents are released as if it had finished.
  * ARGV: id, now_seconds, now_ts, enqueue_dependents. Returns the old status, or false if the job is gone.
  */
-export const CANCEL = new Script(PRELUDE + `
+export const CANCEL = new Script(
+  PRELUDE + `
 local id, now, now_ts, release = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local key = JOB .. id
 local st = redis.call('HGET', key, 'status')
@@ -200,4 +207,5 @@ local reg = ({ finished = REG.finished, deferred = REG.deferred, started = REG.s
 if reg then redis.call('ZREM', reg .. origin, id) end
 redis.call('ZADD', REG.canceled .. origin, now, id)
 return st or ''
-`);
+`,
+);

@@ -121,7 +121,10 @@ function parseDependencies(value: unknown): string[] {
  * Validates job options before anything is written.
  * @throws {TypeError} for unknown option names and wrongly typed values; {RangeError} for values out of range.
  */
-export function parseJobOptions(options: Record<string, unknown>, extraAllowed: readonly string[] = []): ParsedJobOptions {
+export function parseJobOptions(
+  options: Record<string, unknown>,
+  extraAllowed: readonly string[] = [],
+): ParsedJobOptions {
   for (const key of Object.keys(options)) {
     if (!(JOB_OPTION_NAMES as readonly string[]).includes(key) && !extraAllowed.includes(key)) {
       throw new TypeError(
@@ -155,7 +158,9 @@ export function parseJobOptions(options: Record<string, unknown>, extraAllowed: 
   }
 
   if (o.jobId !== undefined && (typeof o.jobId !== "string" || o.jobId === "")) {
-    throw new TypeError(`jobId: received ${show(o.jobId)}; expected a non-empty string (or leave it unset for a UUID).`);
+    throw new TypeError(
+      `jobId: received ${show(o.jobId)}; expected a non-empty string (or leave it unset for a UUID).`,
+    );
   }
   if (o.atFront !== undefined && typeof o.atFront !== "boolean") {
     throw new TypeError(`atFront: received ${show(o.atFront)}; expected true or false.`);

@@ -9,7 +9,7 @@ import type { Job } from "./job.ts";
 import { FINISH_FAILURE, FINISH_SUCCESS } from "./lua.ts";
 import { failureFields, successFields } from "./results.ts";
 import { getRuntime } from "./runtime.ts";
-import { nowMicros, nowSeconds, formatMicros, utcFormat } from "./utils.ts";
+import { formatMicros, nowMicros, nowSeconds, utcFormat } from "./utils.ts";
 
 // deno-lint-ignore no-explicit-any
 type AnyFunction = (...args: any[]) => unknown;

@@ -1,6 +1,6 @@
 // The public API of the core, re-exported by mod.ts and the npm entry points.
 
-export { Connection, Pipeline, type ConnectionOption, type PipelineLike, type RedisClient } from "./connection.ts";
+export { Connection, type ConnectionOption, Pipeline, type PipelineLike, type RedisClient } from "./connection.ts";
 export * from "./defaults.ts";
 export {
   DeserializationError,

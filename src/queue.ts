@@ -2,9 +2,9 @@
 
 import { Connection, type ConnectionOption, Pipeline, type PipelineLike, Script, wireArgs } from "./connection.ts";
 import { DEFAULT_JOB_TIMEOUT, DEFAULT_QUEUE_NAME } from "./defaults.ts";
-import { type FunctionReference, funcNameOf } from "./func_ref.ts";
+import { funcNameOf, type FunctionReference } from "./func_ref.ts";
 import { fetchJobs, Job } from "./job.ts";
-import { dependenciesKey, dependentsKey, JOB_PREFIX, QUEUE_PREFIX, QUEUES_KEY, queueKey } from "./keys.ts";
+import { dependenciesKey, dependentsKey, JOB_PREFIX, QUEUE_PREFIX, queueKey, QUEUES_KEY } from "./keys.ts";
 import { ENQUEUE_WITH_DEPENDENCIES } from "./lua.ts";
 import { type JobOptions, parseDurationOption, parseJobOptions } from "./options.ts";
 import { performInProcess } from "./perform.ts";
@@ -71,6 +71,9 @@ return count
 `);
 
 const ENQUEUE_CALL_KEYS = ["args", "kwargs"] as const;
+
+// Most job ids enqueueMany puts in one RPUSH/LPUSH.
+const PUSH_BATCH = 1000;
 
 function checkArgs(args: unknown, kwargs: unknown): void {
   if (args !== undefined && !Array.isArray(args)) {
@@ -206,13 +209,13 @@ export class Queue {
       }
       return this.#createJob(d.funcName, d.args, d.kwargs, d.options as Record<string, unknown>);
     });
-    const commands = created.flatMap((job, i) => this.#enqueueCommands(job, jobs[i].options.atFront ?? false));
+    const commands = this.#enqueueManyCommands(created, (i) => jobs[i].options.atFront ?? false);
     if (options.pipeline) {
       for (const c of commands) options.pipeline.addCommand(wireArgs(c));
       return created;
     }
     if (commands.length) await this.connection.transaction(commands);
-    if (!this.isAsync) for (const job of created) await this.#runSync(job);
+    if (!this.isAsync) { for (const job of created) await this.#runSync(job); }
     return created;
   }
 
@@ -229,23 +232,27 @@ export class Queue {
     extraAllowed: readonly string[] = [],
   ): Job {
     const o = parseJobOptions(rawOptions, extraAllowed);
-    const job = Job.create({
-      id: o.jobId ?? crypto.randomUUID(),
-      funcName,
-      args,
-      kwargs,
-      origin: this.name,
-      description: o.description,
-      timeout: o.timeout ?? this.defaultTimeout,
-      resultTtl: o.resultTtl,
-      failureTtl: o.failureTtl,
-      ttl: o.ttl,
-      meta: o.meta,
-      dependencyIds: o.dependencyIds,
-      successCallbackName: o.successCallbackName,
-      failureCallbackName: o.failureCallbackName,
-      status: o.dependencyIds.length ? "deferred" : "queued",
-    }, this.connection, this.serializer);
+    const job = Job.create(
+      {
+        id: o.jobId ?? crypto.randomUUID(),
+        funcName,
+        args,
+        kwargs,
+        origin: this.name,
+        description: o.description,
+        timeout: o.timeout ?? this.defaultTimeout,
+        resultTtl: o.resultTtl,
+        failureTtl: o.failureTtl,
+        ttl: o.ttl,
+        meta: o.meta,
+        dependencyIds: o.dependencyIds,
+        successCallbackName: o.successCallbackName,
+        failureCallbackName: o.failureCallbackName,
+        status: o.dependencyIds.length ? "deferred" : "queued",
+      },
+      this.connection,
+      this.serializer,
+    );
     // After Job.create has validated the arguments (no cycles), so the call string can be built.
     job.description ??= callString(funcName, args, kwargs);
     const now = utcNow();
@@ -256,10 +263,15 @@ export class Queue {
 
   // RQ's enqueue_job body (§4.1 of the protocol): one transaction per job.
   #enqueueCommands(job: Job, atFront: boolean): (string | Uint8Array)[][] {
-    const commands: (string | Uint8Array)[][] = [
-      ["SADD", QUEUES_KEY, this.key],
-      ["HSET", job.key, ...job.mapping()],
-    ];
+    const commands: (string | Uint8Array)[][] = [["SADD", QUEUES_KEY, this.key]];
+    this.#pushSaveCommands(commands, job);
+    if (this.isAsync) commands.push([atFront ? "LPUSH" : "RPUSH", this.key, job.id]);
+    return commands;
+  }
+
+  // The job hash (RQ's job.save), with the TTL expiries.
+  #pushSaveCommands(commands: (string | Uint8Array)[][], job: Job): void {
+    commands.push(["HSET", job.key, ...job.mapping()]);
     if (job.ttl) {
       commands.push(
         ["EXPIRE", job.key, String(job.ttl)],
@@ -267,7 +279,24 @@ export class Queue {
         ["EXPIRE", dependenciesKey(job.id), String(job.ttl)],
       );
     }
-    if (this.isAsync) commands.push([atFront ? "LPUSH" : "RPUSH", this.key, job.id]);
+  }
+
+  // enqueue_job for every job, in fewer commands: the queue is added to rq:queues once, and the ids follow the
+  // hashes, consecutive pushes to the same end sharing one RPUSH/LPUSH (same list order as one push per job).
+  // Redis ends up exactly as after RQ's per-job SADD/HSET/RPUSH, and each id still lands after its hash.
+  #enqueueManyCommands(created: readonly Job[], atFront: (i: number) => boolean): (string | Uint8Array)[][] {
+    if (!created.length) return [];
+    const commands: (string | Uint8Array)[][] = [["SADD", QUEUES_KEY, this.key]];
+    const pushes: string[][] = [];
+    let push: string[] | undefined;
+    created.forEach((job, i) => {
+      this.#pushSaveCommands(commands, job);
+      if (!this.isAsync) return;
+      const op = atFront(i) ? "LPUSH" : "RPUSH";
+      if (!push || push[0] !== op || push.length >= 2 + PUSH_BATCH) pushes.push(push = [op, this.key]);
+      push.push(job.id);
+    });
+    for (const p of pushes) commands.push(p);
     return commands;
   }
 

@@ -5,8 +5,8 @@ import { deflateSync } from "node:zlib";
 import { Connection, type ConnectionOption } from "./connection.ts";
 import { DEFAULT_FAILURE_TTL } from "./defaults.ts";
 import { InvalidJobOperationError, NoSuchJobError } from "./errors.ts";
-import { fetchJobs, Job } from "./job.ts";
-import { dependenciesKey, dependentsKey, jobKey, type RegistryKind, registryKey } from "./keys.ts";
+import { fetchJobs, type Job } from "./job.ts";
+import { dependenciesKey, dependentsKey, jobKey, registryKey, type RegistryKind } from "./keys.ts";
 import { JSONSerializer, type Serializer } from "./serializer.ts";
 import { nowSeconds, utcNow } from "./utils.ts";
 
@@ -60,7 +60,7 @@ export abstract class BaseRegistry {
   }
 
   /** Ids whose score (expiry) is before `timestamp` (seconds; default now). */
-  async getExpiredJobIds(timestamp = nowSeconds()): Promise<string[]> {
+  async getExpiredJobIds(timestamp: number = nowSeconds()): Promise<string[]> {
     return await this.connection.call<string[]>(["ZRANGEBYSCORE", this.key, "0", String(timestamp)]);
   }
 
@@ -94,7 +94,14 @@ export class StartedJobRegistry extends BaseRegistry {
       const ttl = job.failureTtl ?? DEFAULT_FAILURE_TTL;
       const stamp = utcNow().replace("T", " ").replace("Z", "");
       commands.push(
-        ["HSET", job.key, "status", "failed", "exc_info", deflateSync(Buffer.from(`Moved to FailedJobRegistry at ${stamp}`))],
+        [
+          "HSET",
+          job.key,
+          "status",
+          "failed",
+          "exc_info",
+          deflateSync(Buffer.from(`Moved to FailedJobRegistry at ${stamp}`)),
+        ],
         ["ZADD", registryKey("failed", this.name), String(ttl < 0 ? ttl : now + ttl), job.id],
       );
       if (ttl > 0) {

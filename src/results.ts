@@ -77,7 +77,11 @@ export function parseEntry<R>(jobId: string, entry: StreamEntry, serializer: Ser
 }
 
 /** `XREVRANGE rq:results:<id> + - COUNT 1`: the latest result, or `null`. */
-export async function fetchLatest<R>(conn: Connection, jobId: string, serializer: Serializer): Promise<Result<R> | null> {
+export async function fetchLatest<R>(
+  conn: Connection,
+  jobId: string,
+  serializer: Serializer,
+): Promise<Result<R> | null> {
   const entries = await conn.call<StreamEntry[]>(["XREVRANGE", resultsKey(jobId), "+", "-", "COUNT", "1"]);
   return entries?.length ? parseEntry<R>(jobId, entries[0], serializer) : null;
 }

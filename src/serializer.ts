@@ -12,7 +12,6 @@ export interface Serializer {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-
 // Python's json.dumps default is ensure_ascii=True: everything outside ' '..'~' is escaped.
 const NON_ASCII = /[\u007f-\uffff]/g;
 const escapeNonAscii = (ch: string) => "\\u" + ch.charCodeAt(0).toString(16).padStart(4, "0");
@@ -55,7 +54,11 @@ export function toPythonJson(value: unknown): string {
       case "bigint":
         throw new SerializationError("value", path.slice(), `a BigInt (${v}n) has no JSON form`);
       case "function":
-        throw new SerializationError("value", path.slice(), `a function (${(v as { name?: string }).name || "anonymous"})`);
+        throw new SerializationError(
+          "value",
+          path.slice(),
+          `a function (${(v as { name?: string }).name || "anonymous"})`,
+        );
       case "symbol":
         throw new SerializationError("value", path.slice(), `a symbol (${String(v)})`);
     }
@@ -78,7 +81,11 @@ export function toPythonJson(value: unknown): string {
       }
       if (!isPlainObject(obj)) {
         const kind = (obj as object).constructor?.name ?? "object";
-        throw new SerializationError("value", path.slice(), `a ${kind} instance (only plain objects and arrays are kept)`);
+        throw new SerializationError(
+          "value",
+          path.slice(),
+          `a ${kind} instance (only plain objects and arrays are kept)`,
+        );
       }
       const parts: string[] = [];
       for (const key of Object.keys(obj)) {

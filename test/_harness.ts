@@ -81,8 +81,9 @@ export async function python(script: string, env: Record<string, string> = {}): 
     child.stdout.on("data", (d: unknown) => (out += String(d)));
     child.stderr.on("data", (d: unknown) => (err += String(d)));
     child.on("error", reject);
-    child.on("close", (code: number | null) =>
-      code === 0 ? resolve(out) : reject(new Error(`python exited ${code}:\n${err}\n${out}`))
+    child.on(
+      "close",
+      (code: number | null) => code === 0 ? resolve(out) : reject(new Error(`python exited ${code}:\n${err}\n${out}`)),
     );
   });
 }

@@ -15,7 +15,12 @@ test("job() functions stay callable directly", async () => {
 
 test("job('low', { timeout: 5 }) delays onto its queue with its options (the seed's @job example)", async () => {
   const name = uniqueName("low");
-  const add = job(name, { connection: await redisUrl(), timeout: 5, module: new URL("./fixtures/jobs.ts", import.meta.url).href, name: "addLow" })(
+  const add = job(name, {
+    connection: await redisUrl(),
+    timeout: 5,
+    module: new URL("./fixtures/jobs.ts", import.meta.url).href,
+    name: "addLow",
+  })(
     function addLow(x: number, y: number) {
       return x + y;
     },

@@ -17,7 +17,10 @@ test("dependsOn an unfinished job defers, writing RQ's deferred registry and dep
   assert.deepEqual(await q.deferredJobRegistry.getJobIds(), [child.id]);
   assert.deepEqual(await c.call(["SMEMBERS", `rq:job:${a.id}:dependents`]), [child.id]);
   assert.deepEqual(await c.call(["SMEMBERS", `rq:job:${b.id}:dependents`]), [child.id]);
-  assert.deepEqual(((await c.call<string[]>(["SMEMBERS", `rq:job::${child.id}:dependencies`])) ?? []).sort(), [a.id, b.id].sort());
+  assert.deepEqual(
+    ((await c.call<string[]>(["SMEMBERS", `rq:job::${child.id}:dependencies`])) ?? []).sort(),
+    [a.id, b.id].sort(),
+  );
   const hash = await c.call<Record<string, string>>(["HGETALL", child.key]);
   assert.equal(hash.status, "deferred");
   assert.equal(hash.dependency_id, a.id);
@@ -35,7 +38,10 @@ test("dependsOn a finished (or missing) job enqueues at once, without dependents
   assert.equal(child.status, "queued");
   assert.deepEqual(await q.getJobIds(), [child.id]);
   assert.equal(await q.connection.call<number>(["EXISTS", `rq:job:${done.id}:dependents`]), 0);
-  assert.deepEqual((await Job.fetch(child.id, { connection: q.connection })).dependencyIds, [done.id, "missing-" + q.name]);
+  assert.deepEqual((await Job.fetch(child.id, { connection: q.connection })).dependencyIds, [
+    done.id,
+    "missing-" + q.name,
+  ]);
 });
 
 test("a deferred job is enqueued only when every dependency has finished successfully", async () => {

@@ -12,7 +12,16 @@ test("resolveSpecifier() keeps imports inside the job root or in packages", () =
   assert.equal(resolveSpecifier("./jobs/a.ts", "/srv/app"), "file:///srv/app/jobs/a.ts");
   assert.equal(resolveSpecifier("file:///srv/app/a.ts", "/srv/app"), "file:///srv/app/a.ts");
   assert.equal(resolveSpecifier("my-package/jobs", "/srv/app"), "my-package/jobs");
-  for (const bad of ["../../etc/passwd", "/etc/passwd", "file:///etc/passwd", "http://evil/x.ts", "data:text/javascript,1", "./a/../../b.ts"]) {
+  for (
+    const bad of [
+      "../../etc/passwd",
+      "/etc/passwd",
+      "file:///etc/passwd",
+      "http://evil/x.ts",
+      "data:text/javascript,1",
+      "./a/../../b.ts",
+    ]
+  ) {
     assert.throws(() => resolveSpecifier(bad, "/srv/app"), /outside the job root|remote/, bad);
   }
 });

@@ -68,7 +68,10 @@ test("Job data that is corrupt gives DeserializationError naming the job and fie
   await job.refresh();
   assert.equal(job.timeout, 180, "a foreign '3m' timeout is read with its unit");
   await c.call(["HDEL", `rq:job:${id}`, "data"]);
-  await assert.rejects(Job.fetch(id, { connection: c }), (e: Error) => e instanceof DeserializationError && e.field === "data");
+  await assert.rejects(
+    Job.fetch(id, { connection: c }),
+    (e: Error) => e instanceof DeserializationError && e.field === "data",
+  );
   await job.delete();
   assert.equal(await c.call<number>(["EXISTS", `rq:job:${id}`]), 0, "a broken job can still be deleted");
 });

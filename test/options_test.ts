@@ -17,7 +17,16 @@ test("Queue.enqueueCall() keeps RQ's defaults: timeout 180, no result_ttl/failur
 
 test("Queue.enqueueCall() converts jobTimeout/resultTtl/failureTtl/ttl with units to integer seconds", async () => {
   await using q = await freshQueue();
-  const cases: [string | number, number][] = [["1h", 3600], ["3m", 180], ["5s", 5], ["2d", 172800], ["10M", 600], ["90", 90], [7, 7], [-1, -1]];
+  const cases: [string | number, number][] = [
+    ["1h", 3600],
+    ["3m", 180],
+    ["5s", 5],
+    ["2d", 172800],
+    ["10M", 600],
+    ["90", 90],
+    [7, 7],
+    [-1, -1],
+  ];
   for (const [input, seconds] of cases) {
     const job = await q.enqueueCall(ADD, { args: [1, 1], jobTimeout: input, resultTtl: input, failureTtl: input });
     const hash = await q.connection.call<Record<string, string>>(["HGETALL", job.key]);

@@ -18,7 +18,16 @@ test("Queue.enqueue() writes RQ's hash, pushes the id and registers the queue in
   assert.equal(hash.origin, q.name);
   assert.equal(hash.timeout, "180");
   assert.equal(hash.description, `${ADD}(3, 4)`);
-  for (const f of ["success_callback_name", "failure_callback_name", "started_at", "ended_at", "last_heartbeat", "worker_name"]) {
+  for (
+    const f of [
+      "success_callback_name",
+      "failure_callback_name",
+      "started_at",
+      "ended_at",
+      "last_heartbeat",
+      "worker_name",
+    ]
+  ) {
     assert.equal(hash[f], "", f);
   }
   assert.match(hash.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
@@ -94,9 +103,12 @@ test("Queue.enqueueMany() writes every job in one transaction, honouring jobId a
 test("Queue.enqueueMany() into a caller's pipeline writes nothing until the caller executes it", async () => {
   await using q = await freshQueue();
   const pipe = q.pipeline();
-  const jobs = await q.enqueueMany([Queue.prepareData(ADD, { args: [1, 2] }), Queue.prepareData(ADD, { args: [5, 6] })], {
-    pipeline: pipe,
-  });
+  const jobs = await q.enqueueMany(
+    [Queue.prepareData(ADD, { args: [1, 2] }), Queue.prepareData(ADD, { args: [5, 6] })],
+    {
+      pipeline: pipe,
+    },
+  );
   assert.equal(await q.count(), 0);
   await pipe.exec();
   assert.deepEqual(await q.getJobIds(), jobs.map((j) => j.id));

@@ -33,7 +33,14 @@ test("FailedJobRegistry.requeue() puts a failed job back on its queue", async ()
 
 test("FinishedJobRegistry.cleanup() drops expired entries", async () => {
   await using q = await freshQueue();
-  await q.connection.call(["ZADD", `rq:finished:${q.name}`, "1", "old", String(Math.floor(Date.now() / 1000) + 100), "new"]);
+  await q.connection.call([
+    "ZADD",
+    `rq:finished:${q.name}`,
+    "1",
+    "old",
+    String(Math.floor(Date.now() / 1000) + 100),
+    "new",
+  ]);
   assert.deepEqual(await q.finishedJobRegistry.getJobIds(), ["new"]);
 });
 
@@ -49,5 +56,8 @@ test("StartedJobRegistry.cleanup() moves abandoned jobs to failed, as RQ does", 
   assert.deepEqual(await q.failedJobRegistry.getJobIds(), [job.id]);
   const exc = await q.connection.callBytes<Uint8Array>(["HGET", job.key, "exc_info"]);
   assert.match(inflateSync(exc).toString(), /^Moved to FailedJobRegistry at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$/);
-  assert.match((await (await Job.fetch(job.id, { connection: q.connection })).excInfo) ?? "", /Moved to FailedJobRegistry/);
+  assert.match(
+    (await (await Job.fetch(job.id, { connection: q.connection })).excInfo) ?? "",
+    /Moved to FailedJobRegistry/,
+  );
 });
