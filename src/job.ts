@@ -89,6 +89,14 @@ export interface JobInit {
 }
 
 type Call = { funcName: string; args: unknown[]; kwargs: Record<string, unknown> };
+
+/** A job as the worker sends it to a horse: its hash fields as text, the decoded call and meta. */
+export interface WireJob {
+  id: string;
+  fields: Record<string, string>;
+  call: Call;
+  meta: Record<string, unknown>;
+}
 type RawHash = Record<string, Uint8Array>;
 
 const text = (v: Uint8Array | undefined): string | undefined =>
@@ -139,7 +147,7 @@ export class Job<R = unknown> {
   #data: Uint8Array | undefined; // as stored: zlib(JSON) (or raw JSON from lenient writers)
   #call: Call | undefined;
   // Timestamps as stored, so re-saving keeps RQ's microseconds while the Date still matches.
-  #stamps: Record<string, string> = {};
+  #stamps: Record<string, { text: string; time: number }> = {};
   #legacyExcInfo: string | null = null;
 
   /** @internal Use {@link Job.fetch} or a Queue. */
@@ -189,6 +197,28 @@ export class Job<R = unknown> {
     job.failureCallbackName = init.failureCallbackName ?? null;
     job.enqueueAtFront = init.enqueueAtFront ?? null;
     job.#status = init.status ?? null;
+    return job;
+  }
+
+  /** @internal The job for a horse (no `data` bytes: the call is sent decoded). */
+  toWire(): WireJob {
+    const fields: Record<string, string> = {};
+    const m = this.mapping(false);
+    for (let i = 0; i < m.length; i += 2) {
+      if (m[i] !== "data") fields[m[i] as string] = m[i + 1] as string;
+    }
+    return { id: this.id, fields, call: this.#decodeCall(), meta: this.meta };
+  }
+
+  /** @internal The job a horse received. */
+  static fromWire<R>(wire: WireJob, connection: Connection, serializer: Serializer): Job<R> {
+    const job = new Job<R>(wire.id, connection, serializer);
+    const raw: RawHash = {};
+    for (const [k, v] of Object.entries(wire.fields)) raw[k] = Buffer.from(v, "utf8");
+    raw.data = Buffer.alloc(0);
+    job.restore(raw);
+    job.#call = wire.call;
+    job.meta = wire.meta;
     return job;
   }
 
@@ -257,14 +287,14 @@ export class Job<R = unknown> {
 
   #stamp(field: string, date: Date | null): string {
     if (!date) return "";
-    const text = this.#stamps[field];
-    return text && parseUtc(text)?.getTime() === date.getTime() ? text : utcFormat(date);
+    const stored = this.#stamps[field];
+    return stored && stored.time === date.getTime() ? stored.text : utcFormat(date);
   }
 
   /** @internal Sets a timestamp field from RQ's text form (microseconds kept). */
   stamp(field: "created_at" | "enqueued_at" | "started_at", text: string): void {
-    this.#stamps[field] = text;
     const date = parseUtc(text) as Date;
+    this.#stamps[field] = { text, time: date?.getTime() ?? NaN };
     if (field === "created_at") this.createdAt = date;
     else if (field === "enqueued_at") this.enqueuedAt = date;
     else this.startedAt = date;
@@ -322,7 +352,7 @@ export class Job<R = unknown> {
     const date = (field: string): Date | null => {
       const t = text(raw[field]);
       const d = parseUtc(t);
-      if (d) this.#stamps[field] = t!;
+      if (d) this.#stamps[field] = { text: t!, time: d.getTime() };
       if (d === undefined) {
         throw new DeserializationError(
           this.id,

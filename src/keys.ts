@@ -38,3 +38,7 @@ export const workerKey = (name: string): string => WORKER_PREFIX + name;
 export const workersByQueueKey = (queue: string): string => `${WORKERS_KEY}:${queue}`;
 export const cleanRegistriesKey = (queue: string): string => `rq:clean_registries:${queue}`;
 export const pubsubChannel = (worker: string): string => `rq:pubsub:${worker}`;
+
+/** rqts only: ids a worker moved out of a queue with BLMOVE and has not started yet (recovered if it dies). */
+export const OWN_LIST_PREFIX = "rqts:dequeued:";
+export const ownListKey = (worker: string): string => OWN_LIST_PREFIX + worker;

@@ -4,7 +4,7 @@
 
 import { Script } from "./connection.ts";
 import { DEFAULT_FAILURE_TTL, RESULTS_STREAM_MAXLEN } from "./defaults.ts";
-import { JOB_PREFIX, QUEUE_PREFIX, QUEUES_KEY, REGISTRY_PREFIXES, RESULTS_PREFIX } from "./keys.ts";
+import { JOB_PREFIX, QUEUE_PREFIX, QUEUES_KEY, REGISTRY_PREFIXES, RESULTS_PREFIX, SUSPENDED_KEY } from "./keys.ts";
 
 const PRELUDE = `
 local JOB = ${JSON.stringify(JOB_PREFIX)}
@@ -122,70 +122,144 @@ return 0
 `,
 );
 
-/**
- * A successful run (RQ's Job._handle_success + cleanup + enqueue_dependents + worker bookkeeping).
- * ARGV: id, origin, now_seconds, now_ts, result_ttl, started_at, worker_key ('' = none), working_time,
- * worker_name, last_heartbeat, then the XADD fields. Returns the released dependents as {id, origin, …}.
- */
-export const FINISH_SUCCESS = new Script(
-  PRELUDE + `
-local id, origin, now, now_ts, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
-local started_at, wkey, wtime, wname, hb = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
-local fields = {}
-for i = 11, #ARGV do table.insert(fields, ARGV[i]) end
-local released = release_dependents(id, now_ts, false)
-if wkey ~= '' then
-  redis.call('HDEL', wkey, 'current_job')
-  redis.call('HINCRBY', wkey, 'successful_job_count', 1)
-  redis.call('HINCRBYFLOAT', wkey, 'total_working_time', wtime)
+const FINISH_FUNCTIONS = `
+-- A successful run (RQ's Job._handle_success + cleanup + enqueue_dependents + worker bookkeeping).
+-- a: id, origin, now_seconds, now_ts, result_ttl, started_at, worker_key ('' = none), working_time, worker_name,
+-- last_heartbeat, then the XADD fields. Returns the released dependents as {id, origin, ...}.
+local function finish_success(a)
+  local id, origin, now, now_ts, ttl = a[1], a[2], tonumber(a[3]), a[4], tonumber(a[5])
+  local started_at, wkey, wtime, wname, hb = a[6], a[7], a[8], a[9], a[10]
+  local fields = {}
+  for i = 11, #a do table.insert(fields, a[i]) end
+  local released = release_dependents(id, now_ts, false)
+  if wkey ~= '' then
+    redis.call('HDEL', wkey, 'current_job')
+    redis.call('HINCRBY', wkey, 'successful_job_count', 1)
+    redis.call('HINCRBYFLOAT', wkey, 'total_working_time', wtime)
+  end
+  if ttl ~= 0 then
+    redis.call('HSET', JOB .. id, 'status', 'finished', 'started_at', started_at, 'ended_at', now_ts,
+      'worker_name', wname, 'last_heartbeat', hb)
+    local rkey = RESULTS .. id
+    redis.call('XADD', rkey, 'MAXLEN', '~', ${RESULTS_STREAM_MAXLEN}, '*', unpack(fields))
+    if ttl < 0 then redis.call('PERSIST', rkey) else redis.call('EXPIRE', rkey, ttl) end
+    redis.call('ZADD', REG.finished .. origin, ttl < 0 and '+inf' or (now + ttl), id)
+  end
+  cleanup(id, ttl)
+  redis.call('ZREM', REG.started .. origin, id)
+  return released
 end
-if ttl ~= 0 then
-  redis.call('HSET', JOB .. id, 'status', 'finished', 'started_at', started_at, 'ended_at', now_ts,
-    'worker_name', wname, 'last_heartbeat', hb)
+
+-- A failed run (RQ's Job._handle_failure via FailedJobRegistry.add + Result.create_failure + worker bookkeeping,
+-- then the release of dependents that allow failures).
+-- a: id, origin, now_seconds, now_ts, failure_ttl ('' = the job has none), started_at, worker_key, working_time,
+-- worker_name, last_heartbeat, status ('failed' | 'stopped'), then the XADD fields.
+local function finish_failure(a)
+  local id, origin, now, now_ts, own_ttl = a[1], a[2], tonumber(a[3]), a[4], a[5]
+  local started_at, wkey, wtime, wname, hb, status = a[6], a[7], a[8], a[9], a[10], a[11]
+  local fields = {}
+  for i = 12, #a do table.insert(fields, a[i]) end
+  local key = JOB .. id
+  if redis.call('EXISTS', key) == 1 then
+    redis.call('HSET', key, 'status', status, 'started_at', started_at, 'ended_at', now_ts, 'worker_name', wname,
+      'last_heartbeat', hb)
+  end
+  redis.call('ZREM', REG.started .. origin, id)
+  local ttl = ${DEFAULT_FAILURE_TTL}
+  if own_ttl ~= '' then ttl = tonumber(own_ttl) end
+  cleanup(id, ttl)
+  redis.call('ZADD', REG.failed .. origin, ttl < 0 and ttl or (now + ttl), id)
   local rkey = RESULTS .. id
   redis.call('XADD', rkey, 'MAXLEN', '~', ${RESULTS_STREAM_MAXLEN}, '*', unpack(fields))
-  if ttl < 0 then redis.call('PERSIST', rkey) else redis.call('EXPIRE', rkey, ttl) end
-  redis.call('ZADD', REG.finished .. origin, ttl < 0 and '+inf' or (now + ttl), id)
+  if own_ttl ~= '' then
+    if ttl < 0 then redis.call('PERSIST', rkey) else redis.call('EXPIRE', rkey, ttl) end
+  end
+  if wkey ~= '' then
+    redis.call('HDEL', wkey, 'current_job')
+    redis.call('HINCRBY', wkey, 'failed_job_count', 1)
+    redis.call('HINCRBYFLOAT', wkey, 'total_working_time', wtime)
+  end
+  return release_dependents(id, now_ts, true)
 end
-cleanup(id, ttl)
-redis.call('ZREM', REG.started .. origin, id)
-return released
-`,
-);
+
+-- Marks a job started (RQ's prepare_for_execution + StartedJobRegistry.add + PERSIST) and returns its hash as it
+-- was, or nil when the hash is gone (a job whose ttl expired is dropped silently, as RQ does).
+local function mark_started(id, popped_from, wkey, wname, now, now_ts)
+  local key = JOB .. id
+  local h = redis.call('HGETALL', key)
+  if #h == 0 then return nil end
+  local origin, timeout = popped_from, nil
+  for i = 1, #h, 2 do
+    if h[i] == 'origin' then origin = h[i + 1] elseif h[i] == 'timeout' then timeout = tonumber(h[i + 1]) end
+  end
+  local hb = 90
+  if timeout and timeout > 0 then hb = math.min(timeout, 30) + 60 end
+  redis.call('ZADD', REG.started .. origin, now + hb, id)
+  redis.call('HSET', key, 'status', 'started', 'started_at', now_ts, 'last_heartbeat', now_ts, 'worker_name', wname)
+  redis.call('PERSIST', key)
+  redis.call('HSET', wkey, 'current_job', id, 'current_job_working_time', '0', 'state', 'busy', 'last_heartbeat', now_ts)
+  return h
+end
+
+-- Takes the next job: first ids this worker already moved to its own list (BLMOVE), then the queues in priority
+-- order; the id goes from the list straight into the started registry in this one atomic step, so a worker that
+-- dies at any instant leaves every job in a queue, a registry or its own list.
+-- a: worker_key, worker_name, own_list, now_seconds, now_ts, queue names... Returns {id, queue, hash} or
+-- 'suspended' or false.
+local function dequeue(a)
+  local wkey, wname, own, now, now_ts = a[1], a[2], a[3], tonumber(a[4]), a[5]
+  if redis.call('EXISTS', ${JSON.stringify(SUSPENDED_KEY)}) == 1 then return 'suspended' end
+  while true do
+    local id = redis.call('LPOP', own)
+    if not id then break end
+    local origin = redis.call('HGET', JOB .. id, 'origin') or 'default'
+    local h = mark_started(id, origin, wkey, wname, now, now_ts)
+    if h then return {id, origin, h} end
+  end
+  for i = 6, #a do
+    local q = a[i]
+    while true do
+      local id = redis.call('LPOP', QUEUE .. q)
+      if not id then break end
+      local h = mark_started(id, q, wkey, wname, now, now_ts)
+      if h then return {id, q, h} end
+    end
+  end
+  return false
+end
+
+local function split(args)
+  local n = tonumber(args[1])
+  local first, second = {}, {}
+  for i = 2, n + 1 do table.insert(first, args[i]) end
+  for i = n + 2, #args do table.insert(second, args[i]) end
+  return first, second
+end
+`;
+
+/** Stores a success; ARGV as `finish_success`. Returns the released dependents. */
+export const FINISH_SUCCESS = new Script(PRELUDE + FINISH_FUNCTIONS + "return finish_success(ARGV)");
+
+/** Stores a failure; ARGV as `finish_failure`. Returns the released dependents. */
+export const FINISH_FAILURE = new Script(PRELUDE + FINISH_FUNCTIONS + "return finish_failure(ARGV)");
+
+/** Takes the next job; ARGV as `dequeue`. */
+export const DEQUEUE = new Script(PRELUDE + FINISH_FUNCTIONS + "return dequeue(ARGV)");
 
 /**
- * A failed run (RQ's Job._handle_failure via FailedJobRegistry.add + Result.create_failure + worker bookkeeping,
- * then the release of dependents that allow failures).
- * ARGV: id, origin, now_seconds, now_ts, failure_ttl ('' = the job has none), started_at, worker_key, working_time,
- * worker_name, last_heartbeat, status ('failed' | 'stopped'), then the XADD fields.
+ * Stores one job's outcome and takes the next job in the same round trip (what lets a worker run a job per round
+ * trip). ARGV: n, the n finish arguments (success or failure by `kind`), then the dequeue arguments.
  */
-export const FINISH_FAILURE = new Script(
-  PRELUDE + `
-local id, origin, now, now_ts, own_ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
-local started_at, wkey, wtime, wname, hb, status = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
-local fields = {}
-for i = 12, #ARGV do table.insert(fields, ARGV[i]) end
-local key = JOB .. id
-redis.call('HSET', key, 'status', status, 'started_at', started_at, 'ended_at', now_ts, 'worker_name', wname,
-  'last_heartbeat', hb)
-redis.call('ZREM', REG.started .. origin, id)
-local ttl = ${DEFAULT_FAILURE_TTL}
-if own_ttl ~= '' then ttl = tonumber(own_ttl) end
-cleanup(id, ttl)
-redis.call('ZADD', REG.failed .. origin, ttl < 0 and ttl or (now + ttl), id)
-local rkey = RESULTS .. id
-redis.call('XADD', rkey, 'MAXLEN', '~', ${RESULTS_STREAM_MAXLEN}, '*', unpack(fields))
-if own_ttl ~= '' then
-  if ttl < 0 then redis.call('PERSIST', rkey) else redis.call('EXPIRE', rkey, ttl) end
-end
-if wkey ~= '' then
-  redis.call('HDEL', wkey, 'current_job')
-  redis.call('HINCRBY', wkey, 'failed_job_count', 1)
-  redis.call('HINCRBYFLOAT', wkey, 'total_working_time', wtime)
-end
-return release_dependents(id, now_ts, true)
-`,
-);
+export const FINISH_SUCCESS_AND_DEQUEUE = new Script(PRELUDE + FINISH_FUNCTIONS + `
+local f, d = split(ARGV)
+finish_success(f)
+return dequeue(d)
+`);
+export const FINISH_FAILURE_AND_DEQUEUE = new Script(PRELUDE + FINISH_FUNCTIONS + `
+local f, d = split(ARGV)
+finish_failure(f)
+return dequeue(d)
+`);
 
 /**
  * RQ's Job.cancel: status canceled, out of its queue and current registry, into the canceled registry; with
@@ -209,3 +283,21 @@ redis.call('ZADD', REG.canceled .. origin, now, id)
 return st or ''
 `,
 );
+
+/**
+ * Puts the ids left in a worker's own list back at the front of their queues, in order (a stopping worker's, or a
+ * dead one's found by maintenance). KEYS: the own list. Returns how many.
+ */
+export const RETURN_OWN_LIST = new Script(PRELUDE + `
+local n = 0
+while true do
+  local id = redis.call('RPOP', KEYS[1])
+  if not id then break end
+  local origin = redis.call('HGET', JOB .. id, 'origin')
+  if origin then
+    redis.call('LPUSH', QUEUE .. origin, id)
+    n = n + 1
+  end
+end
+return n
+`);

@@ -5,6 +5,7 @@ import type { Connection, RedisClient } from "./connection.ts";
 import { CALLBACK_TIMEOUT, DEFAULT_RESULT_TTL } from "./defaults.ts";
 import { FunctionReferenceError, SerializationError } from "./errors.ts";
 import { parseReference, resolveSpecifier } from "./func_ref.ts";
+import { withCurrentJob } from "./current.ts";
 import type { Job } from "./job.ts";
 import { FINISH_FAILURE, FINISH_SUCCESS } from "./lua.ts";
 import { failureFields, successFields } from "./results.ts";
@@ -103,17 +104,19 @@ function pairs(flat: string[] | null): Released {
   return out;
 }
 
-/** Writes a success atomically (status, result stream, finished registry, TTLs, dependents, worker counters). */
+/**
+ * Writes a success atomically (status, result stream, finished registry, TTLs, dependents, worker counters).
+ * `fields` are the result entry's ({@link successFields}).
+ */
 export async function storeSuccess(
   conn: Connection,
   job: Job,
-  value: unknown,
+  fields: string[],
   ctx: RunContext,
   startedMicros: number,
 ): Promise<Released> {
   const now = nowMicros();
   const ttl = job.resultTtl ?? ctx.defaultResultTtl ?? DEFAULT_RESULT_TTL;
-  const fields = successFields(value, job.serializer);
   const released = await conn.eval<string[]>(FINISH_SUCCESS, [], [
     job.id,
     job.origin,
@@ -159,10 +162,44 @@ export async function storeFailure(
   return pairs(released);
 }
 
+/** How running a job's function (and its callbacks) ended. */
+export type RunOutcome = { ok: true; value: unknown } | { ok: false; excString: string };
+
 /**
- * Runs a job in this process (a queue with `isAsync: false`): marks it started, calls the function, then the
- * success callback (a throwing callback fails the job, as in RQ), else the failure callback, and stores the
- * outcome as a worker would.
+ * Runs a job's function, then its success callback (a throwing callback fails the job, as in RQ), or on failure
+ * its failure callback. Writes nothing to Redis itself: the caller stores the outcome.
+ */
+export async function runJobFunction(job: Job, connection: Connection, jobRoot: string): Promise<RunOutcome> {
+  let value: unknown;
+  try {
+    const fn = await loadFunction(job.funcName, jobRoot);
+    value = await withCurrentJob(job, () => invoke(fn, job.args, job.kwargs));
+    if (job.successCallbackName) {
+      const cb = await loadFunction(job.successCallbackName, jobRoot);
+      await withTimeout(Promise.resolve(cb(job, connection.client, value)), CALLBACK_TIMEOUT, "Success callback");
+    }
+    // Refuse a result JSON cannot carry before anything is written, so the job fails instead.
+    successFields(value, job.serializer);
+    return { ok: true, value };
+  } catch (error) {
+    let excString = error instanceof SerializationError
+      ? describeError(new SerializationError("result", error.valuePath, error.reason))
+      : describeError(error);
+    if (job.failureCallbackName) {
+      try {
+        const cb = await loadFunction(job.failureCallbackName, jobRoot);
+        await withTimeout(Promise.resolve(cb(job, connection.client, error)), CALLBACK_TIMEOUT, "Failure callback");
+      } catch (cbError) {
+        excString += `\nDuring the failure callback, another error occurred:\n${describeError(cbError)}`;
+      }
+    }
+    return { ok: false, excString };
+  }
+}
+
+/**
+ * Runs a job in this process (a queue with `isAsync: false`): marks it started, runs it with its callbacks
+ * ({@link runJobFunction}) and stores the outcome as a worker would.
  * @returns the dependents the run released.
  */
 export async function performInProcess(conn: Connection, job: Job, ctx: RunContext): Promise<Released> {
@@ -173,29 +210,8 @@ export async function performInProcess(conn: Connection, job: Job, ctx: RunConte
     ["HSET", job.key, "status", "started", "started_at", formatMicros(startedMicros), "worker_name", ctx.workerName],
     ["PERSIST", job.key],
   ]);
-  let value: unknown;
-  try {
-    const fn = await loadFunction(job.funcName, ctx.jobRoot);
-    value = await invoke(fn, job.args, job.kwargs);
-    if (job.successCallbackName) {
-      const cb = await loadFunction(job.successCallbackName, ctx.jobRoot);
-      await withTimeout(Promise.resolve(cb(job, conn.client, value)), CALLBACK_TIMEOUT, "Success callback");
-    }
-    // Refuse a result JSON cannot carry before anything is written, so the job fails instead.
-    successFields(value, job.serializer);
-  } catch (error) {
-    let excString = error instanceof SerializationError
-      ? describeError(new SerializationError("result", error.valuePath, error.reason))
-      : describeError(error);
-    if (job.failureCallbackName) {
-      try {
-        const cb = await loadFunction(job.failureCallbackName, ctx.jobRoot);
-        await withTimeout(Promise.resolve(cb(job, conn.client, error)), CALLBACK_TIMEOUT, "Failure callback");
-      } catch (cbError) {
-        excString += `\nDuring the failure callback, another error occurred:\n${describeError(cbError)}`;
-      }
-    }
-    return await storeFailure(conn, job, excString, ctx, startedMicros);
-  }
-  return await storeSuccess(conn, job, value, ctx, startedMicros);
+  const outcome = await runJobFunction(job, conn, ctx.jobRoot);
+  return outcome.ok
+    ? await storeSuccess(conn, job, successFields(outcome.value, job.serializer), ctx, startedMicros)
+    : await storeFailure(conn, job, outcome.excString, ctx, startedMicros);
 }

@@ -1,6 +1,7 @@
 // The public API of the core, re-exported by mod.ts and the npm entry points.
 
 export { Connection, type ConnectionOption, Pipeline, type PipelineLike, type RedisClient } from "./connection.ts";
+export { getCurrentJob } from "./current.ts";
 export * from "./defaults.ts";
 export {
   DeserializationError,
@@ -31,3 +32,4 @@ export {
 export { Result, type ResultType } from "./results.ts";
 export { type Runtime } from "./runtime.ts";
 export { JSONSerializer, type Serializer } from "./serializer.ts";
+export { consoleLogger, type Logger, type LogLevel, Worker, type WorkerOptions } from "./worker.ts";

@@ -1,10 +1,56 @@
 // No RQ counterpart (RQ forks): the contract each runtime adapter (runtime/deno, runtime/bun, runtime/node) fulfils,
 // so the core never touches Deno, Bun or process globals.
 
+/** How a process ended: an exit code, or the signal that killed it. */
+export interface ExitStatus {
+  code: number | null;
+  signal: string | null;
+}
+
+/** A message between a worker and its horse (JSON-serializable). */
+export type HorseMessage = { type: string; [key: string]: unknown };
+
+/** What the worker holds of one horse process. */
+export interface HorseProcess {
+  readonly pid: number;
+  /** Sends a message to the horse. */
+  send(message: HorseMessage): void;
+  /** Listens to the horse's messages. */
+  onMessage(listener: (message: HorseMessage) => void): void;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<ExitStatus>;
+  /** Sends a signal (SIGTERM to ask, SIGKILL to force). Safe after exit. */
+  kill(signal: "SIGTERM" | "SIGKILL"): void;
+}
+
+/** Options for spawning a horse. */
+export interface SpawnHorseOptions {
+  /** Extra environment variables for the horse. */
+  env: Record<string, string>;
+  cwd: string;
+  /** Deno only: permission flags for the horse (default `--allow-all`). */
+  permissions?: string[];
+  /** V8 heap limit for the horse in MiB (Deno and Node); Bun ignores it. */
+  maxHeapMb?: number;
+}
+
+/** The horse's side of its channel to the worker. */
+export interface HorseChannel {
+  send(message: HorseMessage): void;
+  onMessage(listener: (message: HorseMessage) => void): void;
+  /** Called once when the worker is gone (channel closed), so a horse never outlives it. */
+  onClose(listener: () => void): void;
+}
+
+/** Signals a worker handles. */
+export type Signal = "SIGINT" | "SIGTERM";
+
 /** What rqts needs from the JavaScript runtime it runs on. */
 export interface Runtime {
   /** `"deno"`, `"bun"` or `"node"`. */
   readonly name: "deno" | "bun" | "node";
+  /** The runtime's version, e.g. `2.9.6`. */
+  readonly version: string;
   /** An environment variable, or `undefined` when unset (or not permitted). */
   env(name: string): string | undefined;
   /** The process's working directory, as an absolute path. */
@@ -13,8 +59,20 @@ export interface Runtime {
   hostname(): string;
   /** This process's id. */
   pid(): number;
+  /** Command-line arguments after the script. */
+  args(): string[];
   /** Imports a module by absolute `file:` URL or package name. */
   importModule(specifier: string): Promise<Record<string, unknown>>;
+  /** Starts a horse process running this adapter's horse entry, with a message channel to it. */
+  spawnHorse(options: SpawnHorseOptions): HorseProcess;
+  /** In a horse: the channel to its worker. */
+  horseChannel(): HorseChannel;
+  /** Runs `handler` on a signal until the returned function is called. */
+  onSignal(signal: Signal, handler: () => void): () => void;
+  /** Ends the process. */
+  exit(code: number): never;
+  /** Resident set size of this process, in bytes. */
+  rss(): number;
 }
 
 let current: Runtime | undefined;

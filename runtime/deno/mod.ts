@@ -1,8 +1,34 @@
-// The Deno adapter: Deno's own APIs behind the core's Runtime interface.
-import type { Runtime } from "../../src/runtime.ts";
+// The Deno adapter: Deno.Command horses and Deno's own APIs behind the core's Runtime.
+// Deno.Command has no IPC channel, so messages travel as JSON lines: worker → horse on stdin, horse → worker on
+// stdout behind a per-horse marker; other stdout lines are the job's own output and go to the worker's stdout.
+import type { ExitStatus, HorseMessage, HorseProcess, Runtime } from "../../src/runtime.ts";
+
+const HORSE_ENTRY = new URL("./horse.ts", import.meta.url).href;
+const MARKER_ENV = "RQTS_HORSE_MARKER";
+const encoder = new TextEncoder();
+
+function writeAllSync(w: { writeSync(p: Uint8Array): number }, bytes: Uint8Array) {
+  let off = 0;
+  while (off < bytes.length) off += w.writeSync(bytes.subarray(off));
+}
+
+async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buf = "";
+  for await (const chunk of stream) {
+    buf += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      yield buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+    }
+  }
+  if (buf) yield buf;
+}
 
 export const denoRuntime: Runtime = {
   name: "deno",
+  version: Deno.version.deno,
   env(name) {
     try {
       return Deno.env.get(name);
@@ -13,5 +39,71 @@ export const denoRuntime: Runtime = {
   cwd: () => Deno.cwd(),
   hostname: () => Deno.hostname(),
   pid: () => Deno.pid,
+  args: () => [...Deno.args],
   importModule: (specifier) => import(specifier),
+  spawnHorse(options): HorseProcess {
+    const marker = `\u001erqts:${crypto.randomUUID()}:`;
+    const flags = options.permissions?.length ? options.permissions : ["--allow-all"];
+    const v8 = options.maxHeapMb ? [`--v8-flags=--max-old-space-size=${options.maxHeapMb}`] : [];
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", "--no-prompt", ...flags, ...v8, HORSE_ENTRY],
+      cwd: options.cwd,
+      env: { ...options.env, [MARKER_ENV]: marker },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const listeners: ((m: HorseMessage) => void)[] = [];
+    const writer = child.stdin.getWriter();
+    let done = false;
+    const exited: Promise<ExitStatus> = child.status.then((s) => {
+      done = true;
+      return { code: s.signal ? null : s.code, signal: s.signal };
+    });
+    void (async () => {
+      for await (const line of lines(child.stdout)) {
+        if (line.startsWith(marker)) {
+          const message = JSON.parse(line.slice(marker.length)) as HorseMessage;
+          for (const l of listeners) l(message);
+        } else writeAllSync(Deno.stdout, encoder.encode(line + "\n"));
+      }
+    })().catch(() => {});
+    return {
+      pid: child.pid,
+      send: (message) => {
+        if (!done) writer.write(encoder.encode(JSON.stringify(message) + "\n")).catch(() => {});
+      },
+      onMessage: (listener) => void listeners.push(listener),
+      exited,
+      kill: (signal) => {
+        if (done) return;
+        try {
+          child.kill(signal);
+        } catch { /* already gone */ }
+      },
+    };
+  },
+  horseChannel() {
+    const marker = Deno.env.get(MARKER_ENV);
+    if (!marker) throw new Error("rqts: this process was not started as a horse (no channel marker).");
+    const closeListeners: (() => void)[] = [];
+    return {
+      send: (message) => writeAllSync(Deno.stdout, encoder.encode(marker + JSON.stringify(message) + "\n")),
+      onMessage: (listener) => {
+        void (async () => {
+          for await (const line of lines(Deno.stdin.readable)) {
+            if (line) listener(JSON.parse(line) as HorseMessage);
+          }
+          for (const l of closeListeners) l(); // the worker closed our stdin: it is gone
+        })();
+      },
+      onClose: (listener) => void closeListeners.push(listener),
+    };
+  },
+  onSignal(signal, handler) {
+    Deno.addSignalListener(signal, handler);
+    return () => Deno.removeSignalListener(signal, handler);
+  },
+  exit: (code) => Deno.exit(code),
+  rss: () => Deno.memoryUsage().rss,
 };

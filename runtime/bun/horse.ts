@@ -1,0 +1,7 @@
+// The horse entry for bun: installs the bun adapter and serves jobs from the worker (src/horse_main.ts).
+import { setRuntime } from "../../src/runtime.ts";
+import { serveHorse } from "../../src/horse_main.ts";
+import { bunRuntime } from "./mod.ts";
+
+setRuntime(bunRuntime);
+serveHorse();

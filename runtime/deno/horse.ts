@@ -1,0 +1,7 @@
+// The horse entry for deno: installs the deno adapter and serves jobs from the worker (src/horse_main.ts).
+import { setRuntime } from "../../src/runtime.ts";
+import { serveHorse } from "../../src/horse_main.ts";
+import { denoRuntime } from "./mod.ts";
+
+setRuntime(denoRuntime);
+serveHorse();

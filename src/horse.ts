@@ -1,0 +1,118 @@
+// The parent side of RQ's work horse (Worker.fork_work_horse / monitor_work_horse): one horse process, its job
+// timeout, and how its death is reported. A horse that failed to start or died is never reused.
+
+import type { DoneMessage, RunMessage } from "./horse_main.ts";
+import type { WireJob } from "./job.ts";
+import type { ExitStatus, HorseMessage, HorseProcess, Runtime, SpawnHorseOptions } from "./runtime.ts";
+
+/** How long a horse gets to exit after SIGTERM before SIGKILL, in milliseconds. */
+export const KILL_GRACE_MS = 1000;
+
+/** The outcome of one job in a horse: the function's, or the horse's death. */
+export type HorseOutcome =
+  | { ok: true; returnValue: string | null }
+  | { ok: false; excString: string; horseDied: boolean };
+
+function deathText(status: ExitStatus): string {
+  const how = status.signal ? `killed by signal ${status.signal}` : `exit code ${status.code}`;
+  return `Work-horse terminated unexpectedly; ${how}`;
+}
+
+/** One horse process. */
+export class Horse {
+  readonly #process: HorseProcess;
+  readonly ready: Promise<void>;
+  #status: ExitStatus | undefined;
+  #seq = 0;
+  #pending: { seq: number; resolve: (m: DoneMessage) => void } | undefined;
+  /** Jobs this horse has started. */
+  jobsRun = 0;
+
+  constructor(runtime: Runtime, options: SpawnHorseOptions) {
+    this.#process = runtime.spawnHorse(options);
+    void this.#process.exited.then((s) => (this.#status = s));
+    let onReady!: () => void;
+    this.ready = new Promise<void>((resolve, reject) => {
+      onReady = resolve;
+      void this.#process.exited.then((s) => reject(new Error(`horse failed to start (${deathText(s)})`)));
+    });
+    this.ready.catch(() => {});
+    this.#process.onMessage((m: HorseMessage) => {
+      if (m.type === "ready") onReady();
+      else if (m.type === "done" && this.#pending && m.seq === this.#pending.seq) {
+        const p = this.#pending;
+        this.#pending = undefined;
+        p.resolve(m as DoneMessage);
+      }
+    });
+  }
+
+  get pid(): number {
+    return this.#process.pid;
+  }
+
+  /** Whether the process has exited. */
+  get dead(): boolean {
+    return this.#status !== undefined;
+  }
+
+  /**
+   * Runs one job. `timeout` in seconds (`-1` = none): past it the horse is terminated, then killed, and the job
+   * fails with RQ's JobTimeoutException text.
+   */
+  async run(job: WireJob, options: { timeout: number; jobRoot: string; redisUrl: string }): Promise<HorseOutcome> {
+    await this.ready;
+    this.jobsRun++;
+    const seq = ++this.#seq;
+    const done = new Promise<DoneMessage>((resolve) => (this.#pending = { seq, resolve }));
+    const message: RunMessage = { type: "run", seq, job, jobRoot: options.jobRoot, redisUrl: options.redisUrl };
+    this.#process.send(message);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      if (options.timeout > 0) timer = setTimeout(() => resolve("timeout"), options.timeout * 1000);
+    });
+    try {
+      const first = await Promise.race([done, this.#process.exited, timedOut]);
+      if (first === "timeout") {
+        await this.kill();
+        return {
+          ok: false,
+          horseDied: true,
+          excString: `JobTimeoutException: Task exceeded maximum timeout value (${options.timeout} seconds)\n`,
+        };
+      }
+      if ("type" in first) {
+        return first.ok
+          ? { ok: true, returnValue: first.returnValue }
+          : { ok: false, excString: first.excString, horseDied: false };
+      }
+      return { ok: false, horseDied: true, excString: deathText(first) + "\n" };
+    } finally {
+      clearTimeout(timer);
+      this.#pending = undefined;
+    }
+  }
+
+  /** Terminates the horse: SIGTERM, then SIGKILL after a short grace. Resolves once it has exited. */
+  async kill(): Promise<ExitStatus> {
+    if (this.#status) return this.#status;
+    this.#process.kill("SIGTERM");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, KILL_GRACE_MS)));
+    const first = await Promise.race([this.#process.exited, grace]);
+    clearTimeout(timer);
+    if (!first) this.#process.kill("SIGKILL");
+    return await this.#process.exited;
+  }
+
+  /** Asks the horse to exit, then makes sure it did. */
+  async dispose(): Promise<void> {
+    if (this.#status) return;
+    this.#process.send({ type: "exit" });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, KILL_GRACE_MS)));
+    const first = await Promise.race([this.#process.exited, grace]);
+    clearTimeout(timer);
+    if (!first) await this.kill();
+  }
+}

@@ -1,0 +1,63 @@
+// The child side of RQ's work horse (Worker.main_work_horse / perform_job): runs the jobs its worker sends, one at a
+// time, and reports each outcome. It never writes job state itself; the worker does, so a killed horse loses nothing.
+
+import { Buffer } from "node:buffer";
+import { Connection } from "./connection.ts";
+import { Job, type WireJob } from "./job.ts";
+import { runJobFunction } from "./perform.ts";
+import { getRuntime, type HorseMessage } from "./runtime.ts";
+import { JSONSerializer } from "./serializer.ts";
+
+/** Worker → horse: run one job. */
+export interface RunMessage extends HorseMessage {
+  type: "run";
+  seq: number;
+  job: WireJob;
+  jobRoot: string;
+  redisUrl: string;
+}
+
+/** Horse → worker: how the job ended. `returnValue` is base64 of the serialized value, `null` for none. */
+export type DoneMessage =
+  & HorseMessage
+  & { type: "done"; seq: number }
+  & ({ ok: true; returnValue: string | null } | { ok: false; excString: string });
+
+/** Serves jobs on the horse channel until the worker says `exit` or goes away. */
+export function serveHorse(): void {
+  const runtime = getRuntime();
+  const channel = runtime.horseChannel();
+  const connections = new Map<string, Connection>();
+  const connectionFor = (url: string) => {
+    let c = connections.get(url);
+    if (!c) connections.set(url, c = Connection.fromUrl(url));
+    return c;
+  };
+  const shutdown = async (code: number) => {
+    await Promise.allSettled([...connections.values()].map((c) => c.close()));
+    runtime.exit(code);
+  };
+  channel.onClose(() => void shutdown(0));
+  channel.onMessage((message) => {
+    if (message.type === "exit") return void shutdown(0);
+    if (message.type !== "run") return;
+    const run = message as RunMessage;
+    void (async () => {
+      const connection = connectionFor(run.redisUrl);
+      const job = Job.fromWire(run.job, connection, JSONSerializer);
+      const outcome = await runJobFunction(job, connection, run.jobRoot);
+      let done: DoneMessage;
+      if (outcome.ok) {
+        const value = outcome.value;
+        const returnValue = value === undefined || value === null
+          ? null
+          : Buffer.from(job.serializer.dumps(value)).toString("base64");
+        done = { type: "done", seq: run.seq, ok: true, returnValue };
+      } else done = { type: "done", seq: run.seq, ok: false, excString: outcome.excString };
+      channel.send(done);
+    })().catch((error) => {
+      channel.send({ type: "done", seq: run.seq, ok: false, excString: `Horse error: ${error?.stack ?? error}\n` });
+    });
+  });
+  channel.send({ type: "ready", pid: runtime.pid() });
+}
