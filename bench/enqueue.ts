@@ -24,6 +24,7 @@
  * Portable on purpose: `node:` modules only (no Deno.* / Bun.* APIs beyond reading the version).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { relative } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -144,7 +145,11 @@ async function main(): Promise<void> {
   const peer = (file: string) => fileURLToPath(new URL(`./peers/${file}`, import.meta.url));
   const tag = `${process.pid}-${Math.random().toString(16).slice(2, 10)}`;
 
-  console.log(`rqts enqueue benchmark — runtime: ${rt.name} ${rt.version}; N=${n}, M=${many}`);
+  const loadBefore = loadavg()[0];
+  console.log(
+    `rqts enqueue benchmark — runtime: ${rt.name} ${rt.version}; N=${n}, M=${many}; ` +
+      `${cpus().length} CPUs, load average ${loadBefore.toFixed(2)}`,
+  );
   const redis = await redisUrlOrStart(envUrl);
   let rqts: Figures, rq: Figures, bull: Figures;
   try {
@@ -190,6 +195,7 @@ async function main(): Promise<void> {
     { what: "100 concurrent enqueue / RQ sequential enqueue", ratio: conc / rqSeq, target: 5 },
   ].map((t) => ({ ...t, pass: t.ratio >= t.target }));
 
+  const loadAfter = loadavg()[0];
   const w = [34, 12, 12, 12];
   console.log("");
   console.log(
@@ -217,6 +223,12 @@ async function main(): Promise<void> {
     `Redis round trip: ${fmtRate(rqts.ping_per_s)} sequential PING/s (node-redis sendCommand, ${rt.name}); ` +
       `a sequential enqueue needs one MULTI/EXEC round trip, so this is its ceiling.`,
   );
+  if (Math.max(loadBefore, loadAfter) > 0.5) {
+    console.log(
+      `Note: load average was ${loadBefore.toFixed(2)} before and ${loadAfter.toFixed(2)} after the run; other ` +
+        "processes competed for the CPUs, so the figures are noisy.",
+    );
+  }
   if (process.env.NODE_EXTRA_CA_CERTS) {
     console.log(
       "Note: NODE_EXTRA_CA_CERTS is set, which adds ~50 ms to each Node process start (the BullMQ peer); " +
@@ -233,6 +245,7 @@ async function main(): Promise<void> {
     n,
     many,
     concurrency: CONCURRENCY,
+    loadavg: { before: loadBefore, after: loadAfter },
     warmup: WARMUP,
     redis: envUrl ? { url: redact(redis.url), private: false } : { private: true },
     rqts,

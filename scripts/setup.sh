@@ -14,8 +14,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if [ ! -x node_modules/.bin/deno ] || [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# The library's npm dependencies (and the bench peers), then Deno and Bun from npm in tools/: kept out of the root
+# node_modules because `deno task` would otherwise find npm's deno in node_modules/.bin and run it as a script.
+if [ ! -d node_modules/redis ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci" >&2
   npm ci --no-audit --no-fund >/dev/null
 fi
-node_modules/.bin/deno --version | head -1 >&2
+if [ ! -x tools/node_modules/.bin/deno ] || [ ! -x tools/node_modules/.bin/bun ] ||
+  [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then
+  echo "setup: npm ci in tools/ (deno, bun)" >&2
+  npm ci --prefix tools --no-audit --no-fund >/dev/null
+fi
+tools/node_modules/.bin/deno --version | head -1 >&2
+tools/node_modules/.bin/bun --version | sed 's/^/bun /' >&2

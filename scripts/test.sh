@@ -4,7 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
-export PATH="$PWD/node_modules/.bin:$PATH"
+export PATH="$PWD/tools/node_modules/.bin:$PWD/node_modules/.bin:$PATH"
 export NO_COLOR=1
 
 # A private redis-server on a free port unless REDIS_URL is given.
@@ -31,6 +31,7 @@ run() {
   case "$name" in
     deno) p=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -1 | sed -E 's/.*\| ([0-9]+) passed \| ([0-9]+) failed.*/\1 \2/') ;;
     bun) p="$(grep -E '^ *[0-9]+ pass$' "$log" | tail -1 | tr -dc 0-9) $(grep -E '^ *[0-9]+ fail$' "$log" | tail -1 | tr -dc 0-9)" ;;
+    node) p="$(grep -E '^ℹ pass [0-9]+$' "$log" | tail -1 | tr -dc 0-9) $(grep -E '^ℹ fail [0-9]+$' "$log" | tail -1 | tr -dc 0-9)" ;;
   esac
   f=${p#* }; p=${p% *}
   [[ "$p" =~ ^[0-9]+$ ]] || p=0
@@ -45,6 +46,12 @@ run() {
 summary=()
 run deno deno test --allow-all test/
 run bun bun test --timeout 60000 test/
+# Node 20 cannot strip types: it runs the same suite on the npm package that build_npm.ts emits.
+if deno run --allow-all build_npm.ts > "$log" 2>&1; then
+  run node bash scripts/test_node.sh
+else
+  cat "$log"; echo "node: build_npm.ts failed"; status=1; total_fail=$((total_fail + 1)); summary+=("node: build failed")
+fi
 
 echo
 printf '%s\n' "${summary[@]}"

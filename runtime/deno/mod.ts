@@ -3,6 +3,39 @@
 // stdout behind a per-horse marker; other stdout lines are the job's own output and go to the worker's stdout.
 import type { ExitStatus, HorseMessage, HorseProcess, Runtime } from "../../src/runtime.ts";
 
+// The slice of the Deno namespace this adapter uses, typed here so the npm build (tsc, no Deno types) compiles it.
+interface DenoChild {
+  pid: number;
+  stdin: WritableStream<Uint8Array>;
+  stdout: ReadableStream<Uint8Array>;
+  status: Promise<{ code: number; signal: string | null }>;
+  kill(signal: string): void;
+}
+interface DenoApi {
+  version: { deno: string };
+  env: { get(name: string): string | undefined };
+  cwd(): string;
+  hostname(): string;
+  pid: number;
+  args: string[];
+  execPath(): string;
+  stdout: { writeSync(p: Uint8Array): number };
+  stdin: { readable: ReadableStream<Uint8Array> };
+  Command: new (cmd: string, options: {
+    args: string[];
+    cwd: string;
+    env: Record<string, string>;
+    stdin: "piped";
+    stdout: "piped";
+    stderr: "inherit";
+  }) => { spawn(): DenoChild };
+  addSignalListener(signal: string, handler: () => void): void;
+  removeSignalListener(signal: string, handler: () => void): void;
+  exit(code: number): never;
+  memoryUsage(): { rss: number };
+}
+const Deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
+
 const HORSE_ENTRY = new URL("./horse.ts", import.meta.url).href;
 const MARKER_ENV = "RQTS_HORSE_MARKER";
 const encoder = new TextEncoder();

@@ -1,5 +1,6 @@
 // The Node adapter: Node's process APIs and child_process.fork (with its IPC channel) behind the core's Runtime.
 import { fork } from "node:child_process";
+import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -16,7 +17,14 @@ export const nodeRuntime: Runtime = {
   hostname: () => hostname(),
   pid: () => process.pid,
   args: () => process.argv.slice(2),
-  importModule: (specifier) => import(specifier),
+  // Node 20 cannot run TypeScript: a reference written for the sources ("./jobs.ts#add", from any producer,
+  // Python included) resolves to the compiled file next to where the source would be.
+  importModule: (specifier) => {
+    if (specifier.startsWith("file:") && /\.[cm]?ts$/.test(specifier) && !existsSync(fileURLToPath(specifier))) {
+      return import(specifier.replace(/\.([cm]?)ts$/, ".$1js"));
+    }
+    return import(specifier);
+  },
   spawnHorse(options): HorseProcess {
     const child = fork(HORSE_ENTRY, [], {
       cwd: options.cwd,

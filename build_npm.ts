@@ -1,0 +1,117 @@
+// Builds the npm package `rqts` into npm/, doing dnt's job with the TypeScript compiler from npm (dnt lives on
+// JSR, which is out of reach): ESM + .d.ts + source maps, a package.json generated from deno.json whose export
+// conditions pick the runtime adapter, and (with --test) the test suite run on Node against the built files.
+//
+//   deno run -A build_npm.ts [--test]
+
+import { spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+
+const ROOT = dirname(fileURLToPath(import.meta.url));
+const OUT = join(ROOT, "npm");
+
+interface DenoJson {
+  name: string;
+  version: string;
+  license: string;
+  exports: Record<string, string>;
+  imports: Record<string, string>;
+}
+
+/** `npm:redis@6.3.1` → `["redis", "6.3.1"]`. */
+function npmDependency(specifier: string): [string, string] | undefined {
+  const m = /^npm:(@?[^@]+)@(.+)$/.exec(specifier);
+  return m ? [m[1], m[2]] : undefined;
+}
+
+/** The compiled file for a source path: `./src/x.ts` → `./esm/src/x.js`. */
+export function compiled(source: string): string {
+  return "./esm/" + source.replace(/^\.\//, "").replace(/\.ts$/, ".js");
+}
+
+/** package.json `exports` from deno.json `exports`: mod.ts gets one entry per runtime condition. */
+export function npmExports(exports: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, source] of Object.entries(exports)) {
+    out[key] = source === "./mod.ts"
+      ? {
+        types: "./esm/runtime/node/entry.d.ts",
+        deno: "./esm/runtime/deno/entry.js",
+        bun: "./esm/runtime/bun/entry.js",
+        node: "./esm/runtime/node/entry.js",
+        default: "./esm/runtime/node/entry.js",
+      }
+      : { types: compiled(source).replace(/\.js$/, ".d.ts"), default: compiled(source) };
+  }
+  return out;
+}
+
+/** The generated package.json. */
+export function packageJson(deno: DenoJson): Record<string, unknown> {
+  const dependencies: Record<string, string> = {};
+  for (const specifier of Object.values(deno.imports ?? {})) {
+    const dep = npmDependency(specifier);
+    if (dep) dependencies[dep[0]] = dep[1];
+  }
+  return {
+    name: "rqts",
+    version: deno.version,
+    description: "Python RQ's job queue for Deno, Bun and Node, sharing RQ 1.13's Redis format with Python workers.",
+    license: deno.license,
+    type: "module",
+    exports: npmExports(deno.exports),
+    types: "./esm/runtime/node/entry.d.ts",
+    bin: { rqts: "./esm/runtime/cli.js" },
+    files: ["esm/src", "esm/runtime", "esm/mod.*", "README.md", "LICENSE"],
+    engines: { node: ">=20" },
+    dependencies,
+    keywords: ["rq", "redis", "queue", "jobs", "worker", "deno", "bun"],
+  };
+}
+
+function run(cmd: string, args: string[], cwd = ROOT): void {
+  const r = spawnSync(cmd, args, { cwd, stdio: "inherit" });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status ?? r.signal})`);
+}
+
+function build(): void {
+  const deno = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")) as DenoJson;
+  rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(OUT, { recursive: true });
+  const tsconfig = {
+    compilerOptions: {
+      target: "es2022",
+      module: "nodenext",
+      moduleResolution: "nodenext",
+      rewriteRelativeImportExtensions: true,
+      allowImportingTsExtensions: false,
+      rootDir: "..",
+      outDir: "esm",
+      declaration: true,
+      sourceMap: true,
+      strict: true,
+      skipLibCheck: true,
+      lib: ["es2023", "esnext.disposable", "dom"],
+      types: ["node"],
+      typeRoots: ["../node_modules/@types"],
+    },
+    include: ["../mod.ts", "../src/**/*.ts", "../runtime/**/*.ts", "../test/**/*.ts", "../scripts/redis_server.ts"],
+  };
+  writeFileSync(join(OUT, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
+  writeFileSync(join(OUT, "package.json"), JSON.stringify(packageJson(deno), null, 2) + "\n");
+  run(join(ROOT, "node_modules/.bin/tsc"), ["-p", join(OUT, "tsconfig.json")]);
+  chmodSync(join(OUT, "esm/runtime/cli.js"), 0o755);
+  for (const f of ["README.md", "LICENSE"]) if (existsSync(join(ROOT, f))) copyFileSync(join(ROOT, f), join(OUT, f));
+  // Test fixtures that are not TypeScript (Python helpers and the like) travel as they are.
+  console.log(`built ${OUT} (rqts ${deno.version})`);
+}
+
+if (import.meta.main ?? (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1])) {
+  build();
+  if (process.argv.includes("--test") || (globalThis as { Deno?: { args: string[] } }).Deno?.args.includes("--test")) {
+    run("bash", ["scripts/test_node.sh"]);
+  }
+}
