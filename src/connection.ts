@@ -1,7 +1,6 @@
 // RQ's rq/connections.py: resolving the `connection` option, and the few Redis calls rqts makes, in one place.
 
 import { Buffer } from "node:buffer";
-import { createClient, RESP_TYPES } from "redis";
 import { DEFAULT_REDIS_URL } from "./defaults.ts";
 import { RedisConnectionError } from "./errors.ts";
 import { getRuntime } from "./runtime.ts";
@@ -12,6 +11,12 @@ export type RedisArg = string | Uint8Array;
 export type Command = RedisArg[];
 /** What node-redis itself accepts as a command word. */
 export type WireArg = string | Buffer;
+
+// node-redis costs ~300 ms to import, so it is loaded on the first command: horses and enqueue-only processes that
+// never talk to Redis start fast.
+type RedisModule = typeof import("redis");
+let redisModule: Promise<RedisModule> | undefined;
+const loadRedis = (): Promise<RedisModule> => redisModule ??= import("redis");
 
 /** The node-redis client shape rqts relies on (`createClient()` from the `redis` package). */
 export interface RedisClient {
@@ -73,20 +78,22 @@ function redactUrl(url: string): string {
  * Clients it created it closes on {@link close}; clients the caller passed it never closes.
  */
 export class Connection {
-  readonly #client: RedisClient;
-  readonly #bytes: RedisClient;
+  #client: RedisClient | undefined;
+  #bytes: RedisClient | undefined;
   readonly #owned: boolean;
   readonly #label: string;
-  #ready: Promise<void> | undefined;
+  readonly #url: string | undefined;
+  #ready: Promise<RedisClient> | undefined;
+  #everConnected = false;
   #blockingIdle: RedisClient[] = [];
   #blockingAll = new Set<RedisClient>();
   #closed = false;
 
-  private constructor(client: RedisClient, owned: boolean, label: string) {
+  private constructor(client: RedisClient | undefined, owned: boolean, label: string, url?: string) {
     this.#client = client;
-    this.#bytes = client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
     this.#owned = owned;
     this.#label = label;
+    this.#url = url;
   }
 
   /** Resolves the `connection` option: a URL, a client, a Connection to share, or `REDIS_URL`/the default. */
@@ -97,7 +104,8 @@ export class Connection {
       return Connection.fromUrl(url);
     }
     if (typeof option === "object" && option !== null && typeof option.sendCommand === "function") {
-      return new Connection(option, false, "caller's client");
+      const url = (option as unknown as { options?: { url?: string } }).options?.url;
+      return new Connection(option, false, "caller's client", url);
     }
     throw new TypeError(
       `connection: expected a Redis URL string (e.g. "redis://127.0.0.1:6379"), a node-redis client from ` +
@@ -105,33 +113,29 @@ export class Connection {
     );
   }
 
-  /** Opens a client for `url` that this Connection owns. Nothing is sent until the first command. */
+  /** A Connection to `url` that owns its client. Nothing is loaded or sent until the first command. */
   static fromUrl(url: string): Connection {
     if (!/^rediss?:\/\//.test(url)) {
       throw new TypeError(
         `connection: "${redactUrl(url)}" is not a Redis URL; use redis://host:port[/db] or rediss:// for TLS.`,
       );
     }
-    let everConnected = false;
-    const client = createClient({
-      url,
-      socket: {
-        connectTimeout: 5000,
-        // The first connection fails fast with a clear error; once connected, reconnect with backoff.
-        reconnectStrategy: (retries: number, cause: Error) =>
-          everConnected ? Math.min(50 * 2 ** Math.min(retries, 6), 2000) : cause,
-      },
-    }) as unknown as RedisClient;
-    client.on("error", () => {/* surfaced through the failing command instead */});
-    const conn = new Connection(client, true, redactUrl(url));
-    conn.#onConnect = () => (everConnected = true);
-    return conn;
+    return new Connection(undefined, true, redactUrl(url), url);
   }
 
-  #onConnect: () => void = () => {};
+  /** The Redis URL, when known (given, or the caller's client was made from one). */
+  get url(): string | undefined {
+    return this.#url;
+  }
 
-  /** The node-redis client (string replies). */
+  /**
+   * The node-redis client (string replies).
+   * @throws {RedisConnectionError} before the first command; `await connection.ready()` gives it at any time.
+   */
   get client(): RedisClient {
+    if (!this.#client) {
+      throw new RedisConnectionError(`The connection to ${this.#label} is not open yet; use 'await connection.ready()'.`);
+    }
     return this.#client;
   }
 
@@ -140,41 +144,60 @@ export class Connection {
     return this.#owned;
   }
 
-  #ensureReady(): Promise<void> {
-    if (this.#client.isOpen) return Promise.resolve();
+  /** Opens the connection if needed and gives the node-redis client. @throws {RedisConnectionError} */
+  ready(): Promise<RedisClient> {
+    const client = this.#client;
+    if (client?.isOpen) return Promise.resolve(client);
     if (this.#closed) return Promise.reject(new RedisConnectionError(`Connection to ${this.#label} is closed.`));
-    return this.#ready ??= this.#client.connect().then(
-      () => {
-        this.#onConnect();
-        this.#ready = undefined;
-      },
-      (error: Error) => {
-        this.#ready = undefined;
+    return this.#ready ??= this.#open().finally(() => (this.#ready = undefined));
+  }
+
+  async #open(): Promise<RedisClient> {
+    const { createClient, RESP_TYPES } = await loadRedis();
+    if (!this.#client) {
+      this.#client = createClient({
+        url: this.#url,
+        socket: {
+          connectTimeout: 5000,
+          // The first connection fails fast with a clear error; once connected, reconnect with backoff.
+          reconnectStrategy: (retries: number, cause: Error) =>
+            this.#everConnected ? Math.min(50 * 2 ** Math.min(retries, 6), 2000) : cause,
+        },
+      }) as unknown as RedisClient;
+      this.#client.on("error", () => {/* surfaced through the failing command instead */});
+    }
+    this.#bytes ??= this.#client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+    if (!this.#client.isOpen) {
+      try {
+        await this.#client.connect();
+      } catch (error) {
         throw new RedisConnectionError(
-          `Cannot connect to Redis at ${this.#label} (${error.message || error}). Start redis-server there, ` +
-            `or pass another URL as 'connection' or in REDIS_URL.`,
+          `Cannot connect to Redis at ${this.#label} (${(error as Error)?.message || error}). Start redis-server ` +
+            `there, or pass another URL as 'connection' or in REDIS_URL.`,
           { cause: error },
         );
-      },
-    );
+      }
+    }
+    this.#everConnected = true;
+    return this.#client;
   }
 
   /** Sends one command; bulk replies come back as strings. */
   async call<T = unknown>(args: Command): Promise<T> {
-    if (!this.#client.isOpen) await this.#ensureReady();
-    return await this.#client.sendCommand(wireArgs(args)) as T;
+    const client = this.#client?.isOpen ? this.#client : await this.ready();
+    return await client.sendCommand(wireArgs(args)) as T;
   }
 
   /** Sends one command; bulk replies come back as bytes. */
   async callBytes<T = unknown>(args: Command): Promise<T> {
-    if (!this.#client.isOpen) await this.#ensureReady();
-    return await this.#bytes.sendCommand(wireArgs(args)) as T;
+    if (!this.#client?.isOpen) await this.ready();
+    return await this.#bytes!.sendCommand(wireArgs(args)) as T;
   }
 
   /** Runs commands in one MULTI/EXEC transaction (one round trip); returns their replies. */
   async transaction(commands: Command[]): Promise<unknown[]> {
-    if (!this.#client.isOpen) await this.#ensureReady();
-    const multi = this.#client.multi();
+    const client = this.#client?.isOpen ? this.#client : await this.ready();
+    const multi = client.multi();
     for (const c of commands) multi.addCommand(wireArgs(c));
     return await multi.exec();
   }
@@ -198,10 +221,10 @@ export class Connection {
    * the shared one. Connections are pooled and reused.
    */
   async blocking<T>(fn: (client: RedisClient) => Promise<T>): Promise<T> {
-    if (!this.#client.isOpen) await this.#ensureReady();
+    const client = await this.ready();
     let dedicated = this.#blockingIdle.pop();
     if (!dedicated) {
-      dedicated = this.#client.duplicate();
+      dedicated = client.duplicate();
       dedicated.on("error", () => {});
       this.#blockingAll.add(dedicated);
       await dedicated.connect();
@@ -209,9 +232,9 @@ export class Connection {
     try {
       return await fn(dedicated);
     } finally {
-      if (this.#closed) {
+      if (this.#closed || !dedicated.isOpen) {
         this.#blockingAll.delete(dedicated);
-        dedicated.destroy();
+        if (dedicated.isOpen) dedicated.destroy();
       } else this.#blockingIdle.push(dedicated);
     }
   }
@@ -220,10 +243,15 @@ export class Connection {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const c of this.#blockingAll) c.destroy();
+    for (const c of this.#blockingAll) if (c.isOpen) c.destroy();
     this.#blockingAll.clear();
     this.#blockingIdle = [];
-    if (this.#owned && this.#client.isOpen) await this.#client.close();
+    await this.#ready?.catch(() => {});
+    if (this.#owned && this.#client?.isOpen) await this.#client.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }
 

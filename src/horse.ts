@@ -20,7 +20,7 @@ function deathText(status: ExitStatus): string {
 
 /** One horse process. */
 export class Horse {
-  readonly #process: HorseProcess;
+  readonly #child: HorseProcess;
   readonly ready: Promise<void>;
   #status: ExitStatus | undefined;
   #seq = 0;
@@ -29,15 +29,15 @@ export class Horse {
   jobsRun = 0;
 
   constructor(runtime: Runtime, options: SpawnHorseOptions) {
-    this.#process = runtime.spawnHorse(options);
-    void this.#process.exited.then((s) => (this.#status = s));
+    this.#child = runtime.spawnHorse(options);
+    void this.#child.exited.then((s) => (this.#status = s));
     let onReady!: () => void;
     this.ready = new Promise<void>((resolve, reject) => {
       onReady = resolve;
-      void this.#process.exited.then((s) => reject(new Error(`horse failed to start (${deathText(s)})`)));
+      void this.#child.exited.then((s) => reject(new Error(`horse failed to start (${deathText(s)})`)));
     });
     this.ready.catch(() => {});
-    this.#process.onMessage((m: HorseMessage) => {
+    this.#child.onMessage((m: HorseMessage) => {
       if (m.type === "ready") onReady();
       else if (m.type === "done" && this.#pending && m.seq === this.#pending.seq) {
         const p = this.#pending;
@@ -48,7 +48,7 @@ export class Horse {
   }
 
   get pid(): number {
-    return this.#process.pid;
+    return this.#child.pid;
   }
 
   /** Whether the process has exited. */
@@ -66,13 +66,13 @@ export class Horse {
     const seq = ++this.#seq;
     const done = new Promise<DoneMessage>((resolve) => (this.#pending = { seq, resolve }));
     const message: RunMessage = { type: "run", seq, job, jobRoot: options.jobRoot, redisUrl: options.redisUrl };
-    this.#process.send(message);
+    this.#child.send(message);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
       if (options.timeout > 0) timer = setTimeout(() => resolve("timeout"), options.timeout * 1000);
     });
     try {
-      const first = await Promise.race([done, this.#process.exited, timedOut]);
+      const first = await Promise.race([done, this.#child.exited, timedOut]);
       if (first === "timeout") {
         await this.kill();
         return {
@@ -96,22 +96,22 @@ export class Horse {
   /** Terminates the horse: SIGTERM, then SIGKILL after a short grace. Resolves once it has exited. */
   async kill(): Promise<ExitStatus> {
     if (this.#status) return this.#status;
-    this.#process.kill("SIGTERM");
+    this.#child.kill("SIGTERM");
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, KILL_GRACE_MS)));
-    const first = await Promise.race([this.#process.exited, grace]);
+    const first = await Promise.race([this.#child.exited, grace]);
     clearTimeout(timer);
-    if (!first) this.#process.kill("SIGKILL");
-    return await this.#process.exited;
+    if (!first) this.#child.kill("SIGKILL");
+    return await this.#child.exited;
   }
 
   /** Asks the horse to exit, then makes sure it did. */
   async dispose(): Promise<void> {
     if (this.#status) return;
-    this.#process.send({ type: "exit" });
+    this.#child.send({ type: "exit" });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, KILL_GRACE_MS)));
-    const first = await Promise.race([this.#process.exited, grace]);
+    const first = await Promise.race([this.#child.exited, grace]);
     clearTimeout(timer);
     if (!first) await this.kill();
   }

@@ -38,6 +38,9 @@ export function serveHorse(): void {
     runtime.exit(code);
   };
   channel.onClose(() => void shutdown(0));
+  // As RQ's horse (SIG_IGN): Ctrl+C in a terminal signals the whole process group, horses included, and must only
+  // start the worker's warm shutdown, not kill the running job. The worker stops horses with SIGTERM/SIGKILL.
+  runtime.onSignal("SIGINT", () => {});
   channel.onMessage((message) => {
     if (message.type === "exit") return void shutdown(0);
     if (message.type !== "run") return;

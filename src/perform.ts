@@ -176,7 +176,8 @@ export async function runJobFunction(job: Job, connection: Connection, jobRoot: 
     value = await withCurrentJob(job, () => invoke(fn, job.args, job.kwargs));
     if (job.successCallbackName) {
       const cb = await loadFunction(job.successCallbackName, jobRoot);
-      await withTimeout(Promise.resolve(cb(job, connection.client, value)), CALLBACK_TIMEOUT, "Success callback");
+      const client = await connection.ready();
+      await withTimeout(Promise.resolve(cb(job, client, value)), CALLBACK_TIMEOUT, "Success callback");
     }
     // Refuse a result JSON cannot carry before anything is written, so the job fails instead.
     successFields(value, job.serializer);
@@ -188,7 +189,8 @@ export async function runJobFunction(job: Job, connection: Connection, jobRoot: 
     if (job.failureCallbackName) {
       try {
         const cb = await loadFunction(job.failureCallbackName, jobRoot);
-        await withTimeout(Promise.resolve(cb(job, connection.client, error)), CALLBACK_TIMEOUT, "Failure callback");
+        const client = await connection.ready();
+        await withTimeout(Promise.resolve(cb(job, client, error)), CALLBACK_TIMEOUT, "Failure callback");
       } catch (cbError) {
         excString += `\nDuring the failure callback, another error occurred:\n${describeError(cbError)}`;
       }

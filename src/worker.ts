@@ -6,6 +6,7 @@ import { Connection, type ConnectionOption, type RedisClient } from "./connectio
 import {
   DEFAULT_JOB_MONITORING_INTERVAL,
   DEFAULT_JOB_TIMEOUT,
+  DEFAULT_REDIS_URL,
   DEFAULT_RESULT_TTL,
   DEFAULT_WORKER_TTL,
   RQ_VERSION,
@@ -179,8 +180,7 @@ export class Worker {
     this.maxJobsPerHorse = maxJobs;
     this.jobRoot = options.jobRoot ?? this.#runtime.cwd();
     this.#logger = options.logger ?? consoleLogger(options.logLevel ?? "info");
-    const clientUrl = (this.connection.client as unknown as { options?: { url?: string } }).options?.url;
-    this.#redisUrl = clientUrl ?? this.#runtime.env("REDIS_URL") ?? "redis://127.0.0.1:6379";
+    this.#redisUrl = this.connection.url ?? this.#runtime.env("REDIS_URL") ?? DEFAULT_REDIS_URL;
   }
 
   #log(level: LogLevel, message: string): void {
@@ -291,7 +291,6 @@ export class Worker {
   }
 
   async #registerDeath(): Promise<void> {
-    if (this.connection.client.isOpen === false && !this.connection.owned) return;
     await this.connection.eval(RETURN_OWN_LIST, [this.#ownList], []);
     await this.connection.transaction([
       ["SREM", WORKERS_KEY, this.key],
