@@ -1,7 +1,7 @@
 // RQ's rq/job.py: a job as stored in `rq:job:<id>`, with its lifecycle operations.
 
 import { Buffer } from "node:buffer";
-import { deflateSync, inflateSync } from "node:zlib";
+import { deflate as deflateSync, inflate as inflateSync } from "./zlib.ts";
 import { Connection, type ConnectionOption } from "./connection.ts";
 import { DeserializationError, InvalidJobOperationError, NoSuchJobError, SerializationError } from "./errors.ts";
 import {

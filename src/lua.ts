@@ -301,3 +301,18 @@ while true do
 end
 return n
 `);
+
+/**
+ * Puts a job a worker took ahead but never started back at the front of its queue, as if never dequeued.
+ * ARGV: id, worker_name, queue (used when the job has no origin).
+ */
+export const GIVE_BACK = new Script(PRELUDE + `
+local id, wname, queue = ARGV[1], ARGV[2], ARGV[3]
+local key = JOB .. id
+if redis.call('HGET', key, 'status') ~= 'started' or redis.call('HGET', key, 'worker_name') ~= wname then return 0 end
+local origin = redis.call('HGET', key, 'origin') or queue
+redis.call('ZREM', REG.started .. origin, id)
+redis.call('HSET', key, 'status', 'queued', 'started_at', '', 'last_heartbeat', '', 'worker_name', '')
+redis.call('LPUSH', QUEUE .. origin, id)
+return 1
+`);

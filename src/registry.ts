@@ -1,7 +1,7 @@
 // RQ's rq/registry.py: sorted sets of job ids per queue and state, scored by expiry time.
 
 import { Buffer } from "node:buffer";
-import { deflateSync } from "node:zlib";
+import { deflate as deflateSync } from "./zlib.ts";
 import { Connection, type ConnectionOption } from "./connection.ts";
 import { DEFAULT_FAILURE_TTL } from "./defaults.ts";
 import { InvalidJobOperationError, NoSuchJobError } from "./errors.ts";

@@ -1,7 +1,7 @@
 // RQ's rq/results.py: the results stream `rq:results:<id>` (type 1 success, 2 failure, 3 stopped).
 
 import { Buffer } from "node:buffer";
-import { deflateSync, inflateSync } from "node:zlib";
+import { deflate as deflateSync, inflate as inflateSync } from "./zlib.ts";
 import type { Command, Connection } from "./connection.ts";
 import { RESULTS_STREAM_MAXLEN } from "./defaults.ts";
 import { DeserializationError } from "./errors.ts";

@@ -33,6 +33,7 @@ import {
   FINISH_FAILURE_AND_DEQUEUE,
   FINISH_SUCCESS,
   FINISH_SUCCESS_AND_DEQUEUE,
+  GIVE_BACK,
   RETURN_OWN_LIST,
 } from "./lua.ts";
 import { describeError } from "./perform.ts";
@@ -142,6 +143,8 @@ export class Worker {
   #cold = false;
   #horses = new Set<Horse>();
   #running = new Map<string, { job: Job; startedMicros: number; timeout: number }>();
+  /** Jobs taken ahead (marked started in Redis) that wait for their slot's current job to end. */
+  #held = new Map<string, Dequeued>();
   #wake: (() => void)[] = [];
   #blockedClients = new Set<RedisClient>();
   #waiting: Promise<void> | undefined;
@@ -316,6 +319,10 @@ export class Worker {
         ["ZADD", registryKey("started", r.job.origin), "XX", String(Math.floor(seconds + hb)), id],
       );
     }
+    for (const [id, d] of this.#held) {
+      const origin = Buffer.from(d.raw.origin ?? d.queue).toString() || d.queue;
+      commands.push(["ZADD", registryKey("started", origin), "XX", String(seconds + 90), id]);
+    }
     if (busy) commands.push(["HSET", this.key, "current_job_working_time", String(this.#longestRunning())]);
     await this.connection.transaction(commands);
   }
@@ -442,18 +449,24 @@ export class Worker {
     void horse.dispose();
   }
 
-  /** One concurrency slot: its own horse, running one job at a time. */
+  /**
+   * One concurrency slot: its own horse, running one job at a time. While a job runs, the slot already stores the
+   * previous outcome and takes the next job in one round trip, so Redis time hides behind job time.
+   */
   async #slot(burst: boolean): Promise<void> {
     let horse: Horse | undefined;
-    let spare: Horse | undefined;
-    let finish: Finish | undefined;
+    // With one job per horse, process start-up is the cost: keep two horses starting ahead of need.
+    const spares: Horse[] = [];
+    const sparesWanted = this.maxJobsPerHorse === 1 ? 2 : 1;
+    let finish: Finish | undefined; // the last outcome, not stored yet
+    let next: Dequeued | "suspended" | null = null;
+    let fetched = false; // whether `next` is the answer of a dequeue made since the last job started
     try {
       while (true) {
         // A ready horse before taking a job, so a horse that cannot start never costs a job.
         if (!horse || horse.dead || (this.maxJobsPerHorse && horse.jobsRun >= this.maxJobsPerHorse)) {
           if (horse) this.#retire(horse);
-          horse = spare ?? this.#spawnHorse();
-          spare = undefined;
+          horse = spares.shift() ?? this.#spawnHorse();
           try {
             await horse.ready;
           } catch {
@@ -464,8 +477,11 @@ export class Worker {
             continue;
           }
         }
-        const next = await this.#finishAndDequeue(finish);
-        finish = undefined;
+        if (!fetched) {
+          next = await this.#finishAndDequeue(finish);
+          finish = undefined;
+        }
+        fetched = false;
         if (next === "suspended") {
           if (burst) break;
           if (!this.#suspendedLogged) this.#log("warning", "Worker suspended (rq:suspended is set); waiting for resume");
@@ -481,17 +497,38 @@ export class Worker {
           if (this.#stopping) break;
           continue;
         }
-        // With one job per horse, the next horse starts now, while this job runs.
-        if (this.maxJobsPerHorse && horse.jobsRun + 1 >= this.maxJobsPerHorse && !spare && !this.#stopping) {
-          spare = this.#spawnHorse();
+        if (this.#stopping) {
+          await this.#giveBack(next);
+          break;
         }
-        finish = await this.#perform(horse, next);
+        // When this horse is about to reach its job limit, the next ones start now, while this job runs.
+        if (this.maxJobsPerHorse && horse.jobsRun + 1 >= this.maxJobsPerHorse) {
+          while (spares.length < sparesWanted) spares.push(this.#spawnHorse());
+        }
+        const job = next;
+        this.#held.delete(job.id);
+        const running = this.#perform(horse, job);
+        // Meanwhile: store the previous outcome and take the next job (it waits, started, in this slot).
+        const ahead = this.#finishAndDequeue(finish).then((d) => {
+          if (d && d !== "suspended") this.#held.set(d.id, d);
+          return d;
+        });
+        finish = undefined;
+        [finish, next] = await Promise.all([running, ahead]);
+        fetched = true;
       }
     } finally {
+      if (fetched && next && next !== "suspended") await this.#giveBack(next).catch(() => {});
       if (finish) await this.#store(finish).catch((e) => this.#log("error", `Could not store a job's outcome: ${e}`));
       if (horse) this.#retire(horse);
-      if (spare) this.#retire(spare);
+      for (const h of spares) this.#retire(h);
     }
+  }
+
+  /** Returns a job this slot took but did not start (a stopping worker) to the front of its queue. */
+  async #giveBack(d: Dequeued): Promise<void> {
+    this.#held.delete(d.id);
+    await this.connection.eval(GIVE_BACK, [], [d.id, this.name, d.queue]);
   }
 
   /** Runs one dequeued (already started) job in `horse`; returns the outcome to store. */
