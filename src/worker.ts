@@ -104,6 +104,9 @@ const BLOCK_SECONDS = 5;
 /** Registry maintenance interval, seconds (RQ's). */
 const MAINTENANCE_INTERVAL = 600;
 
+/** CLIENT ID of each dedicated blocking connection, asked once. */
+const clientIds = new WeakMap<RedisClient, number>();
+
 function decodeDequeued(reply: unknown): Dequeued | "suspended" | null {
   if (!reply) return null;
   if (!Array.isArray(reply)) return Buffer.from(reply as Uint8Array).toString() === "suspended" ? "suspended" : null;
@@ -395,20 +398,27 @@ export class Worker {
     return this.#waiting ??= (async () => {
       try {
         await this.#heartbeatIdle();
+        const blocked = new Map<RedisClient, number>(); // dedicated client → its CLIENT ID, while it blocks
         const waits = this.queueNames.map((q) =>
           this.connection.blocking(async (client) => {
             if (this.#stopping) return null;
+            let id = clientIds.get(client);
+            if (id === undefined) clientIds.set(client, id = Number(await client.sendCommand(["CLIENT", "ID"])));
             this.#blockedClients.add(client);
+            blocked.set(client, id);
             try {
               return await client.sendCommand(["BLMOVE", queueKey(q), this.#ownList, "LEFT", "RIGHT", String(BLOCK_SECONDS)]);
             } finally {
+              blocked.delete(client);
               this.#blockedClients.delete(client);
             }
           })
         );
         const stop = new Promise<"stop">((resolve) => this.#wake.push(() => resolve("stop")));
         await Promise.race([Promise.race(waits.map((w) => w.then((id) => id ? "got" : "timeout"))), stop]);
-        // The other waits may still hold a moved id; they land in the own list, which dequeue reads first.
+        // Wake the waits still blocked on other queues; one that moved an id meanwhile left it in the own list,
+        // which the next dequeue reads first.
+        for (const id of blocked.values()) await this.connection.call(["CLIENT", "UNBLOCK", String(id)]);
         await Promise.race([Promise.allSettled(waits), stop]);
       } catch (error) {
         if (!this.#stopping) {
@@ -508,14 +518,20 @@ export class Worker {
         const job = next;
         this.#held.delete(job.id);
         const running = this.#perform(horse, job);
-        // Meanwhile: store the previous outcome and take the next job (it waits, started, in this slot).
-        const ahead = this.#finishAndDequeue(finish).then((d) => {
-          if (d && d !== "suspended") this.#held.set(d.id, d);
-          return d;
-        });
+        // Meanwhile: store the previous outcome and take the next job (it waits, started, in this slot) — but only
+        // when every slot is busy: while another slot is idle, the next job is its to run now, not this one's later.
+        const allBusy = this.#running.size >= this.concurrency;
+        const ahead = allBusy
+          ? this.#finishAndDequeue(finish).then((d) => {
+            if (d && d !== "suspended") this.#held.set(d.id, d);
+            return d;
+          })
+          : (finish ? this.#store(finish) : Promise.resolve()).then(() => null);
         finish = undefined;
         [finish, next] = await Promise.all([running, ahead]);
-        fetched = true;
+        // With a job in hand, its predecessor's outcome is stored when it ends; with none, store it now (and look
+        // again) rather than leave a finished job waiting on the next arrival.
+        fetched = !!next && next !== "suspended";
       }
     } finally {
       if (fetched && next && next !== "suspended") await this.#giveBack(next).catch(() => {});
