@@ -104,6 +104,17 @@ async function startOnce(port: number, extra: string[]): Promise<RedisHandle> {
     spawnError = err;
   });
 
+  // A watchdog ends the server once this process is gone, whatever the runtime does (or does not do) at exit:
+  // bun:test and Deno do not emit node's "exit" event.
+  if (child.pid) {
+    const watchdog = spawn("sh", [
+      "-c",
+      `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${child.pid} 2>/dev/null; do sleep 1; done; ` +
+      `kill ${child.pid} 2>/dev/null`,
+    ], { stdio: "ignore", detached: true });
+    watchdog.unref();
+  }
+
   // Best effort: never leave a redis-server behind if the bench process exits
   // without calling stop() (e.g. an uncaught exception).
   const onExit = () => {

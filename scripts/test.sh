@@ -45,7 +45,7 @@ run() {
 
 summary=()
 run deno deno test --allow-all test/
-run bun bun test --timeout 60000 test/
+run bun bun test --timeout 60000 ./test/
 # Node 20 cannot strip types: it runs the same suite on the npm package that build_npm.ts emits.
 if deno run --allow-all build_npm.ts > "$log" 2>&1; then
   run node bash scripts/test_node.sh

@@ -173,7 +173,9 @@ async function infoCommand(only: string[], url: string): Promise<number> {
     const queues = (await Queue.all({ connection: c })).filter((q) => !only.length || only.includes(q.name));
     const counts = await Promise.all(queues.map((q) => q.count()));
     const pad = Math.max(0, ...queues.map((q) => q.name.length));
-    for (const [i, q] of queues.entries()) out(`${q.name.padEnd(pad)} |${"█".repeat(Math.min(counts[i], 50))} ${counts[i]}`);
+    for (const [i, q] of queues.entries()) {
+      out(`${q.name.padEnd(pad)} |${"█".repeat(Math.min(counts[i], 50))} ${counts[i]}`);
+    }
     out(`${queues.length} queues, ${counts.reduce((a, b) => a + b, 0)} jobs total`);
     out();
     // As rq info: workers are listed from each queue's worker set (all workers when there are no queues).
@@ -186,7 +188,9 @@ async function infoCommand(only: string[], url: string): Promise<number> {
       if (!h || !Object.keys(h).length || h.death) continue;
       n++;
       const name = key.slice(workerKey("").length);
-      out(`${name} (${h.hostname} ${h.ip_address} ${h.pid}): ${h.state ?? "?"} ${(h.queues ?? "").split(",").join(", ")}`);
+      out(
+        `${name} (${h.hostname} ${h.ip_address} ${h.pid}): ${h.state ?? "?"} ${(h.queues ?? "").split(",").join(", ")}`,
+      );
     }
     out(`${n} workers, ${queues.length} queues`);
   } finally {
@@ -198,7 +202,9 @@ async function infoCommand(only: string[], url: string): Promise<number> {
 async function emptyCommand(names: string[], p: Parsed, url: string): Promise<number> {
   const connection = Connection.fromUrl(url);
   try {
-    const queues = p.flags.has("all") ? await Queue.all({ connection }) : names.map((n) => new Queue(n, { connection }));
+    const queues = p.flags.has("all")
+      ? await Queue.all({ connection })
+      : names.map((n) => new Queue(n, { connection }));
     if (!queues.length) throw new TypeError("give queue names, or --all");
     for (const q of queues) out(`${await q.empty()} jobs removed from ${q.name} queue`);
   } finally {

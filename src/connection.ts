@@ -134,7 +134,9 @@ export class Connection {
    */
   get client(): RedisClient {
     if (!this.#client) {
-      throw new RedisConnectionError(`The connection to ${this.#label} is not open yet; use 'await connection.ready()'.`);
+      throw new RedisConnectionError(
+        `The connection to ${this.#label} is not open yet; use 'await connection.ready()'.`,
+      );
     }
     return this.#client;
   }

@@ -42,3 +42,6 @@ export const pubsubChannel = (worker: string): string => `rq:pubsub:${worker}`;
 /** rqts only: ids a worker moved out of a queue with BLMOVE and has not started yet (recovered if it dies). */
 export const OWN_LIST_PREFIX = "rqts:dequeued:";
 export const ownListKey = (worker: string): string => OWN_LIST_PREFIX + worker;
+/** rqts only: ids a worker took ahead (marked started) while its current job runs; given back if it dies first. */
+export const HELD_PREFIX = "rqts:held:";
+export const heldKey = (worker: string): string => HELD_PREFIX + worker;

@@ -204,25 +204,31 @@ end
 -- Takes the next job: first ids this worker already moved to its own list (BLMOVE), then the queues in priority
 -- order; the id goes from the list straight into the started registry in this one atomic step, so a worker that
 -- dies at any instant leaves every job in a queue, a registry or its own list.
--- a: worker_key, worker_name, own_list, now_seconds, now_ts, queue names... Returns {id, queue, hash} or
--- 'suspended' or false.
+-- a: worker_key, worker_name, own_list, now_seconds, now_ts, held_set ('' = not taking ahead), queue names...
+-- Returns {id, queue, hash} or 'suspended' or false.
 local function dequeue(a)
-  local wkey, wname, own, now, now_ts = a[1], a[2], a[3], tonumber(a[4]), a[5]
+  local wkey, wname, own, now, now_ts, held = a[1], a[2], a[3], tonumber(a[4]), a[5], a[6]
+  -- A job taken ahead (held = the worker's held set) is recorded there in the same step, so that if the worker
+  -- dies before running it, maintenance gives it back to its queue instead of leaving it 'started' for ever.
+  local function took(id, q, h)
+    if held ~= '' then redis.call('SADD', held, id) end
+    return {id, q, h}
+  end
   if redis.call('EXISTS', ${JSON.stringify(SUSPENDED_KEY)}) == 1 then return 'suspended' end
   while true do
     local id = redis.call('LPOP', own)
     if not id then break end
     local origin = redis.call('HGET', JOB .. id, 'origin') or 'default'
     local h = mark_started(id, origin, wkey, wname, now, now_ts)
-    if h then return {id, origin, h} end
+    if h then return took(id, origin, h) end
   end
-  for i = 6, #a do
+  for i = 7, #a do
     local q = a[i]
     while true do
       local id = redis.call('LPOP', QUEUE .. q)
       if not id then break end
       local h = mark_started(id, q, wkey, wname, now, now_ts)
-      if h then return {id, q, h} end
+      if h then return took(id, q, h) end
     end
   end
   return false
@@ -250,16 +256,20 @@ export const DEQUEUE = new Script(PRELUDE + FINISH_FUNCTIONS + "return dequeue(A
  * Stores one job's outcome and takes the next job in the same round trip (what lets a worker run a job per round
  * trip). ARGV: n, the n finish arguments (success or failure by `kind`), then the dequeue arguments.
  */
-export const FINISH_SUCCESS_AND_DEQUEUE = new Script(PRELUDE + FINISH_FUNCTIONS + `
+export const FINISH_SUCCESS_AND_DEQUEUE = new Script(
+  PRELUDE + FINISH_FUNCTIONS + `
 local f, d = split(ARGV)
 finish_success(f)
 return dequeue(d)
-`);
-export const FINISH_FAILURE_AND_DEQUEUE = new Script(PRELUDE + FINISH_FUNCTIONS + `
+`,
+);
+export const FINISH_FAILURE_AND_DEQUEUE = new Script(
+  PRELUDE + FINISH_FUNCTIONS + `
 local f, d = split(ARGV)
 finish_failure(f)
 return dequeue(d)
-`);
+`,
+);
 
 /**
  * RQ's Job.cancel: status canceled, out of its queue and current registry, into the canceled registry; with
@@ -288,7 +298,8 @@ return st or ''
  * Puts the ids left in a worker's own list back at the front of their queues, in order (a stopping worker's, or a
  * dead one's found by maintenance). KEYS: the own list. Returns how many.
  */
-export const RETURN_OWN_LIST = new Script(PRELUDE + `
+export const RETURN_OWN_LIST = new Script(
+  PRELUDE + `
 local n = 0
 while true do
   local id = redis.call('RPOP', KEYS[1])
@@ -300,13 +311,15 @@ while true do
   end
 end
 return n
-`);
+`,
+);
 
 /**
  * Puts a job a worker took ahead but never started back at the front of its queue, as if never dequeued.
  * ARGV: id, worker_name, queue (used when the job has no origin).
  */
-export const GIVE_BACK = new Script(PRELUDE + `
+export const GIVE_BACK = new Script(
+  PRELUDE + `
 local id, wname, queue = ARGV[1], ARGV[2], ARGV[3]
 local key = JOB .. id
 if redis.call('HGET', key, 'status') ~= 'started' or redis.call('HGET', key, 'worker_name') ~= wname then return 0 end
@@ -315,4 +328,5 @@ redis.call('ZREM', REG.started .. origin, id)
 redis.call('HSET', key, 'status', 'queued', 'started_at', '', 'last_heartbeat', '', 'worker_name', '')
 redis.call('LPUSH', QUEUE .. origin, id)
 return 1
-`);
+`,
+);

@@ -16,11 +16,13 @@ import { Horse, type HorseOutcome } from "./horse.ts";
 import { Job } from "./job.ts";
 import {
   cleanRegistriesKey,
+  HELD_PREFIX,
+  heldKey,
   jobKey,
   OWN_LIST_PREFIX,
   ownListKey,
-  QUEUES_KEY,
   queueKey,
+  QUEUES_KEY,
   registryKey,
   WORKER_PREFIX,
   workerKey,
@@ -37,7 +39,7 @@ import {
   RETURN_OWN_LIST,
 } from "./lua.ts";
 import { describeError } from "./perform.ts";
-import { Queue } from "./queue.ts";
+import type { Queue } from "./queue.ts";
 import { FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry } from "./registry.ts";
 import { failureFields, RESULT_TYPES } from "./results.ts";
 import { getRuntime, type Runtime } from "./runtime.ts";
@@ -142,6 +144,7 @@ export class Worker {
   readonly #logger: Logger;
   readonly #redisUrl: string;
   readonly #ownList: string;
+  readonly #heldKey: string;
   #stopping = false;
   #cold = false;
   #horses = new Set<Horse>();
@@ -164,7 +167,9 @@ export class Worker {
     if (!list.length) throw new TypeError("Worker: give at least one queue name, e.g. new Worker(['default']).");
     this.queueNames = list.map((q) => typeof q === "string" ? q : q.name);
     for (const name of this.queueNames) {
-      if (typeof name !== "string" || name === "") throw new TypeError(`Worker: queue names must be non-empty strings.`);
+      if (typeof name !== "string" || name === "") {
+        throw new TypeError(`Worker: queue names must be non-empty strings.`);
+      }
     }
     const concurrency = options.concurrency ?? 1;
     if (!Number.isInteger(concurrency) || concurrency < 1) {
@@ -182,6 +187,7 @@ export class Worker {
     this.name = options.name ?? crypto.randomUUID().replaceAll("-", "");
     this.key = workerKey(this.name);
     this.#ownList = ownListKey(this.name);
+    this.#heldKey = heldKey(this.name);
     this.concurrency = concurrency;
     this.maxJobsPerHorse = maxJobs;
     this.jobRoot = options.jobRoot ?? this.#runtime.cwd();
@@ -203,7 +209,10 @@ export class Worker {
     if (this.#options.handleSignals ?? true) {
       const onSignal = (sig: string) => () => {
         if (!this.#stopping) {
-          this.#log("warning", `Warm shut down requested (${sig}): finishing running jobs, press Ctrl+C again to kill them`);
+          this.#log(
+            "warning",
+            `Warm shut down requested (${sig}): finishing running jobs, press Ctrl+C again to kill them`,
+          );
           this.stop();
         } else {
           this.#log("warning", `Cold shut down (${sig}): killing horses`);
@@ -214,7 +223,10 @@ export class Worker {
     }
     try {
       await this.#registerBirth();
-      this.#log("info", `Worker ${this.key} started with PID ${this.#runtime.pid()}, version ${RQ_VERSION} (rqts on ${this.#runtime.name} ${this.#runtime.version})`);
+      this.#log(
+        "info",
+        `Worker ${this.key} started with PID ${this.#runtime.pid()}, version ${RQ_VERSION} (rqts on ${this.#runtime.name} ${this.#runtime.version})`,
+      );
       this.#log("info", `*** Listening on ${this.queueNames.join(", ")}...`);
       await this.#maintenance();
       const heartbeat = setInterval(() => void this.#heartbeat().catch(() => {}), this.#heartbeatMs());
@@ -354,7 +366,14 @@ export class Worker {
     }
     let cursor = "0";
     do {
-      const [next, keys] = await c.call<[string, string[]]>(["SCAN", cursor, "MATCH", OWN_LIST_PREFIX + "*", "COUNT", "200"]);
+      const [next, keys] = await c.call<[string, string[]]>([
+        "SCAN",
+        cursor,
+        "MATCH",
+        OWN_LIST_PREFIX + "*",
+        "COUNT",
+        "200",
+      ]);
       cursor = String(next);
       for (const key of keys) {
         const owner = WORKER_PREFIX + key.slice(OWN_LIST_PREFIX.length);
@@ -365,23 +384,52 @@ export class Worker {
         }
       }
     } while (cursor !== "0");
+    // Jobs a dead worker had taken ahead (started in Redis, never run): back to the front of their queues.
+    do {
+      const [next, keys] = await c.call<[string, string[]]>([
+        "SCAN",
+        cursor,
+        "MATCH",
+        HELD_PREFIX + "*",
+        "COUNT",
+        "200",
+      ]);
+      cursor = String(next);
+      for (const key of keys) {
+        const name = key.slice(HELD_PREFIX.length);
+        const owner = WORKER_PREFIX + name;
+        const alive = (await c.call<number>(["EXISTS", owner])) && !(await c.call<number>(["HEXISTS", owner, "death"]));
+        if (alive) continue;
+        let n = 0;
+        for (const id of await c.call<string[]>(["SMEMBERS", key])) {
+          n += await c.eval<number>(GIVE_BACK, [], [id, name, "default"]);
+        }
+        await c.call(["DEL", key]);
+        if (n) this.#log("warning", `Returned ${n} job(s) that dead worker ${owner} had taken ahead to their queues`);
+      }
+    } while (cursor !== "0");
   }
 
-  #dequeueArgs(): string[] {
-    return [this.key, this.name, this.#ownList, String(nowSeconds()), utcNow(), ...this.queueNames];
+  #dequeueArgs(ahead: boolean): string[] {
+    const held = ahead ? this.#heldKey : "";
+    return [this.key, this.name, this.#ownList, String(nowSeconds()), utcNow(), held, ...this.queueNames];
   }
 
-  /** Stores `finish` (if any) and takes the next job, in one round trip. */
-  async #finishAndDequeue(finish: Finish | undefined): Promise<Dequeued | "suspended" | null> {
+  /**
+   * Stores `finish` (if any) and takes the next job, in one round trip. `ahead`: the job is taken while another
+   * runs, so it is recorded in the held set until it starts.
+   */
+  async #finishAndDequeue(finish: Finish | undefined, ahead = false): Promise<Dequeued | "suspended" | null> {
     if (this.#stopping) {
       if (finish) await this.#store(finish);
       return null;
     }
     let reply: unknown;
-    if (!finish) reply = await this.connection.eval(DEQUEUE, [], this.#dequeueArgs(), true);
+    if (!finish) reply = await this.connection.eval(DEQUEUE, [], this.#dequeueArgs(ahead), true);
     else {
       const script = finish.kind === "success" ? FINISH_SUCCESS_AND_DEQUEUE : FINISH_FAILURE_AND_DEQUEUE;
-      reply = await this.connection.eval(script, [], [String(finish.args.length), ...finish.args, ...this.#dequeueArgs()], true);
+      const args = [String(finish.args.length), ...finish.args, ...this.#dequeueArgs(ahead)];
+      reply = await this.connection.eval(script, [], args, true);
     }
     return decodeDequeued(reply);
   }
@@ -407,7 +455,14 @@ export class Worker {
             this.#blockedClients.add(client);
             blocked.set(client, id);
             try {
-              return await client.sendCommand(["BLMOVE", queueKey(q), this.#ownList, "LEFT", "RIGHT", String(BLOCK_SECONDS)]);
+              return await client.sendCommand([
+                "BLMOVE",
+                queueKey(q),
+                this.#ownList,
+                "LEFT",
+                "RIGHT",
+                String(BLOCK_SECONDS),
+              ]);
             } finally {
               blocked.delete(client);
               this.#blockedClients.delete(client);
@@ -494,7 +549,9 @@ export class Worker {
         fetched = false;
         if (next === "suspended") {
           if (burst) break;
-          if (!this.#suspendedLogged) this.#log("warning", "Worker suspended (rq:suspended is set); waiting for resume");
+          if (!this.#suspendedLogged) {
+            this.#log("warning", "Worker suspended (rq:suspended is set); waiting for resume");
+          }
           this.#suspendedLogged = true;
           await this.connection.call(["HSET", this.key, "state", "suspended"]);
           await new Promise((r) => setTimeout(r, 1000));
@@ -516,13 +573,14 @@ export class Worker {
           while (spares.length < sparesWanted) spares.push(this.#spawnHorse());
         }
         const job = next;
-        this.#held.delete(job.id);
+        // Out of the held set as it starts (not awaited: a worker that dies from here on leaves a started job).
+        if (this.#held.delete(job.id)) void this.connection.call(["SREM", this.#heldKey, job.id]).catch(() => {});
         const running = this.#perform(horse, job);
         // Meanwhile: store the previous outcome and take the next job (it waits, started, in this slot) — but only
         // when every slot is busy: while another slot is idle, the next job is its to run now, not this one's later.
         const allBusy = this.#running.size >= this.concurrency;
         const ahead = allBusy
-          ? this.#finishAndDequeue(finish).then((d) => {
+          ? this.#finishAndDequeue(finish, true).then((d) => {
             if (d && d !== "suspended") this.#held.set(d.id, d);
             return d;
           })
@@ -545,6 +603,7 @@ export class Worker {
   async #giveBack(d: Dequeued): Promise<void> {
     this.#held.delete(d.id);
     await this.connection.eval(GIVE_BACK, [], [d.id, this.name, d.queue]);
+    await this.connection.call(["SREM", this.#heldKey, d.id]);
   }
 
   /** Runs one dequeued (already started) job in `horse`; returns the outcome to store. */
@@ -567,7 +626,8 @@ export class Worker {
       this.#running.delete(job.id);
     }
     if (!outcome.ok && outcome.horseDied && this.#cold) {
-      outcome.excString = `Worker was shut down (cold) while the job ran: its work-horse was killed.\n${outcome.excString}`;
+      outcome.excString =
+        `Worker was shut down (cold) while the job ran: its work-horse was killed.\n${outcome.excString}`;
     }
     this.jobsDone++;
     const now = nowMicros();
@@ -577,7 +637,13 @@ export class Worker {
       String(nowSeconds()),
       formatMicros(now),
     ];
-    const tail = [formatMicros(startedMicros), this.key, String((now - startedMicros) / 1e6), this.name, formatMicros(startedMicros)];
+    const tail = [
+      formatMicros(startedMicros),
+      this.key,
+      String((now - startedMicros) / 1e6),
+      this.name,
+      formatMicros(startedMicros),
+    ];
     if (outcome.ok) {
       const ttl = job.resultTtl ?? this.#options.defaultResultTtl ?? DEFAULT_RESULT_TTL;
       this.#log("info", `${next.queue}: Job OK (${job.id})`);
@@ -592,7 +658,13 @@ export class Worker {
     this.#log("debug", outcome.excString);
     return {
       kind: "failure",
-      args: [...common, job.failureTtl === null ? "" : String(job.failureTtl), ...tail, "failed", ...failureFields(outcome.excString)],
+      args: [
+        ...common,
+        job.failureTtl === null ? "" : String(job.failureTtl),
+        ...tail,
+        "failed",
+        ...failureFields(outcome.excString),
+      ],
     };
   }
 }

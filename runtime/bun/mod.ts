@@ -25,7 +25,9 @@ declare const Bun: {
   }): BunSubprocess;
 };
 
-const HORSE_ENTRY = fileURLToPath(new URL(import.meta.url.endsWith(".ts") ? "./horse.ts" : "./horse.js", import.meta.url));
+const HORSE_ENTRY = fileURLToPath(
+  new URL(import.meta.url.endsWith(".ts") ? "./horse.ts" : "./horse.js", import.meta.url),
+);
 
 export const bunRuntime: Runtime = {
   name: "bun",

@@ -7,7 +7,9 @@ import { fileURLToPath } from "node:url";
 import type { ExitStatus, HorseMessage, HorseProcess, Runtime } from "../../src/runtime.ts";
 
 // Horses run this adapter's horse entry, next to this file (horse.ts from source, horse.js once built).
-const HORSE_ENTRY = fileURLToPath(new URL(import.meta.url.endsWith(".ts") ? "./horse.ts" : "./horse.js", import.meta.url));
+const HORSE_ENTRY = fileURLToPath(
+  new URL(import.meta.url.endsWith(".ts") ? "./horse.ts" : "./horse.js", import.meta.url),
+);
 
 export const nodeRuntime: Runtime = {
   name: "node",

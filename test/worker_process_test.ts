@@ -1,0 +1,319 @@
+// The worker CLI as a real process: warm and cold shutdown by signal, recovery of jobs a killed worker had taken,
+// `rq info` (Python) seeing it, and --help.
+import assert from "node:assert/strict";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { runtimeName } from "../runtime/detect.ts";
+import { redisUrl, test, uniqueName } from "./_harness.ts";
+import { freshQueue } from "./_fixtures.ts";
+
+const JOBS = "./test/fixtures/jobs.ts";
+const T = { timeout: 10_000 };
+
+type Exit = { code: number | null; signal: string | null };
+type Cli = {
+  child: ChildProcess;
+  pid: number;
+  exited: Promise<Exit>;
+  output(): string;
+  /** Sends a signal. (Deno's node:child_process refuses a second child.kill() and then reports the exit as by
+   * the first signal, so signals go through process.kill.) */
+  signal(sig: "SIGTERM" | "SIGINT" | "SIGKILL"): void;
+  stop(): Promise<void>;
+};
+
+/** Starts `rqts <args>` (the real CLI entry of this runtime) as a subprocess, output captured. */
+function cli(args: string[], options: { detached?: boolean } = {}): Cli {
+  // process.execPath is the running deno (node_modules/.bin/deno) or bun binary.
+  const entry = {
+    deno: ["run", "-A", "runtime/deno/bin.ts"],
+    bun: ["runtime/bun/bin.ts"],
+    node: ["runtime/node/bin.js"],
+  };
+  const child = spawn(process.execPath, [...entry[runtimeName()], ...args], {
+    cwd: process.cwd(),
+    env: process.env,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: options.detached ?? false,
+  });
+  let out = "";
+  child.stdout!.on("data", (d: unknown) => (out += String(d)));
+  child.stderr!.on("data", (d: unknown) => (out += String(d)));
+  const exited = new Promise<Exit>((resolve) => {
+    child.once("exit", (code, signal) => resolve({ code, signal }));
+    child.once("error", () => resolve({ code: -1, signal: null }));
+  });
+  let gone = false;
+  void exited.then(() => (gone = true));
+  return {
+    child,
+    pid: child.pid!,
+    exited,
+    output: () => out,
+    signal: (sig) => process.kill(child.pid!, sig),
+    /** For `finally`: SIGKILL if still running (and its process group, when detached), then wait. */
+    async stop() {
+      if (gone) return;
+      try {
+        process.kill(options.detached ? -child.pid! : child.pid!, "SIGKILL");
+      } catch { /* already gone */ }
+      await exited;
+    },
+  };
+}
+
+/** Waits until `check` holds, polling every 50 ms; fails after `ms`. */
+async function until(what: string, check: () => Promise<boolean> | boolean, ms = 6000, w?: Cli): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${w ? `; worker output:\n${w.output()}` : ""}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The exit of `w`, failing after `ms`. */
+async function exitOf(w: Cli, ms = 8000): Promise<Exit> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`worker did not exit; output:\n${w.output()}`)), ms);
+  });
+  try {
+    return await Promise.race([w.exited, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Child pids of `pid` (the worker's horses). */
+function childrenOf(pid: number): number[] {
+  try {
+    return execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
+  } catch {
+    return []; // pgrep exits 1 when there are none
+  }
+}
+
+const workerName = () => uniqueName("w").replaceAll("-", "");
+
+test("warm shutdown (SIGTERM) while a job runs: the job finishes, the worker exits 0 and unregisters", async () => {
+  await using q = await freshQueue();
+  const c = q.connection;
+  const job = await q.enqueue(`${JOBS}#sleep`, 2);
+  const waiting = await q.enqueue(`${JOBS}#add`, 1, 2);
+  const name = workerName();
+  const w = cli(["worker", q.name, "--url", await redisUrl(), "--name", name]);
+  try {
+    await until("the job to start", async () => (await job.getStatus()) === "started", 6000, w);
+    w.signal("SIGTERM");
+    const exit = await exitOf(w);
+    assert.deepEqual(exit, { code: 0, signal: null }, w.output());
+    assert.equal(await job.getStatus(), "finished", w.output());
+    assert.equal(await job.result, "slept 2");
+    assert.ok(await c.call(["HGET", `rq:worker:${name}`, "death"]), "the worker key has death");
+    assert.equal(await c.call<number>(["SISMEMBER", "rq:workers", `rq:worker:${name}`]), 0);
+    assert.equal(await c.call<number>(["SISMEMBER", `rq:workers:${q.name}`, `rq:worker:${name}`]), 0);
+    assert.match(w.output(), /Warm shut down requested/);
+    // The job behind it was not run: it is queued again, as if never taken.
+    assert.equal(await waiting.getStatus(), "queued");
+    assert.deepEqual(await q.getJobIds(), [waiting.id]);
+    assert.equal(await q.startedJobRegistry.count(), 0);
+    assert.equal(await c.call<number>(["EXISTS", `rqts:held:${name}`, `rqts:dequeued:${name}`]), 0);
+  } finally {
+    await w.stop();
+  }
+}, T);
+
+test("Ctrl+C (SIGINT to the whole process group) is a warm shutdown: the horse is not interrupted", async () => {
+  await using q = await freshQueue();
+  const job = await q.enqueue(`${JOBS}#sleep`, 2);
+  const w = cli(["worker", q.name, "--url", await redisUrl()], { detached: true });
+  try {
+    await until("the job to start", async () => (await job.getStatus()) === "started", 6000, w);
+    process.kill(-w.pid, "SIGINT"); // what a terminal does on Ctrl+C
+    const exit = await exitOf(w);
+    assert.deepEqual(exit, { code: 0, signal: null }, w.output());
+    assert.equal(await job.getStatus(), "finished", w.output());
+    assert.equal(await job.result, "slept 2");
+  } finally {
+    await w.stop();
+  }
+}, T);
+
+test(
+  "cold shutdown (SIGTERM, then SIGINT) kills the horse: the job fails as cold shutdown, no horse is left",
+  async () => {
+    await using q = await freshQueue();
+    const job = await q.enqueue(`${JOBS}#sleep`, 10);
+    const w = cli(["worker", q.name, "--url", await redisUrl()]);
+    try {
+      await until("the job to start", async () => (await job.getStatus()) === "started", 6000, w);
+      const horses = childrenOf(w.pid);
+      assert.equal(horses.length, 1, `one horse under the worker (${horses})`);
+      w.signal("SIGTERM");
+      await new Promise((r) => setTimeout(r, 300));
+      w.signal("SIGINT");
+      const started = Date.now();
+      const exit = await exitOf(w, 5000);
+      assert.ok(Date.now() - started < 4000, "cold shutdown does not wait for the job");
+      assert.equal(exit.signal, null, w.output());
+      assert.equal(await job.getStatus(), "failed", w.output());
+      assert.match((await job.excInfo) ?? "", /Worker was shut down \(cold\)/);
+      assert.equal(await job.result, null);
+      assert.equal(await q.startedJobRegistry.count(), 0);
+      assert.ok(!existsSync(`/proc/${horses[0]}`), `horse ${horses[0]} is gone (not even a zombie)`);
+      assert.match(w.output(), /Cold shut down/);
+    } finally {
+      await w.stop();
+    }
+  },
+  T,
+);
+
+test("a job a SIGKILLed worker had dequeued but not started runs exactly once on another worker", async () => {
+  await using q = await freshQueue();
+  const c = q.connection;
+  const dir = await mkdtemp(join(tmpdir(), "rqts-recover-"));
+  const file = join(dir, "runs");
+  const killedName = workerName();
+  const neverName = workerName();
+  const url = await redisUrl();
+  const killed = cli(["worker", q.name, "--url", url, "--name", killedName]);
+  let second: Cli | undefined;
+  try {
+    await until(
+      "the first worker to be idle",
+      async () => (await c.call(["HGET", `rq:worker:${killedName}`, "state"])) === "idle",
+      6000,
+      killed,
+    );
+    killed.signal("SIGKILL");
+    assert.equal((await exitOf(killed)).signal, "SIGKILL");
+    // Its BLMOVE had just moved these ids into its own list (and, for the second, one of a worker that never
+    // registered) when it died.
+    const a = await q.enqueue(`${JOBS}#mark`, file, "a");
+    const b = await q.enqueue(`${JOBS}#mark`, file, "b");
+    assert.equal(await c.call(["LMOVE", `rq:queue:${q.name}`, `rqts:dequeued:${killedName}`, "LEFT", "RIGHT"]), a.id);
+    assert.equal(await c.call(["LMOVE", `rq:queue:${q.name}`, `rqts:dequeued:${neverName}`, "LEFT", "RIGHT"]), b.id);
+    // A SIGKILLed worker's key lives on until its TTL runs out (it may still be alive as far as Redis knows);
+    // let that happen now instead of in 480 s.
+    await c.call(["PEXPIRE", `rq:worker:${killedName}`, "1"]);
+    await new Promise((r) => setTimeout(r, 20));
+    second = cli(["worker", q.name, "--url", url, "--burst"]);
+    const exit = await exitOf(second);
+    assert.equal(exit.code, 0, second.output());
+    assert.deepEqual((await readFile(file, "utf8")).split("\n").filter(Boolean).sort(), ["a", "b"]);
+    assert.equal(await a.getStatus(), "finished");
+    assert.equal(await b.getStatus(), "finished");
+    assert.equal(await c.call<number>(["EXISTS", `rqts:dequeued:${killedName}`]), 0);
+    assert.equal(await c.call<number>(["EXISTS", `rqts:dequeued:${neverName}`]), 0);
+    assert.equal(await q.count(), 0);
+    assert.match(second.output(), /Returned 1 job\(s\) that dead worker/);
+  } finally {
+    await killed.stop();
+    await second?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}, T);
+
+test(
+  "a job a SIGKILLed worker had taken ahead (while its current job ran) runs exactly once on another worker",
+  async () => {
+    await using q = await freshQueue();
+    const c = q.connection;
+    const dir = await mkdtemp(join(tmpdir(), "rqts-ahead-"));
+    const file = join(dir, "runs");
+    const name = workerName();
+    const url = await redisUrl();
+    const slow = await q.enqueue(`${JOBS}#sleep`, 10);
+    const after = await q.enqueue(`${JOBS}#mark`, file, "after");
+    const killed = cli(["worker", q.name, "--url", url, "--name", name]);
+    let second: Cli | undefined;
+    try {
+      await until("the slow job to start", async () => (await slow.getStatus()) === "started", 6000, killed);
+      await new Promise((r) => setTimeout(r, 300)); // time to take the next job ahead, if the worker does
+      killed.signal("SIGKILL");
+      await exitOf(killed);
+      await c.call(["PEXPIRE", `rq:worker:${name}`, "1"]); // its key outlives it until the TTL; let that pass now
+      await new Promise((r) => setTimeout(r, 20));
+      second = cli(["worker", q.name, "--url", url, "--burst"]);
+      assert.equal((await exitOf(second)).code, 0, second.output());
+      assert.equal(await after.getStatus(), "finished", `status of the job behind the killed one\n${second.output()}`);
+      assert.deepEqual((await readFile(file, "utf8")).split("\n").filter(Boolean), ["after"]);
+    } finally {
+      await killed.stop();
+      await second?.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+  T,
+);
+
+test("Python's `rq info` lists a running rqts worker with its queues and state, and the queue counts", async () => {
+  await using qa = await freshQueue({}, "qa");
+  await using qb = await freshQueue({}, "qb");
+  await using other = await freshQueue({}, "other"); // not listened on: its jobs stay queued
+  for (let i = 0; i < 3; i++) await other.enqueue(`${JOBS}#add`, i, i);
+  const name = workerName();
+  const url = await redisUrl();
+  const w = cli(["worker", qa.name, qb.name, "--url", url, "--name", name]);
+  try {
+    await until(
+      "the worker to be idle",
+      async () => (await qa.connection.call(["HGET", `rq:worker:${name}`, "state"])) === "idle",
+      6000,
+      w,
+    );
+    const info = await pythonRq(["info", "--url", url, "--raw", qa.name, qb.name, other.name]);
+    const lines = info.split("\n");
+    assert.ok(lines.includes(`queue ${qa.name} 0`), info);
+    assert.ok(lines.includes(`queue ${qb.name} 0`), info);
+    assert.ok(lines.includes(`queue ${other.name} 3`), info);
+    const workerLine = lines.find((l) => l.startsWith(`worker ${name} (`));
+    assert.ok(workerLine, info);
+    assert.match(workerLine, new RegExp(` ${w.pid}\\) idle ${qa.name}, ${qb.name}$`));
+    assert.equal(lines.filter((l) => l.startsWith("worker ")).length, 1, info);
+
+    const pretty = await pythonRq(["info", "--url", url, qa.name, qb.name, other.name]);
+    assert.match(pretty, /3 queues, 3 jobs total/);
+    assert.match(pretty, new RegExp(`${name} \\(.* ${w.pid}\\): .*idle.* ${qa.name}, ${qb.name}`));
+    assert.match(pretty, /1 workers, 3 queues/);
+  } finally {
+    w.signal("SIGTERM");
+    await exitOf(w).catch(() => {});
+    await w.stop();
+  }
+}, T);
+
+test("`worker --help` and `info --help` print usage and exit 0", async () => {
+  for (const command of ["worker", "info"]) {
+    const run = cli([command, "--help"]);
+    try {
+      const exit = await exitOf(run);
+      assert.deepEqual(exit, { code: 0, signal: null }, run.output());
+      assert.match(run.output(), new RegExp(`^Usage: rqts ${command} `));
+    } finally {
+      await run.stop();
+    }
+  }
+}, T);
+
+/** Runs Python RQ's CLI (Debian's /usr/bin/python3 has RQ 1.13); resolves to stdout. */
+function pythonRq(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("/usr/bin/python3", ["-m", "rq.cli", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "", err = "";
+    child.stdout.on("data", (d: unknown) => (out += String(d)));
+    child.stderr.on("data", (d: unknown) => (err += String(d)));
+    child.on("error", reject);
+    child.on(
+      "close",
+      (code) => code === 0 ? resolve(out) : reject(new Error(`rq ${args[0]} exited ${code}:\n${err}${out}`)),
+    );
+  });
+}

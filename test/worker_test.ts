@@ -1,0 +1,388 @@
+// The worker in this process, with real horse processes: what it stores, in what order it takes jobs, and how it
+// survives jobs that time out, kill their horse, or cannot be loaded.
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { type Job, type Queue, Worker, type WorkerOptions } from "../mod.ts";
+import { runtimeName } from "../runtime/detect.ts";
+import { redisUrl, test, uniqueName } from "./_harness.ts";
+import { freshQueue } from "./_fixtures.ts";
+
+const JOBS = "./test/fixtures/jobs.ts";
+const T = { timeout: 10_000 };
+
+/** Runs a burst worker on `queues`; returns it once it has quit. */
+async function burst(queues: string[], options: Omit<WorkerOptions, "connection"> = {}): Promise<Worker> {
+  const worker = new Worker(queues, {
+    connection: await redisUrl(),
+    logLevel: "error",
+    handleSignals: false,
+    ...options,
+  });
+  await worker.work({ burst: true });
+  return worker;
+}
+
+/** A temporary directory for `mark` files; removed by the returned disposer. */
+async function tempDir(): Promise<{ path: string; [Symbol.asyncDispose](): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), "rqts-worker-"));
+  return { path, [Symbol.asyncDispose]: () => rm(path, { recursive: true, force: true }) };
+}
+
+async function lines(path: string): Promise<string[]> {
+  return (await readFile(path, "utf8")).split("\n").filter(Boolean);
+}
+
+async function hash(q: Queue, key: string): Promise<Record<string, string>> {
+  return await q.connection.call<Record<string, string>>(["HGETALL", key]);
+}
+
+async function expectFailed(job: Job, pattern: RegExp): Promise<string> {
+  assert.equal(await job.getStatus(), "failed", `job ${job.id} (${job.description})`);
+  const exc = (await job.excInfo) ?? "";
+  assert.match(exc, pattern);
+  return exc;
+}
+
+const nowSeconds = () => Date.now() / 1000;
+
+test("a job runs in a horse; status, result stream, finished registry, TTLs and worker counters are RQ's", async () => {
+  await using q = await freshQueue();
+  const c = q.connection;
+  const job = await q.enqueue(`${JOBS}#add`, 2, 3);
+  const where = await q.enqueue(`${JOBS}#pid`);
+  const name = uniqueName("w").replaceAll("-", "");
+  const worker = await burst([q.name], { name });
+  assert.equal(worker.jobsDone, 2);
+
+  const h = await hash(q, job.key);
+  assert.equal(h.status, "finished");
+  assert.equal(h.worker_name, name);
+  assert.match(h.started_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+  assert.match(h.ended_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+  assert.ok(h.ended_at >= h.started_at);
+  assert.match(h.last_heartbeat, /\.\d{6}Z$/);
+  const ttl = await c.call<number>(["TTL", job.key]);
+  assert.ok(ttl > 490 && ttl <= 500, `job TTL ${ttl}, RQ's default result_ttl is 500`);
+  const [entry, ...more] = await c.call<[string, string[]][]>(["XREVRANGE", `rq:results:${job.id}`, "+", "-"]);
+  assert.equal(more.length, 0);
+  assert.deepEqual(entry[1], ["type", "1", "return_value", btoa("5")]);
+  const streamTtl = await c.call<number>(["TTL", `rq:results:${job.id}`]);
+  assert.ok(streamTtl > 490 && streamTtl <= 500, `results TTL ${streamTtl}`);
+  assert.equal(await job.result, 5);
+
+  const score = Number(await c.call<string>(["ZSCORE", `rq:finished:${q.name}`, job.id]));
+  assert.ok(Math.abs(score - (nowSeconds() + 500)) < 5, `finished score ${score}`);
+  assert.equal(await q.startedJobRegistry.count(), 0, "nothing left in rq:wip");
+  assert.equal(await q.count(), 0);
+
+  const horsePid = await where.result;
+  assert.equal(typeof horsePid, "number");
+  assert.notEqual(horsePid, process.pid, "the job ran in another process");
+
+  const w = await hash(q, `rq:worker:${name}`);
+  assert.equal(w.successful_job_count, "2");
+  assert.ok(Number(w.total_working_time) > 0, `total_working_time ${w.total_working_time}`);
+  assert.equal(w.queues, q.name);
+  assert.ok(w.birth && w.death, "birth and death are stamped");
+  assert.equal(w.current_job, undefined);
+  assert.equal(await c.call<number>(["SISMEMBER", "rq:workers", `rq:worker:${name}`]), 0);
+  assert.equal(await c.call<number>(["SISMEMBER", `rq:workers:${q.name}`, `rq:worker:${name}`]), 0);
+  assert.equal(await c.call<number>(["EXISTS", `rqts:dequeued:${name}`, `rqts:held:${name}`]), 0, "no rqts keys left");
+}, T);
+
+test("burst returns at once on empty queues; queues are taken in the order given (high before low)", async () => {
+  await using low = await freshQueue({}, "low");
+  await using high = await freshQueue({}, "high");
+  const started = Date.now();
+  const idle = await burst([high.name, low.name]);
+  assert.equal(idle.jobsDone, 0);
+  assert.ok(Date.now() - started < 5000, `an empty burst took ${Date.now() - started} ms`);
+
+  await using dir = await tempDir();
+  const file = join(dir.path, "order");
+  await low.enqueue(`${JOBS}#mark`, file, "low 1");
+  await low.enqueue(`${JOBS}#mark`, file, "low 2");
+  await high.enqueue(`${JOBS}#mark`, file, "high 1");
+  await high.enqueue(`${JOBS}#mark`, file, "high 2");
+  const worker = await burst([high.name, low.name]);
+  assert.equal(worker.jobsDone, 4);
+  assert.deepEqual(await lines(file), ["high 1", "high 2", "low 1", "low 2"]);
+  assert.equal(await low.count() + await high.count(), 0);
+}, T);
+
+test("a job past its timeout fails with RQ's JobTimeoutException; the next job runs in a new horse", async () => {
+  await using q = await freshQueue();
+  const before = await q.enqueue(`${JOBS}#pid`);
+  const slow = await q.enqueueCall(`${JOBS}#sleep`, { args: [5], jobTimeout: 1 });
+  const after = await q.enqueue(`${JOBS}#pid`);
+  const started = Date.now();
+  await burst([q.name]);
+  assert.ok(Date.now() - started < 5000, `the 5 s job was cut at 1 s (took ${Date.now() - started} ms)`);
+  await expectFailed(slow, /JobTimeoutException: Task exceeded maximum timeout value \(1 seconds\)/);
+  assert.deepEqual(await q.failedJobRegistry.getJobIds(), [slow.id]);
+  assert.equal(await after.getStatus(), "finished");
+  const [p1, p2] = [await before.result, await after.result];
+  assert.equal(typeof p1, "number");
+  assert.equal(typeof p2, "number");
+  assert.notEqual(p1, p2, "the timed-out horse was replaced");
+}, T);
+
+test(
+  "a horse that exits (code 3), is SIGKILLed or throws outside the job fails only its job; the worker goes on",
+  async () => {
+    await using q = await freshQueue();
+    const exit3 = await q.enqueue(`${JOBS}#exit3`);
+    const ok1 = await q.enqueue(`${JOBS}#add`, 1, 1);
+    const killed = await q.enqueue(`${JOBS}#killSelf`);
+    const ok2 = await q.enqueue(`${JOBS}#add`, 2, 2);
+    const thrown = await q.enqueue(`${JOBS}#throwOutsideJob`);
+    const ok3 = await q.enqueue(`${JOBS}#add`, 3, 3);
+    const worker = await burst([q.name]);
+    assert.equal(worker.jobsDone, 6);
+    await expectFailed(exit3, /Work-horse terminated unexpectedly; exit code 3/);
+    await expectFailed(killed, /Work-horse terminated unexpectedly; killed by signal SIGKILL/);
+    await expectFailed(thrown, /Work-horse terminated unexpectedly/);
+    assert.deepEqual([await ok1.result, await ok2.result, await ok3.result], [2, 4, 6]);
+    assert.equal(await q.failedJobRegistry.count(), 3);
+    assert.equal(await q.finishedJobRegistry.count(), 3);
+    const w = await hash(q, worker.key);
+    assert.equal(w.failed_job_count, "3");
+    assert.equal(w.successful_job_count, "3");
+  },
+  T,
+);
+
+if (runtimeName() === "bun") {
+  // Bun has no heap limit (horseMaxHeapMb is ignored), so a job that allocates forever is stopped by its timeout:
+  // measured at ~300 MB/s, a 1 s timeout keeps it well under 1 GB.
+  test(
+    "allocateForever on Bun (no heap limit there, horseMaxHeapMb ignored): the job timeout kills the horse",
+    async () => {
+      await using q = await freshQueue();
+      const hog = await q.enqueueCall(`${JOBS}#allocateForever`, { jobTimeout: 1 });
+      const ok = await q.enqueue(`${JOBS}#add`, 1, 2);
+      await burst([q.name], { horseMaxHeapMb: 64 });
+      await expectFailed(hog, /JobTimeoutException: Task exceeded maximum timeout value \(1 seconds\)/);
+      assert.equal(await ok.result, 3);
+    },
+    T,
+  );
+} else {
+  test("allocateForever with horseMaxHeapMb 64 kills only its horse (out of memory); the worker goes on", async () => {
+    await using q = await freshQueue();
+    // The timeout is a safety net only: the 64 MiB heap runs out long before it.
+    const hog = await q.enqueueCall(`${JOBS}#allocateForever`, { jobTimeout: 8 });
+    const ok = await q.enqueue(`${JOBS}#add`, 1, 2);
+    const started = Date.now();
+    await burst([q.name], { horseMaxHeapMb: 64 });
+    const exc = await expectFailed(hog, /Work-horse terminated unexpectedly/);
+    assert.doesNotMatch(exc, /JobTimeoutException/);
+    assert.ok(Date.now() - started < 7000);
+    assert.equal(await ok.result, 3);
+  }, T);
+}
+
+test(
+  "callbacks: a throwing onSuccess fails the job and its dependent stays deferred; recordSuccess and recordFailure run",
+  async () => {
+    await using q = await freshQueue();
+    const exploding = await q.enqueueCall(`${JOBS}#add`, { args: [1, 2], onSuccess: `${JOBS}#explodingCallback` });
+    const dependent = await q.enqueueCall(`${JOBS}#add`, { args: [3, 4], dependsOn: exploding });
+    const recorded = await q.enqueueCall(`${JOBS}#add`, { args: [2, 3], onSuccess: `${JOBS}#recordSuccess` });
+    const failing = await q.enqueueCall(`${JOBS}#fail`, { args: ["kaput"], onFailure: `${JOBS}#recordFailure` });
+    await burst([q.name]);
+
+    await expectFailed(exploding, /success callback exploded/);
+    assert.equal(await exploding.result, null);
+    assert.equal(await dependent.getStatus(), "deferred");
+    assert.deepEqual(await q.deferredJobRegistry.getJobIds(), [dependent.id]);
+
+    assert.equal(await recorded.getStatus(), "finished");
+    assert.equal(await recorded.result, 5);
+    assert.deepEqual((await recorded.getMeta()).callback, { result: 5 });
+
+    await expectFailed(failing, /Error: kaput/);
+    assert.equal((await failing.getMeta()).failure, "kaput");
+  },
+  T,
+);
+
+test("a dependency chain a → b → c finishes in order in one burst run", async () => {
+  await using q = await freshQueue();
+  await using dir = await tempDir();
+  const file = join(dir.path, "chain");
+  const a = await q.enqueue(`${JOBS}#mark`, file, "a");
+  const b = await q.enqueueCall(`${JOBS}#mark`, { args: [file, "b"], dependsOn: a });
+  const c = await q.enqueueCall(`${JOBS}#mark`, { args: [file, "c"], dependsOn: b });
+  assert.equal(b.status, "deferred");
+  assert.equal(c.status, "deferred");
+  const worker = await burst([q.name]);
+  assert.equal(worker.jobsDone, 3);
+  assert.deepEqual(await lines(file), ["a", "b", "c"]);
+  for (const job of [a, b, c]) assert.equal(await job.getStatus(), "finished");
+  assert.equal(await q.deferredJobRegistry.count(), 0);
+}, T);
+
+test("a running (not burst) worker stores each outcome when the job ends, not when the next job comes", async () => {
+  await using q = await freshQueue();
+  const worker = new Worker([q.name], { connection: await redisUrl(), logLevel: "error", handleSignals: false });
+  const working = worker.work();
+  try {
+    for (const n of [1, 2]) {
+      const job = await q.enqueue(`${JOBS}#add`, n, n);
+      const enqueued = Date.now();
+      const result = await job.latestResult({ timeout: 4 });
+      assert.equal(result?.returnValue, 2 * n, `job ${n} has its result within 4 s`);
+      assert.ok(Date.now() - enqueued < 2000, `job ${n}: result after ${Date.now() - enqueued} ms`);
+      assert.equal(await job.getStatus(), "finished");
+    }
+  } finally {
+    worker.stop();
+    await working;
+  }
+}, T);
+
+test("getCurrentJob() in a horse saves meta progress", async () => {
+  await using q = await freshQueue();
+  const job = await q.enqueue(`${JOBS}#progress`, 4);
+  await burst([q.name]);
+  assert.equal(await job.result, 4);
+  assert.equal((await job.getMeta()).progress, 1);
+}, T);
+
+test("resultTtl 0 deletes the job, -1 keeps it forever; failureTtl is honoured", async () => {
+  await using q = await freshQueue();
+  const c = q.connection;
+  const gone = await q.enqueueCall(`${JOBS}#add`, { args: [1, 2], resultTtl: 0 });
+  const kept = await q.enqueueCall(`${JOBS}#add`, { args: [1, 2], resultTtl: -1 });
+  const failed = await q.enqueueCall(`${JOBS}#fail`, { args: ["short"], failureTtl: 100 });
+  await burst([q.name]);
+
+  assert.equal(await c.call<number>(["EXISTS", gone.key]), 0);
+  assert.equal(await c.call<number>(["EXISTS", `rq:results:${gone.id}`]), 0);
+  assert.equal(await c.call(["ZSCORE", `rq:finished:${q.name}`, gone.id]), null);
+
+  assert.equal(await kept.getStatus(), "finished");
+  assert.equal(await c.call<number>(["TTL", kept.key]), -1);
+  assert.equal(await c.call<number>(["TTL", `rq:results:${kept.id}`]), -1);
+  assert.equal(Number(await c.call(["ZSCORE", `rq:finished:${q.name}`, kept.id])), Infinity);
+
+  assert.equal(await failed.getStatus(), "failed");
+  const ttl = await c.call<number>(["TTL", failed.key]);
+  assert.ok(ttl > 90 && ttl <= 100, `failed job TTL ${ttl}`);
+  const streamTtl = await c.call<number>(["TTL", `rq:results:${failed.id}`]);
+  assert.ok(streamTtl > 90 && streamTtl <= 100, `failed results TTL ${streamTtl}`);
+  const score = Number(await c.call(["ZSCORE", `rq:failed:${q.name}`, failed.id]));
+  assert.ok(Math.abs(score - (nowSeconds() + 100)) < 5, `failed score ${score}`);
+  assert.equal(await q.startedJobRegistry.count(), 0);
+}, T);
+
+test("maxJobsPerHorse 1 runs each job in a fresh process; by default one warm horse runs them all", async () => {
+  await using q = await freshQueue();
+  const fresh = [await q.enqueue(`${JOBS}#pid`), await q.enqueue(`${JOBS}#pid`), await q.enqueue(`${JOBS}#pid`)];
+  await burst([q.name], { maxJobsPerHorse: 1 });
+  const freshPids = await Promise.all(fresh.map((j) => j.result));
+  for (const p of freshPids) assert.equal(typeof p, "number");
+  assert.equal(new Set(freshPids).size, 3, `pids ${freshPids}`);
+
+  const warm = [await q.enqueue(`${JOBS}#pid`), await q.enqueue(`${JOBS}#pid`), await q.enqueue(`${JOBS}#pid`)];
+  await burst([q.name]);
+  const warmPids = await Promise.all(warm.map((j) => j.result));
+  assert.equal(typeof warmPids[0], "number");
+  assert.deepEqual(warmPids, [warmPids[0], warmPids[0], warmPids[0]]);
+  assert.ok(!freshPids.includes(warmPids[0]));
+}, T);
+
+test("concurrency 3 runs three 1 s jobs at the same time", async () => {
+  await using q = await freshQueue();
+  const jobs = [];
+  for (let i = 0; i < 3; i++) jobs.push(await q.enqueue(`${JOBS}#sleep`, 1));
+  const started = Date.now();
+  await burst([q.name], { concurrency: 3 });
+  const took = Date.now() - started;
+  const spans = [];
+  for (const job of jobs) {
+    assert.equal(await job.result, "slept 1");
+    const h = await hash(q, job.key);
+    spans.push([Date.parse(h.started_at), Date.parse(h.ended_at)]);
+  }
+  const lastStart = Math.max(...spans.map((s) => s[0]));
+  const firstEnd = Math.min(...spans.map((s) => s[1]));
+  assert.ok(lastStart < firstEnd, `the three jobs overlap (spans ${JSON.stringify(spans)})`);
+  assert.ok(took < 2900, `three 1 s jobs took ${took} ms`);
+}, T);
+
+test("references outside the job root, remote URLs and Python names fail clearly; the worker goes on", async () => {
+  await using q = await freshQueue();
+  const cases: [string, RegExp][] = [
+    ["../../etc/passwd#x", /Job module '\.\.\/\.\.\/etc\/passwd' resolves to .*, outside the job root/],
+    ["/etc/passwd#x", /Job module '\/etc\/passwd' resolves to \/etc\/passwd, outside the job root/],
+    ["file:///etc/passwd#x", /Job module 'file:\/\/\/etc\/passwd' resolves to \/etc\/passwd, outside the job root/],
+    ["http://example.com/x.ts#x", /Job module 'http:\/\/example\.com\/x\.ts' is a remote or non-file URL/],
+    ["os.path.join", /'os\.path\.join' is not a JavaScript function reference .* Python dotted name/],
+  ];
+  const jobs = [];
+  for (const [ref] of cases) jobs.push(await q.enqueue(ref, 1));
+  const ok = await q.enqueue(`${JOBS}#add`, 20, 22);
+  await burst([q.name]);
+  for (const [i, [, pattern]] of cases.entries()) {
+    const exc = await expectFailed(jobs[i], pattern);
+    assert.match(exc, /FunctionReferenceError/);
+  }
+  assert.equal(await ok.result, 42);
+}, T);
+
+test("a corrupted job hash fails that job, naming the job and the field; the next job runs", async () => {
+  await using q = await freshQueue();
+  const c = q.connection;
+  const badData = await q.enqueue(`${JOBS}#add`, 1, 2);
+  await c.call(["HSET", badData.key, "data", "garbage"]);
+  const badDate = await q.enqueue(`${JOBS}#add`, 1, 2);
+  await c.call(["HSET", badDate.key, "created_at", "yesterday"]);
+  const ok = await q.enqueue(`${JOBS}#add`, 2, 2);
+  await burst([q.name]);
+  await expectFailed(badData, new RegExp(`Job ${badData.id}: field 'data' cannot be decoded`));
+  await expectFailed(badDate, new RegExp(`Job ${badDate.id}: field 'created_at' cannot be decoded`));
+  assert.deepEqual((await q.failedJobRegistry.getJobIds()).sort(), [badData.id, badDate.id].sort());
+  assert.equal(await ok.result, 4);
+  assert.equal(await q.startedJobRegistry.count(), 0);
+}, T);
+
+test(
+  "ids a dead worker had dequeued (rqts:dequeued:<dead>, no worker key) go back to their queue and run",
+  async () => {
+    await using q = await freshQueue();
+    const c = q.connection;
+    const dead = uniqueName("dead");
+    const orphan = await q.enqueue(`${JOBS}#add`, 5, 5);
+    const next = await q.enqueue(`${JOBS}#add`, 6, 6);
+    assert.equal(await c.call(["LMOVE", `rq:queue:${q.name}`, `rqts:dequeued:${dead}`, "LEFT", "RIGHT"]), orphan.id);
+    const worker = await burst([q.name]);
+    assert.equal(worker.jobsDone, 2);
+    assert.equal(await orphan.result, 10);
+    assert.equal(await next.result, 12);
+    assert.equal(await c.call<number>(["EXISTS", `rqts:dequeued:${dead}`]), 0);
+    assert.equal(await c.call<number>(["EXISTS", `rqts:dequeued:${worker.name}`]), 0);
+  },
+  T,
+);
+
+test("maintenance moves a started job whose heartbeat deadline passed to the failed registry", async () => {
+  await using q = await freshQueue();
+  const c = q.connection;
+  const abandoned = await q.enqueue(`${JOBS}#add`, 1, 2);
+  await c.call(["LREM", `rq:queue:${q.name}`, "0", abandoned.id]);
+  await c.call(["HSET", abandoned.key, "status", "started"]);
+  await c.call(["ZADD", `rq:wip:${q.name}`, String(Math.floor(nowSeconds()) - 10), abandoned.id]);
+  await c.call(["DEL", `rq:clean_registries:${q.name}`]);
+  await burst([q.name]);
+  assert.equal(await abandoned.getStatus(), "failed");
+  assert.deepEqual(await q.failedJobRegistry.getJobIds(), [abandoned.id]);
+  assert.equal(await q.startedJobRegistry.count(), 0);
+  await abandoned.refresh(); // the hash's exc_info, as RQ writes it for abandoned jobs (no result entry)
+  assert.match((await abandoned.excInfo) ?? "", /^Moved to FailedJobRegistry at /);
+  assert.equal(await c.call<string>(["GET", `rq:clean_registries:${q.name}`]), "1", "the maintenance lock is taken");
+}, T);
