@@ -28,7 +28,7 @@ type Cli = {
 
 /** Starts `rqts <args>` (the real CLI entry of this runtime) as a subprocess, output captured. */
 function cli(args: string[], options: { detached?: boolean } = {}): Cli {
-  // process.execPath is the running deno (node_modules/.bin/deno) or bun binary.
+  // process.execPath is the running deno, bun or node binary.
   const entry = {
     deno: ["run", "-A", "runtime/deno/bin.ts"],
     bun: ["runtime/bun/bin.ts"],
