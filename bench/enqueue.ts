@@ -2,7 +2,7 @@
  * Enqueue throughput: rqts vs Python RQ 1.13 vs BullMQ 6.7, on one Redis, in one run.
  *
  *   deno task bench                         (= deno run --allow-all bench/enqueue.ts)
- *   node_modules/.bin/bun bench/enqueue.ts
+ *   tools/node_modules/.bin/bun bench/enqueue.ts   (Deno and Bun come from tools/, see scripts/setup.sh)
  *   ... [--n 5000] [--many 10000]
  *
  * Uses REDIS_URL when set (then nothing is flushed: every queue has a unique name and is deleted
@@ -220,7 +220,7 @@ async function main(): Promise<void> {
   console.log("");
   console.log(
     `Redis round trip: ${fmtRate(rqts.ping_per_s)} sequential PING/s (node-redis sendCommand, ${rt.name}); ` +
-      `a sequential enqueue needs one MULTI/EXEC round trip, so this is its ceiling.`,
+      `a sequential enqueue needs one round trip (one EVALSHA), so this is its ceiling.`,
   );
   // The bench itself keeps about one CPU busy, so only a load already above 1 at the start means competition.
   if (loadBefore > 1) {

@@ -80,6 +80,24 @@ end
 `;
 
 /**
+ * RQ's enqueue_job transaction (§4.1 of the protocol): register the queue, write the hash (status first, as RQ),
+ * expire it with its dependency keys when the job has a ttl, push the id.
+ * ARGV: id, queue, push ('RPUSH' | 'LPUSH' | '' for none), ttl ('' = none), then the hash mapping.
+ */
+export const ENQUEUE = new Script(
+  PRELUDE + `
+local id, queue, push, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local key = JOB .. id
+redis.call('SADD', QUEUES, QUEUE .. queue)
+redis.call('HSET', key, 'status', 'queued')
+redis.call('HSET', key, unpack(ARGV, 5))
+if ttl ~= '' then cleanup(id, tonumber(ttl)) end
+if push ~= '' then redis.call(push, QUEUE .. queue, id) end
+return 1
+`,
+);
+
+/**
  * Enqueue with dependencies (RQ's setup_dependencies + enqueue_job). Defers the job when any existing
  * dependency is not finished, else queues it.
  * ARGV: id, origin, now_seconds, now_ts, at_front (0/1), ttl ('' = none), n_deps, dep ids…, then the job hash

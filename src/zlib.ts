@@ -1,14 +1,47 @@
-// zlib for job data and tracebacks (RQ stores both zlib-compressed), loaded on first use: node:zlib costs ~15 ms to
-// load on Bun, which horses (they never compress) should not pay at every start.
-import type { Buffer } from "node:buffer";
+// zlib for job data and tracebacks (RQ stores both zlib-compressed). node:zlib is loaded on first use (it costs ~15 ms
+// to load on Bun, which horses, that never compress, should not pay), and small payloads skip it altogether.
+import { Buffer } from "node:buffer";
 import { createRequire } from "node:module";
 
 type Zlib = typeof import("node:zlib");
 let zlib: Zlib | undefined;
 const load = (): Zlib => zlib ??= createRequire(import.meta.url)("node:zlib") as Zlib;
 
-/** zlib-compresses (with the `78 9c` header, as Python's `zlib.compress`). */
+/** Below this many bytes, compressing gains nothing and costs a zlib stream per call (~15 µs). */
+export const STORED_BELOW = 256;
+
+/** Adler-32 checksum, as the zlib trailer carries it. */
+function adler32(bytes: Uint8Array): number {
+  let a = 1, b = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    a = (a + bytes[i]) % 65521;
+    b = (b + a) % 65521;
+  }
+  return ((b << 16) | a) >>> 0;
+}
+
+/**
+ * A zlib stream holding `bytes` in one stored (uncompressed) deflate block: header `78 01`, block, Adler-32.
+ * Any zlib reader, Python's `zlib.decompress` included, reads it; only for payloads under 64 KiB.
+ */
+export function zlibStored(bytes: Uint8Array): Buffer {
+  const n = bytes.length;
+  const out = Buffer.allocUnsafe(n + 11);
+  out[0] = 0x78;
+  out[1] = 0x01;
+  out[2] = 0x01; // BFINAL = 1, BTYPE = 00 (stored)
+  out[3] = n & 0xff;
+  out[4] = n >>> 8;
+  out[5] = ~n & 0xff;
+  out[6] = (~n >>> 8) & 0xff;
+  out.set(bytes, 7);
+  out.writeUInt32BE(adler32(bytes), n + 7);
+  return out;
+}
+
+/** zlib-compresses (`78 9c`, as Python's `zlib.compress`); payloads under {@link STORED_BELOW} bytes are stored. */
 export function deflate(bytes: Uint8Array, options?: import("node:zlib").ZlibOptions): Buffer {
+  if (bytes.length < STORED_BELOW) return zlibStored(bytes);
   return load().deflateSync(bytes, options);
 }
 
