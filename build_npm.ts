@@ -98,7 +98,14 @@ function build(): void {
       types: ["node"],
       typeRoots: ["../node_modules/@types"],
     },
-    include: ["../mod.ts", "../src/**/*.ts", "../runtime/**/*.ts", "../test/**/*.ts", "../scripts/redis_server.ts"],
+    include: [
+      "../mod.ts",
+      "../src/**/*.ts",
+      "../runtime/**/*.ts",
+      "../test/**/*.ts",
+      "../scripts/redis_server.ts",
+      "../build_npm.ts",
+    ],
   };
   writeFileSync(join(OUT, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
   writeFileSync(join(OUT, "package.json"), JSON.stringify(packageJson(deno), null, 2) + "\n");
@@ -109,7 +116,7 @@ function build(): void {
   console.log(`built ${OUT} (rqts ${deno.version})`);
 }
 
-if (import.meta.main ?? (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1])) {
+if ((import.meta as { main?: boolean }).main ?? (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1])) {
   build();
   if (process.argv.includes("--test") || (globalThis as { Deno?: { args: string[] } }).Deno?.args.includes("--test")) {
     run("bash", ["scripts/test_node.sh"]);

@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { npmExports, packageJson } from "../build_npm.ts";
+import { test } from "./_harness.ts";
+
+// From source this file is test/, on Node it is npm/esm/test/: find the checkout either way.
+const here = fileURLToPath(new URL(".", import.meta.url));
+const ROOT = here.includes("/npm/esm/") ? here.slice(0, here.indexOf("/npm/esm/") + 1) : fileURLToPath(new URL("../", import.meta.url));
+const deno = JSON.parse(readFileSync(ROOT + "deno.json", "utf8"));
+
+test("build_npm.ts: package.json exports follow deno.json exports, one condition per runtime", () => {
+  const exports = npmExports(deno.exports) as Record<string, Record<string, string>>;
+  assert.deepEqual(Object.keys(exports).sort(), Object.keys(deno.exports).sort());
+  assert.deepEqual(Object.keys(exports["."]), ["types", "deno", "bun", "node", "default"]);
+  const pkg = packageJson(deno);
+  assert.equal(pkg.name, "rqts");
+  assert.equal(pkg.version, deno.version);
+  assert.equal(pkg.license, deno.license);
+  for (const [name, spec] of Object.entries(deno.imports as Record<string, string>)) {
+    const m = /^npm:(@?[^@]+)@(.+)$/.exec(spec);
+    if (m) assert.equal((pkg.dependencies as Record<string, string>)[m[1]], m[2], `dependency ${name} pinned`);
+  }
+});
+
+test("build_npm.ts: the built npm/package.json matches deno.json and every export target exists", () => {
+  const built = ROOT + "npm/package.json";
+  assert.ok(existsSync(built), "npm/ is built (deno task build:npm) before this test runs");
+  const pkg = JSON.parse(readFileSync(built, "utf8"));
+  assert.deepEqual(pkg, JSON.parse(JSON.stringify(packageJson(deno))), "npm/package.json is stale: rebuild it");
+  const targets: string[] = [];
+  for (const entry of Object.values(pkg.exports as Record<string, Record<string, string>>)) targets.push(...Object.values(entry));
+  targets.push(...Object.values(pkg.bin as Record<string, string>));
+  for (const t of targets) assert.ok(existsSync(ROOT + "npm/" + t), `${t} exists in npm/`);
+});
