@@ -42,7 +42,10 @@ async function cleanup(queue, ids) {
   for (let i = 0; i < ids.length; i += 1000) {
     await c.call(["DEL", ...ids.slice(i, i + 1000).flatMap((id) => [`rq:job:${id}`, `rq:results:${id}`])]);
   }
-  await c.call(["DEL", ...["queue", "finished", "failed", "wip", "clean_registries"].map((k) => `rq:${k}:${queue.name}`)]);
+  await c.call([
+    "DEL",
+    ...["queue", "finished", "failed", "wip", "clean_registries"].map((k) => `rq:${k}:${queue.name}`),
+  ]);
   await c.call(["SREM", "rq:queues", `rq:queue:${queue.name}`]);
 }
 

@@ -6,7 +6,9 @@ import { test } from "./_harness.ts";
 
 // From source this file is test/, on Node it is npm/esm/test/: find the checkout either way.
 const here = fileURLToPath(new URL(".", import.meta.url));
-const ROOT = here.includes("/npm/esm/") ? here.slice(0, here.indexOf("/npm/esm/") + 1) : fileURLToPath(new URL("../", import.meta.url));
+const ROOT = here.includes("/npm/esm/")
+  ? here.slice(0, here.indexOf("/npm/esm/") + 1)
+  : fileURLToPath(new URL("../", import.meta.url));
 const deno = JSON.parse(readFileSync(ROOT + "deno.json", "utf8"));
 
 test("build_npm.ts: package.json exports follow deno.json exports, one condition per runtime", () => {
@@ -29,7 +31,9 @@ test("build_npm.ts: the built npm/package.json matches deno.json and every expor
   const pkg = JSON.parse(readFileSync(built, "utf8"));
   assert.deepEqual(pkg, JSON.parse(JSON.stringify(packageJson(deno))), "npm/package.json is stale: rebuild it");
   const targets: string[] = [];
-  for (const entry of Object.values(pkg.exports as Record<string, Record<string, string>>)) targets.push(...Object.values(entry));
+  for (const entry of Object.values(pkg.exports as Record<string, Record<string, string>>)) {
+    targets.push(...Object.values(entry));
+  }
   targets.push(...Object.values(pkg.bin as Record<string, string>));
   for (const t of targets) assert.ok(existsSync(ROOT + "npm/" + t), `${t} exists in npm/`);
 });

@@ -317,3 +317,26 @@ function pythonRq(args: string[]): Promise<string> {
     );
   });
 }
+
+test("worker CLI: a job's stdout and stderr reach the worker's output, and the log reads like RQ's", async () => {
+  await using q = await freshQueue({}, "logs");
+  const job = await q.enqueue(`${JOBS}#log`, "hello");
+  const w = cli(["worker", q.name, "--burst", "--url", await redisUrl()]);
+  try {
+    const exit = await w.exited;
+    assert.equal(exit.code, 0, w.output());
+    const out = w.output();
+    assert.match(out, /job says: hello/);
+    assert.match(out, /job warns: hello/);
+    assert.match(
+      out,
+      new RegExp(`\\d\\d:\\d\\d:\\d\\d ${q.name}: \\./test/fixtures/jobs\\.[jt]s#log\\('hello'\\) \\(${job.id}\\)`),
+    );
+    assert.match(out, new RegExp(`${q.name}: Job OK \\(${job.id}\\)`));
+    assert.match(out, /Result is kept for 500 seconds/);
+    assert.match(out, /\*\*\* Listening on /);
+    assert.equal(await job.result, "hello");
+  } finally {
+    await w.stop();
+  }
+}, T);

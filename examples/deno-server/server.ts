@@ -1,0 +1,42 @@
+// An HTTP API in front of a queue: POST /jobs {"text": "..."} enqueues countWords and answers {"id"};
+// GET /jobs/:id answers {"status", "result"}. A worker (`deno task worker`) runs the jobs.
+import { Queue } from "@rqts/rqts";
+import { countWords } from "./jobs.ts";
+
+const queue = new Queue("words"); // Redis from REDIS_URL, else redis://127.0.0.1:6379
+
+async function handle(req: Request): Promise<Response> {
+  const { pathname } = new URL(req.url);
+  if (req.method === "POST" && pathname === "/jobs") {
+    const body = await req.json().catch(() => null);
+    if (typeof body?.text !== "string") return Response.json({ error: 'expected {"text": "..."}' }, { status: 400 });
+    const job = await queue.enqueue(countWords, body.text);
+    return Response.json({ id: job.id }, { status: 201 });
+  }
+  const match = /^\/jobs\/([^/]+)$/.exec(pathname);
+  if (req.method === "GET" && match) {
+    const job = await queue.fetchJob<number>(decodeURIComponent(match[1]));
+    if (!job) return Response.json({ error: "no such job" }, { status: 404 });
+    return Response.json({ status: await job.getStatus(), result: await job.result });
+  }
+  return Response.json({ error: "not found" }, { status: 404 });
+}
+
+// SIGINT/SIGTERM: stop taking requests, finish the ones in flight, close the Redis connection.
+const stop = new AbortController();
+const onSignal = () => stop.abort();
+Deno.addSignalListener("SIGINT", onSignal);
+Deno.addSignalListener("SIGTERM", onSignal);
+
+const server = Deno.serve({
+  hostname: "127.0.0.1",
+  port: Number(Deno.env.get("PORT") ?? 0), // 0: any free port
+  signal: stop.signal,
+  onListen: ({ hostname, port }) => console.log(`listening on http://${hostname}:${port}`),
+}, handle);
+
+await server.finished;
+Deno.removeSignalListener("SIGINT", onSignal);
+Deno.removeSignalListener("SIGTERM", onSignal);
+await queue.close();
+console.log("server stopped");

@@ -1,0 +1,93 @@
+// The Runtime conformance suite: the same checks against whichever adapter this runtime installs (Deno, Bun, Node).
+import assert from "node:assert/strict";
+import { hostname } from "node:os";
+import process from "node:process";
+import { pathToFileURL } from "node:url";
+import "../mod.ts";
+import { runtimeName } from "../runtime/detect.ts";
+import { getRuntime, type HorseMessage, type HorseProcess } from "../src/runtime.ts";
+import { test } from "./_harness.ts";
+
+const rt = () => getRuntime();
+const EXT = import.meta.url.endsWith(".ts") ? "ts" : "js";
+
+function nextMessage(h: HorseProcess, type: string): Promise<HorseMessage> {
+  return new Promise((resolve) => h.onMessage((m) => m.type === type && resolve(m)));
+}
+
+const runMessage = (seq: number, fn: string, args: unknown[]) => ({
+  type: "run",
+  seq,
+  job: { id: `conf-${seq}`, fields: { origin: "conformance" }, call: { funcName: fn, args, kwargs: {} }, meta: {} },
+  jobRoot: process.cwd(),
+  redisUrl: "redis://127.0.0.1:1",
+});
+
+test("Runtime: the adapter installed is the one for this runtime, and reports the process", () => {
+  const r = rt();
+  assert.equal(r.name, runtimeName());
+  assert.match(r.version, /^\d+\.\d+\.\d+/);
+  assert.equal(r.cwd(), process.cwd());
+  assert.equal(r.pid(), process.pid);
+  assert.equal(r.hostname(), hostname());
+  assert.equal(r.env("PATH"), process.env.PATH);
+  assert.equal(r.env("RQTS_SURELY_UNSET_VARIABLE"), undefined);
+  assert.ok(Array.isArray(r.args()));
+  assert.ok(r.rss() > 1_000_000, "rss in bytes");
+});
+
+test("Runtime.importModule() imports by file URL and by package name", async () => {
+  const mod = await rt().importModule(pathToFileURL(`${process.cwd()}/test/fixtures/jobs.${EXT}`).href);
+  assert.equal(typeof mod.add, "function");
+  const path = await rt().importModule("node:path");
+  assert.equal(typeof path.join, "function");
+});
+
+test("Runtime.spawnHorse(): a horse says ready, runs jobs over its channel, and exits when asked", async () => {
+  const h = rt().spawnHorse({ env: {}, cwd: process.cwd() });
+  try {
+    const ready = await nextMessage(h, "ready");
+    assert.equal(ready.pid, h.pid);
+    h.send(runMessage(1, `./test/fixtures/jobs.ts#add`, [3, 4]));
+    const done = await nextMessage(h, "done");
+    assert.deepEqual({ ok: done.ok, seq: done.seq }, { ok: true, seq: 1 });
+    assert.equal(atob(done.returnValue as string), "7");
+    h.send(runMessage(2, `./test/fixtures/jobs.ts#fail`, ["kaput"]));
+    const failed = await nextMessage(h, "done");
+    assert.equal(failed.ok, false);
+    assert.match(failed.excString as string, /Error: kaput/);
+    h.send({ type: "exit" });
+    assert.deepEqual(await h.exited, { code: 0, signal: null });
+  } finally {
+    h.kill("SIGKILL");
+  }
+});
+
+test("Runtime.spawnHorse(): exit codes and signals are reported; kill() after exit is harmless", async () => {
+  const a = rt().spawnHorse({ env: {}, cwd: process.cwd() });
+  await nextMessage(a, "ready");
+  a.send(runMessage(1, `./test/fixtures/jobs.ts#exit3`, []));
+  assert.deepEqual(await a.exited, { code: 3, signal: null });
+  a.kill("SIGKILL");
+  const b = rt().spawnHorse({ env: {}, cwd: process.cwd() });
+  await nextMessage(b, "ready");
+  b.kill("SIGKILL");
+  assert.deepEqual(await b.exited, { code: null, signal: "SIGKILL" });
+  const c = rt().spawnHorse({ env: {}, cwd: process.cwd() });
+  await nextMessage(c, "ready");
+  c.kill("SIGTERM");
+  assert.deepEqual(await c.exited, { code: null, signal: "SIGTERM" });
+});
+
+test("Runtime.onSignal() calls the handler until unsubscribed", async () => {
+  let calls = 0;
+  const off = rt().onSignal("SIGTERM", () => calls++);
+  try {
+    process.kill(process.pid, "SIGTERM");
+    const deadline = Date.now() + 2000;
+    while (calls === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(calls, 1);
+  } finally {
+    off();
+  }
+});
