@@ -2,7 +2,7 @@
 // Uses REDIS_URL when set, else a private redis-server that is stopped at the end.
 import { spawnSync } from "node:child_process";
 import process from "node:process";
-import { FunctionReferenceError, Job, Queue } from "../mod.ts";
+import { FunctionReferenceError, Job, Queue, Worker } from "../mod.ts";
 import { startRedis } from "../scripts/redis_server.ts";
 import { add, countWords, divide, fib, generateReport, reportFailure, reportSuccess, sendReport } from "./jobs.ts";
 
@@ -81,7 +81,18 @@ async function demo(url: string): Promise<void> {
   const both = track(await low.enqueueCall(sendReport, { args: ["team@example.com"], dependsOn: [report, job] }));
   show("two dependencies", `${both.status}, on ${both.dependencyIds.length} jobs`);
 
-  heading("5. Bypassing workers: new Queue('low', { isAsync: false })");
+  heading("5. A worker runs them: new Worker(['default', 'low']).work({ burst: true })");
+  // Each job runs in a horse (a child process) under its timeout; the log reads like RQ's. Burst: quit when empty.
+  const worker = new Worker(["default", "low"], { connection: url, logLevel: "info", handleSignals: false });
+  await worker.work({ burst: true });
+  show("countWords: await job.result", await job.result);
+  show("many[0] (my_job_id)", await many[0].result);
+  show("generateReport", `${await report.getStatus()}: ${await report.result}`);
+  show("sendReport (was deferred)", `${await send.getStatus()}: ${await send.result}`);
+  show("the Python job", `${await py.getStatus()}: ${(await py.excInfo)?.split("\n")[0].slice(0, 70)}...`);
+  show("finished registry", `${await q.finishedJobRegistry.count()} + ${await low.finishedJobRegistry.count()} jobs`);
+
+  heading("6. Bypassing workers: new Queue('low', { isAsync: false })");
   await using sync = new Queue("low", { connection: url, isAsync: false });
   const f = track(await sync.enqueueCall(fib, { args: [8], onSuccess: reportSuccess }));
   show("fib(8): await job.result", await f.result);
@@ -103,7 +114,7 @@ async function demo(url: string): Promise<void> {
   show("failed registry", await sync.failedJobRegistry.getJobIds());
   show("finished registry", `${await sync.finishedJobRegistry.count()} jobs`);
 
-  heading("6. Interop with Python RQ 1.13 (JSONSerializer)");
+  heading("7. Interop with Python RQ 1.13 (JSONSerializer)");
   if (spawnSync("/usr/bin/python3", ["-c", "import rq"]).status !== 0) {
     console.log("  (skipped: /usr/bin/python3 has no rq module; bash scripts/setup.sh installs python3-rq)");
   } else {
@@ -130,7 +141,7 @@ print(job.id)
     show("rqts reads Python's job", `${fromPython.funcName} ${JSON.stringify(fromPython.args)} ${fromPython.status}`);
   }
 
-  heading("7. Cleaning up");
+  heading("8. Cleaning up");
   for (const j of created) {
     await j.delete();
     await q.connection.call(["DEL", `rq:results:${j.id}`]); // Job.delete keeps the results stream, as RQ does
