@@ -1,6 +1,9 @@
 // RQ's Job.perform / Queue.run_sync: resolving a stored function reference and running a job in this process,
 // storing its outcome exactly as a worker does.
 
+import { realpathSync } from "node:fs";
+import { isAbsolute, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Connection, RedisClient } from "./connection.ts";
 import { CALLBACK_TIMEOUT, DEFAULT_RESULT_TTL } from "./defaults.ts";
 import { FunctionReferenceError, SerializationError } from "./errors.ts";
@@ -35,6 +38,7 @@ export async function loadFunction(ref: string, jobRoot: string): Promise<AnyFun
     );
   }
   const url = resolveSpecifier(parsed.specifier, jobRoot);
+  if (url.startsWith("file:")) checkRealPath(url, jobRoot, ref);
   let mod: Record<string, unknown>;
   try {
     mod = await getRuntime().importModule(url);
@@ -54,6 +58,40 @@ export async function loadFunction(ref: string, jobRoot: string): Promise<AnyFun
     );
   }
   return fn as AnyFunction;
+}
+
+const realRoots = new Map<string, string>();
+
+/**
+ * The lexical check of {@link resolveSpecifier} cannot see symlinks: a module inside the job root that links to a file
+ * outside it is refused too. A missing file is left for the import to report.
+ */
+function checkRealPath(url: string, jobRoot: string, ref: string): void {
+  const path = fileURLToPath(url);
+  let real: string | undefined;
+  for (const candidate of [path, path.replace(/\.([cm]?)ts$/, ".$1js")]) {
+    try {
+      real = realpathSync(candidate);
+      break;
+    } catch { /* try the next, or let the import fail */ }
+  }
+  if (real === undefined) return;
+  let root = realRoots.get(jobRoot);
+  if (root === undefined) {
+    try {
+      root = realpathSync(jobRoot);
+    } catch {
+      root = jobRoot;
+    }
+    realRoots.set(jobRoot, root);
+  }
+  const rel = relative(root, real);
+  if (rel.startsWith("..") || isAbsolute(rel)) {
+    throw new FunctionReferenceError(
+      `Job module for '${ref}' is a symlink to ${real}, outside the job root ${root}. Workers import job modules only ` +
+        `from inside their job root (--path); copy the module there instead of linking it.`,
+    );
+  }
 }
 
 /** Calls a job function: positional args, then kwargs as one last object argument when there are any. */

@@ -104,3 +104,25 @@ test("isAsync: false fails clearly for a Python name, an unknown export, and a p
   const remote = await q.enqueue("https://example.com/x.ts#x");
   assert.match((await remote.excInfo) ?? "", /remote or non-file URL/);
 });
+
+test("isAsync: false refuses a job module that is a symlink leading outside the job root", async () => {
+  const { mkdtemp, symlink, writeFile, rm } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const outside = await mkdtemp(join(tmpdir(), "rqts-outside-"));
+  const root = await mkdtemp(join(tmpdir(), "rqts-root-"));
+  try {
+    await writeFile(join(outside, "evil.mjs"), "export function run() { return 'pwned'; }\n");
+    await symlink(join(outside, "evil.mjs"), join(root, "innocent.mjs"));
+    await writeFile(join(root, "fine.mjs"), "export function run() { return 'ok'; }\n");
+    await using q = await freshQueue({ isAsync: false, jobRoot: root });
+    const bad = await q.enqueue("./innocent.mjs#run");
+    assert.equal(await bad.getStatus(), "failed");
+    assert.match((await bad.excInfo) ?? "", /is a symlink to .*evil\.mjs, outside the job root/);
+    const good = await q.enqueue("./fine.mjs#run");
+    assert.equal(await good.result, "ok");
+  } finally {
+    await rm(outside, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true });
+  }
+});
