@@ -116,7 +116,9 @@ function build(): void {
   console.log(`built ${OUT} (rqts ${deno.version})`);
 }
 
-if ((import.meta as { main?: boolean }).main ?? (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1])) {
+if (
+  (import.meta as { main?: boolean }).main ?? (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1])
+) {
   build();
   if (process.argv.includes("--test") || (globalThis as { Deno?: { args: string[] } }).Deno?.args.includes("--test")) {
     run("bash", ["scripts/test_node.sh"]);

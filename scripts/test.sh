@@ -32,6 +32,7 @@ run() {
     deno) p=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -1 | sed -E 's/.*\| ([0-9]+) passed \| ([0-9]+) failed.*/\1 \2/') ;;
     bun) p="$(grep -E '^ *[0-9]+ pass$' "$log" | tail -1 | tr -dc 0-9) $(grep -E '^ *[0-9]+ fail$' "$log" | tail -1 | tr -dc 0-9)" ;;
     node) p="$(grep -E '^ℹ pass [0-9]+$' "$log" | tail -1 | tr -dc 0-9) $(grep -E '^ℹ fail [0-9]+$' "$log" | tail -1 | tr -dc 0-9)" ;;
+    examples) p=$(grep -E '^examples: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1 | sed -E 's/examples: ([0-9]+) passed, ([0-9]+) failed/\1 \2/') ;;
   esac
   f=${p#* }; p=${p% *}
   [[ "$p" =~ ^[0-9]+$ ]] || p=0
@@ -52,6 +53,8 @@ if deno run --allow-all build_npm.ts > "$log" 2>&1; then
 else
   cat "$log"; echo "node: build_npm.ts failed"; status=1; total_fail=$((total_fail + 1)); summary+=("node: build failed")
 fi
+# Every example in examples/, end to end (the Node one installs the packed tarball with no Deno or Bun on PATH).
+run examples bash examples/run_all.sh
 
 echo
 printf '%s\n' "${summary[@]}"

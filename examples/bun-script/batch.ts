@@ -1,5 +1,6 @@
 // Enqueues a batch in one transaction (Queue.prepareData + enqueueMany), runs a burst worker in a subprocess, as
 // you would in production, and waits for each result. Run it from this directory: bun batch.ts
+import process from "node:process";
 import { Queue } from "@rqts/rqts";
 import { fib } from "./jobs.ts";
 
@@ -12,13 +13,11 @@ console.log(`enqueued ${jobs.length} jobs in one transaction: ${jobs[0].funcName
 
 // The rqts CLI on Bun: `bun ../../runtime/bun/bin.ts worker bun-batch --burst` (from the npm package: `bunx --bun
 // rqts worker …`). It runs in this working directory, so "./jobs.ts#fib" resolves to this folder's jobs.ts.
-const worker = Bun.spawn([process.execPath, `${import.meta.dir}/../../runtime/bun/bin.ts`, "worker", QUEUE, "--burst"], {
-  stdout: "inherit",
-  stderr: "inherit",
-});
+const cli = `${import.meta.dir}/../../runtime/bun/bin.ts`;
+const worker = Bun.spawn([process.execPath, cli, "worker", QUEUE, "--burst"], { stdout: "inherit", stderr: "inherit" });
 
 for (const job of jobs) {
   const result = await job.latestResult({ timeout: 30 }); // blocks on the job's results stream, no polling
-  console.log(`fib(${job.args[0]}) = ${result?.type === "successful" ? result.returnValue : result?.type ?? "timeout"}`);
+  console.log(`fib(${job.args[0]}) = ${result ? result.returnValue ?? result.type : "no result within 30 s"}`);
 }
 console.log(`worker exited with code ${await worker.exited}`);

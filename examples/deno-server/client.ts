@@ -1,5 +1,5 @@
 // A client of server.ts: posts a text, then polls the job until it has finished.
-//   deno task client http://127.0.0.1:8000 "the text to count"
+//   deno run --allow-net client.ts http://127.0.0.1:8000 "the text to count"
 const [base, text = "There's nothing special about this function!"] = Deno.args;
 if (!base) throw new Error("usage: client.ts <server URL> [text]");
 

@@ -1,6 +1,7 @@
 // An HTTP API in front of a queue: POST /jobs {"text": "..."} enqueues countWords and answers {"id"};
-// GET /jobs/:id answers {"status", "result"}. A worker (`deno task worker`) runs the jobs.
-import { Queue } from "@rqts/rqts";
+// GET /jobs/:id answers {"status", "result"}. A worker started in this same directory runs the jobs:
+//   deno run -A server.ts          and          deno run -A ../../runtime/deno/bin.ts worker words
+import { Queue } from "../../mod.ts";
 import { countWords } from "./jobs.ts";
 
 const queue = new Queue("words"); // Redis from REDIS_URL, else redis://127.0.0.1:6379

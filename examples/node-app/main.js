@@ -12,7 +12,9 @@ try {
   const fetched = await queue.enqueue(fetchOrder, 42);
   const priced = await queue.enqueueCall(priceOrder, { dependsOn: fetched });
   const sent = await queue.enqueueCall(sendInvoice, { args: ["ann@example.com"], dependsOn: priced });
-  console.log(`enqueued on '${queue.name}': ${[fetched, priced, sent].map((j) => `${j.funcName} (${j.status})`).join(" -> ")}`);
+  console.log(
+    `enqueued on '${queue.name}': ${[fetched, priced, sent].map((j) => `${j.funcName} (${j.status})`).join(" -> ")}`,
+  );
 
   for (const [i, job] of [fetched, priced, sent].entries()) {
     const result = await job.latestResult({ timeout: 60 }); // blocks until the worker has run it

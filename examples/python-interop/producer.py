@@ -1,7 +1,7 @@
 """Python RQ 1.13 enqueues jobs for an rqts worker, then reads their results.
 
 Run from this directory with Debian's python3-rq:  python3 producer.py
-The worker (another terminal):                     deno task worker --burst
+The rqts worker (another terminal, same directory): deno run -A ../../runtime/deno/bin.ts worker py-to-ts --burst
 """
 import os
 import time
@@ -24,4 +24,4 @@ deadline = time.monotonic() + 30
 for job in jobs:
     while job.get_status(refresh=True) not in ("finished", "failed") and time.monotonic() < deadline:
         time.sleep(0.1)
-    print(f"{job.func_name}{tuple(job.args)} {job.get_status()}: return_value() = {job.return_value()!r}")
+    print(f"{job.description} {job.get_status()}: return_value() = {job.return_value()!r}")

@@ -1,7 +1,7 @@
 // rqts enqueues Python functions by dotted name ("tasks.multiply", from tasks.py here) for a Python RQ worker, and
-// waits for their results. Run from this directory: deno task producer
-// The worker (another terminal): rq worker --burst -S rq.serializers.JSONSerializer --path . ts-to-py
-import { Queue } from "@rqts/rqts";
+// waits for their results. Run from this directory: deno run -A producer.ts
+// The worker (another terminal): rq worker --burst -S rq.serializers.JSONSerializer --path . --url "$REDIS_URL" ts-to-py
+import { Queue } from "../../mod.ts";
 
 await using queue = new Queue("ts-to-py"); // Redis from REDIS_URL, else redis://127.0.0.1:6379
 

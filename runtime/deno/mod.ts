@@ -36,7 +36,8 @@ interface DenoApi {
 }
 const Deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
 
-const HORSE_ENTRY = new URL("./horse.ts", import.meta.url).href;
+// Horses run this adapter's horse entry, next to this file (horse.ts from source, horse.js in the npm package).
+const HORSE_ENTRY = new URL(import.meta.url.endsWith(".ts") ? "./horse.ts" : "./horse.js", import.meta.url).href;
 const MARKER_ENV = "RQTS_HORSE_MARKER";
 const encoder = new TextEncoder();
 
