@@ -45,13 +45,18 @@ run() {
 }
 
 summary=()
+# The npm package first: Node's run uses it, and a guard test checks it against deno.json on every runtime.
+echo "== build: deno run --allow-all build_npm.ts =="
+built=1
+deno run --allow-all build_npm.ts > "$log" 2>&1 || { cat "$log"; built=0; }
+tail -1 "$log"
 run deno deno test --allow-all test/
 run bun bun test --timeout 60000 ./test/
-# Node 20 cannot strip types: it runs the same suite on the npm package that build_npm.ts emits.
-if deno run --allow-all build_npm.ts > "$log" 2>&1; then
+# Node 20 cannot strip types: it runs the same suite on the npm package built above.
+if [ "$built" = 1 ]; then
   run node bash scripts/test_node.sh
 else
-  cat "$log"; echo "node: build_npm.ts failed"; status=1; total_fail=$((total_fail + 1)); summary+=("node: build failed")
+  echo "node: build_npm.ts failed"; status=1; total_fail=$((total_fail + 1)); summary+=("node: build failed")
 fi
 # Every example in examples/, end to end (the Node one installs the packed tarball with no Deno or Bun on PATH).
 run examples bash examples/run_all.sh
