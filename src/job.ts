@@ -97,10 +97,13 @@ export interface WireJob {
   call: Call;
   meta: Record<string, unknown>;
 }
-type RawHash = Record<string, Uint8Array>;
+/** A job hash as read from Redis (bytes), or as a horse receives it ({@link Job.fromWire}: text as strings). */
+type RawHash = Record<string, Uint8Array | string>;
 
-const text = (v: Uint8Array | undefined): string | undefined =>
-  v === undefined ? undefined : Buffer.from(v).toString("utf8");
+// Values from node-redis are Buffers already: decoded without a copy. Strings (a horse's job) pass as they are.
+const text = (v: Uint8Array | string | undefined): string | undefined =>
+  v === undefined || typeof v === "string" ? v : (Buffer.isBuffer(v) ? v : Buffer.from(v)).toString("utf8");
+const bytes = (v: Uint8Array | string): Uint8Array => typeof v === "string" ? Buffer.from(v, "utf8") : v;
 
 /**
  * A job: a function call stored in Redis for a worker to run. Returned by `Queue.enqueue()`; a proxy whose
@@ -213,10 +216,7 @@ export class Job<R = unknown> {
   /** @internal The job a horse received. */
   static fromWire<R>(wire: WireJob, connection: Connection, serializer: Serializer): Job<R> {
     const job = new Job<R>(wire.id, connection, serializer);
-    const raw: RawHash = {};
-    for (const [k, v] of Object.entries(wire.fields)) raw[k] = Buffer.from(v, "utf8");
-    raw.data = Buffer.alloc(0);
-    job.restore(raw);
+    job.restore({ ...wire.fields, data: Buffer.alloc(0) });
     job.#call = wire.call;
     job.meta = wire.meta;
     return job;
@@ -346,7 +346,7 @@ export class Job<R = unknown> {
     if (raw.data === undefined) {
       throw new DeserializationError(this.id, "data", "the field is missing (RQ treats such a job as nonexistent)");
     }
-    this.#data = raw.data;
+    this.#data = bytes(raw.data);
     this.#call = undefined;
     this.#stamps = {};
     const date = (field: string): Date | null => {
@@ -402,7 +402,7 @@ export class Job<R = unknown> {
     this.retryIntervals = intervals ? JSON.parse(intervals) : null;
     if (raw.meta !== undefined && raw.meta.length) {
       try {
-        const meta = this.serializer.loads(raw.meta);
+        const meta = this.serializer.loads(bytes(raw.meta));
         if (meta === null || typeof meta !== "object" || Array.isArray(meta)) throw new Error("not a JSON object");
         this.meta = meta as Record<string, unknown>;
       } catch (error) {
@@ -411,7 +411,7 @@ export class Job<R = unknown> {
     } else this.meta = {};
     if (raw.exc_info?.length) {
       try {
-        this.#legacyExcInfo = inflateSync(raw.exc_info).toString("utf8");
+        this.#legacyExcInfo = inflateSync(bytes(raw.exc_info)).toString("utf8");
       } catch {
         this.#legacyExcInfo = text(raw.exc_info)!;
       }

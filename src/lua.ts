@@ -222,10 +222,12 @@ end
 -- Takes the next job: first ids this worker already moved to its own list (BLMOVE), then the queues in priority
 -- order; the id goes from the list straight into the started registry in this one atomic step, so a worker that
 -- dies at any instant leaves every job in a queue, a registry or its own list.
--- a: worker_key, worker_name, own_list, now_seconds, now_ts, held_set ('' = not taking ahead), queue names...
+-- a: worker_key, worker_name, own_list, now_seconds, now_ts, held_set ('' = not taking ahead), started (an id taken
+-- ahead before that starts now, so it leaves held_set; '' = none), queue names...
 -- Returns {id, queue, hash} or 'suspended' or false.
 local function dequeue(a)
-  local wkey, wname, own, now, now_ts, held = a[1], a[2], a[3], tonumber(a[4]), a[5], a[6]
+  local wkey, wname, own, now, now_ts, held, started = a[1], a[2], a[3], tonumber(a[4]), a[5], a[6], a[7]
+  if started ~= '' then redis.call('SREM', held, started) end
   -- A job taken ahead (held = the worker's held set) is recorded there in the same step, so that if the worker
   -- dies before running it, maintenance gives it back to its queue instead of leaving it 'started' for ever.
   local function took(id, q, h)
@@ -240,7 +242,7 @@ local function dequeue(a)
     local h = mark_started(id, origin, wkey, wname, now, now_ts)
     if h then return took(id, origin, h) end
   end
-  for i = 7, #a do
+  for i = 8, #a do
     local q = a[i]
     while true do
       local id = redis.call('LPOP', QUEUE .. q)

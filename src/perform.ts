@@ -37,17 +37,21 @@ export async function loadFunction(ref: string, jobRoot: string): Promise<AnyFun
         `which only a Python RQ worker can run.`,
     );
   }
-  const url = resolveSpecifier(parsed.specifier, jobRoot);
-  if (url.startsWith("file:")) checkRealPath(url, jobRoot, ref);
-  let mod: Record<string, unknown>;
-  try {
-    mod = await getRuntime().importModule(url);
-  } catch (error) {
-    throw new FunctionReferenceError(
-      `Cannot import job module '${parsed.specifier}' (resolved to ${url}) for '${ref}': ${
-        (error as Error)?.message ?? error
-      }`,
-    );
+  const key = `${jobRoot}\n${parsed.specifier}`;
+  let mod = imported.get(key);
+  if (!mod) {
+    const url = resolveSpecifier(parsed.specifier, jobRoot);
+    if (url.startsWith("file:")) checkRealPath(url, jobRoot, ref);
+    try {
+      mod = await getRuntime().importModule(url);
+    } catch (error) {
+      throw new FunctionReferenceError(
+        `Cannot import job module '${parsed.specifier}' (resolved to ${url}) for '${ref}': ${
+          (error as Error)?.message ?? error
+        }`,
+      );
+    }
+    imported.set(key, mod);
   }
   const fn = mod[parsed.exportName];
   if (typeof fn !== "function") {
@@ -59,6 +63,14 @@ export async function loadFunction(ref: string, jobRoot: string): Promise<AnyFun
   }
   return fn as AnyFunction;
 }
+
+/**
+ * Job modules imported so far, by job root and specifier. The runtime caches an imported module by its URL, so a
+ * second import returns the same module whatever the file system says now; keeping it here skips, for every job a
+ * horse runs after the first, resolving the specifier, the symlink check (realpath syscalls) and the import call
+ * (together ~100-250 µs a job).
+ */
+const imported = new Map<string, Record<string, unknown>>();
 
 const realRoots = new Map<string, string>();
 

@@ -111,5 +111,11 @@ export async function waitLatest<R>(
     client.sendCommand(["XREAD", "BLOCK", String(ms), "STREAMS", key, "0-0"])
   ) as unknown;
   if (!reply) return null;
-  return await fetchLatest<R>(conn, jobId, serializer);
+  // The reply holds every entry so far ({key: entries} in RESP3, [[key, entries]] in RESP2): the last is the latest,
+  // as XREVRANGE would say, without another round trip.
+  const entries = Array.isArray(reply)
+    ? (reply as [string, StreamEntry[]][])[0]?.[1]
+    : (reply as Record<string, StreamEntry[]>)[key];
+  const last = Array.isArray(entries) ? entries[entries.length - 1] : undefined;
+  return last ? parseEntry<R>(jobId, last, serializer) : await fetchLatest<R>(conn, jobId, serializer);
 }

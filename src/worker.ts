@@ -410,25 +410,36 @@ export class Worker {
     } while (cursor !== "0");
   }
 
-  #dequeueArgs(ahead: boolean): string[] {
+  #dequeueArgs(ahead: boolean, started: string): string[] {
     const held = ahead ? this.#heldKey : "";
-    return [this.key, this.name, this.#ownList, String(nowSeconds()), utcNow(), held, ...this.queueNames];
+    return [this.key, this.name, this.#ownList, String(nowSeconds()), utcNow(), held, started, ...this.queueNames];
+  }
+
+  /** Takes `id` out of the held set (not awaited: a worker that dies from here on leaves a started job). */
+  #unhold(id: string): void {
+    void this.connection.call(["SREM", this.#heldKey, id]).catch(() => {});
   }
 
   /**
    * Stores `finish` (if any) and takes the next job, in one round trip. `ahead`: the job is taken while another
-   * runs, so it is recorded in the held set until it starts.
+   * runs, so it is recorded in the held set until it starts. `started` (with `ahead`): a job taken ahead earlier that
+   * starts now, taken out of the held set in the same round trip.
    */
-  async #finishAndDequeue(finish: Finish | undefined, ahead = false): Promise<Dequeued | "suspended" | null> {
+  async #finishAndDequeue(
+    finish: Finish | undefined,
+    ahead = false,
+    started = "",
+  ): Promise<Dequeued | "suspended" | null> {
     if (this.#stopping) {
+      if (started) this.#unhold(started);
       if (finish) await this.#store(finish);
       return null;
     }
     let reply: unknown;
-    if (!finish) reply = await this.connection.eval(DEQUEUE, [], this.#dequeueArgs(ahead), true);
+    if (!finish) reply = await this.connection.eval(DEQUEUE, [], this.#dequeueArgs(ahead, started), true);
     else {
       const script = finish.kind === "success" ? FINISH_SUCCESS_AND_DEQUEUE : FINISH_FAILURE_AND_DEQUEUE;
-      const args = [String(finish.args.length), ...finish.args, ...this.#dequeueArgs(ahead)];
+      const args = [String(finish.args.length), ...finish.args, ...this.#dequeueArgs(ahead, started)];
       reply = await this.connection.eval(script, [], args, true);
     }
     return decodeDequeued(reply);
@@ -445,7 +456,10 @@ export class Worker {
   #waitForWork(): Promise<void> {
     return this.#waiting ??= (async () => {
       try {
-        await this.#heartbeatIdle();
+        // Sent alongside the blocking wait rather than before it, so a job that arrives meanwhile is not held up by
+        // its round trip; it is awaited before the wait ends, so Redis still sees "idle" before the dequeue's "busy".
+        const heartbeat = this.#heartbeatIdle();
+        heartbeat.catch(() => {});
         const blocked = new Map<RedisClient, number>(); // dedicated client → its CLIENT ID, while it blocks
         const waits = this.queueNames.map((q) =>
           this.connection.blocking(async (client) => {
@@ -475,6 +489,7 @@ export class Worker {
         // which the next dequeue reads first.
         for (const id of blocked.values()) await this.connection.call(["CLIENT", "UNBLOCK", String(id)]);
         await Promise.race([Promise.allSettled(waits), stop]);
+        await heartbeat;
       } catch (error) {
         if (!this.#stopping) {
           this.#log("warning", `Waiting for jobs failed (${(error as Error)?.message ?? error}); retrying in 1 s`);
@@ -572,15 +587,16 @@ export class Worker {
         if (this.maxJobsPerHorse && horse.jobsRun + 1 >= this.maxJobsPerHorse) {
           while (spares.length < sparesWanted) spares.push(this.#spawnHorse());
         }
-        const job = next;
-        // Out of the held set as it starts (not awaited: a worker that dies from here on leaves a started job).
-        if (this.#held.delete(job.id)) void this.connection.call(["SREM", this.#heldKey, job.id]).catch(() => {});
+        const job: Dequeued = next;
+        // A job taken ahead leaves the held set as it starts: in the round trip that takes the next one ahead, or alone.
+        const wasHeld = this.#held.delete(job.id);
         const running = this.#perform(horse, job);
         // Meanwhile: store the previous outcome and take the next job (it waits, started, in this slot) — but only
         // when every slot is busy: while another slot is idle, the next job is its to run now, not this one's later.
         const allBusy = this.#running.size >= this.concurrency;
+        if (wasHeld && !allBusy) this.#unhold(job.id);
         const ahead = allBusy
-          ? this.#finishAndDequeue(finish, true).then((d) => {
+          ? this.#finishAndDequeue(finish, true, wasHeld ? job.id : "").then((d) => {
             if (d && d !== "suspended") this.#held.set(d.id, d);
             return d;
           })

@@ -45,7 +45,20 @@ export function deflate(bytes: Uint8Array, options?: import("node:zlib").ZlibOpt
   return load().deflateSync(bytes, options);
 }
 
+/**
+ * The payload of a zlib stream that is exactly one stored block with header `78 01` (what {@link zlibStored} writes),
+ * else `undefined`. The worker inflates every job's data, and small jobs are stored: these need no zlib stream.
+ */
+function readStored(bytes: Uint8Array): Buffer | undefined {
+  const n = bytes.length - 11;
+  if (n < 0 || bytes[0] !== 0x78 || bytes[1] !== 0x01 || bytes[2] !== 0x01) return undefined;
+  if ((bytes[3] | (bytes[4] << 8)) !== n || (bytes[5] | (bytes[6] << 8)) !== (~n & 0xffff)) return undefined;
+  const payload = bytes.subarray(7, 7 + n);
+  const check = ((bytes[n + 7] << 24) | (bytes[n + 8] << 16) | (bytes[n + 9] << 8) | bytes[n + 10]) >>> 0;
+  return check === adler32(payload) ? Buffer.from(payload) : undefined;
+}
+
 /** Inflates a zlib stream. @throws when the bytes are not one. */
 export function inflate(bytes: Uint8Array): Buffer {
-  return load().inflateSync(bytes);
+  return readStored(bytes) ?? load().inflateSync(bytes);
 }

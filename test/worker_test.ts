@@ -386,3 +386,23 @@ test("maintenance moves a started job whose heartbeat deadline passed to the fai
   assert.match((await abandoned.excInfo) ?? "", /^Moved to FailedJobRegistry at /);
   assert.equal(await c.call<string>(["GET", `rq:clean_registries:${q.name}`]), "1", "the maintenance lock is taken");
 }, T);
+
+test("horsePermissions: on Deno horses get only the operator's permissions (Bun and Node have no horse sandbox)", async () => {
+  await using q = await freshQueue({}, "perms");
+  const env = await q.enqueue(`${JOBS}#readEnv`, "HOME");
+  const ok = await q.enqueue(`${JOBS}#add`, 1, 2);
+  const worker = new Worker([q.name], {
+    connection: await redisUrl(),
+    logLevel: "error",
+    handleSignals: false,
+    horsePermissions: ["--allow-read"],
+  });
+  await worker.work({ burst: true });
+  assert.equal(await ok.result, 3);
+  if (runtimeName() === "deno") {
+    assert.equal(await env.getStatus(), "failed");
+    assert.match((await env.excInfo) ?? "", /env/i);
+  } else {
+    assert.equal(await env.getStatus(), "finished");
+  }
+});

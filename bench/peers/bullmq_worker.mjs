@@ -4,16 +4,17 @@
 //
 //   node bench/peers/bullmq_worker.mjs --url redis://127.0.0.1:6379 --n 3000 --latency 300
 //
-// Throughput: for each worker below, a fresh queue (unique name) is filled with N jobs (one addBulk), then a
-// Worker is created and timed until its N-th 'completed' event; the worker is closed and the queue obliterated.
+// Throughput: for each worker below, a Worker is started on a fresh queue (unique name) and warmed with
+// 2 × concurrency jobs (every sandbox child forked and its processor loaded, as rqts' horses are before their first
+// job); then N jobs are added in one addBulk and waited for; the worker is closed and the queue obliterated.
 //   bullmq_sandboxed_c1   new Worker(q, "bench/peers/bullmq_noop_processor.cjs", { concurrency: 1 })
 //   bullmq_sandboxed_c4   the same, concurrency 4 (BullMQ forks up to 4 child processes, reused across jobs)
 //   bullmq_inprocess_c1   new Worker(q, async () => {}, { concurrency: 1 })
 // each reported as
-//   <name>_per_s       N / (max finishedOn - min processedOn) over the jobs: the drain rate, worker start-up
-//                      excluded (the lazily forked first sandbox child falls inside it: BullMQ forks on the
-//                      first job)
-//   <name>_wall_per_s  N / (time from `new Worker` to the N-th 'completed' event)
+//   <name>_per_s       N / (max finishedOn - min processedOn) over the N jobs: the drain rate, with warm
+//                      children (worker start-up and forks excluded, as for rqts and RQ)
+//   <name>_wall_per_s  N / (time from `new Worker` to the N-th 'completed' event: start-up, forks and the
+//                      2 × concurrency warm-up jobs included)
 //   <name>_wall_ms     that time
 // An uncounted warm-up (an in-process worker draining 200 jobs) loads BullMQ's scripts and JITs the client
 // first.
@@ -27,8 +28,8 @@
 // Prints exactly one JSON line on stdout; diagnostics go to stderr.
 //
 // Note: this machine sets NODE_EXTRA_CA_CERTS, which adds ~50 ms to every Node process start, including each
-// sandboxed child BullMQ forks (once per child: children are reused, so this lands in the drain window only for
-// the first job of each child).
+// sandboxed child BullMQ forks (once per child: children are reused, and forked during the warm-up, so this lands
+// in the wall time only, not in the drain rate).
 import { Queue, QueueEvents, Worker } from "bullmq";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
@@ -67,7 +68,11 @@ const uniqueName = (tag) => `bullworkerbench-${tag}-${process.pid}-${randomBytes
 /** Nearest-rank percentile of an ascending array. */
 const percentile = (sorted, p) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)];
 
-/** Fills a fresh queue with `n` jobs, drains it with a new Worker, returns the figures under `key`. */
+/**
+ * Starts a Worker on a fresh queue, warms it with 2 × concurrency jobs (so every sandbox child is forked and has
+ * loaded the processor, as rqts' horses are before their first job), then adds `n` jobs in one addBulk and waits for
+ * them; returns the figures under `key`.
+ */
 async function drain(key, processor, concurrency, n) {
   const name = uniqueName(key);
   const queue = new Queue(name, { connection });
@@ -75,26 +80,37 @@ async function drain(key, processor, concurrency, n) {
   let worker;
   try {
     await queue.waitUntilReady();
-    await queue.addBulk(Array.from({ length: n }, () => ({ name: "noop", data: {} })));
-    let done = 0;
+    const pending = { warmup: 0, noop: 0 };
+    const waiters = {};
+    const until = (kind, count) => {
+      pending[kind] = count;
+      return new Promise((resolve) => (waiters[kind] = resolve));
+    };
     let firstStart = Infinity;
     let lastEnd = -Infinity;
     let failed;
-    let finish;
-    const all = new Promise((resolve) => (finish = resolve));
     const t0 = now();
     worker = new Worker(name, processor, { connection, concurrency });
     worker.on("error", (err) => console.error("bullmq_worker: worker error:", err));
     worker.on("failed", (job, err) => {
       failed ??= new Error(`${key}: job ${job?.id} failed: ${err?.message}`);
-      finish();
+      for (const w of Object.values(waiters)) w();
     });
     worker.on("completed", (job) => {
-      if (job.processedOn < firstStart) firstStart = job.processedOn;
-      if (job.finishedOn > lastEnd) lastEnd = job.finishedOn;
-      if (++done === n) finish();
+      if (job.name === "noop") {
+        if (job.processedOn < firstStart) firstStart = job.processedOn;
+        if (job.finishedOn > lastEnd) lastEnd = job.finishedOn;
+      }
+      if (--pending[job.name] === 0) waiters[job.name]();
     });
-    await all;
+    const warm = 2 * concurrency;
+    const warmed = until("warmup", warm);
+    await queue.addBulk(Array.from({ length: warm }, () => ({ name: "warmup", data: {} })));
+    await warmed;
+    if (failed) throw failed;
+    const drained = until("noop", n);
+    await queue.addBulk(Array.from({ length: n }, () => ({ name: "noop", data: {} })));
+    await drained;
     const wall = now() - t0;
     if (failed) throw failed;
     return {

@@ -38,7 +38,9 @@ const Deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
 
 // Horses run this adapter's horse entry, next to this file (horse.ts from source, horse.js in the npm package).
 const HORSE_ENTRY = new URL(import.meta.url.endsWith(".ts") ? "./horse.ts" : "./horse.js", import.meta.url).href;
-const MARKER_ENV = "RQTS_HORSE_MARKER";
+// The channel marker travels as the horse's first argument, not in its environment, so a horse needs no
+// --allow-env: the operator's --horse-permissions alone decide what jobs may do.
+const MARKER_ARG = "--rqts-horse-marker=";
 const encoder = new TextEncoder();
 
 function writeAllSync(w: { writeSync(p: Uint8Array): number }, bytes: Uint8Array) {
@@ -80,9 +82,9 @@ export const denoRuntime: Runtime = {
     const flags = options.permissions?.length ? options.permissions : ["--allow-all"];
     const v8 = options.maxHeapMb ? [`--v8-flags=--max-old-space-size=${options.maxHeapMb}`] : [];
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", "--no-prompt", ...flags, ...v8, HORSE_ENTRY],
+      args: ["run", "--quiet", "--no-prompt", ...flags, ...v8, HORSE_ENTRY, MARKER_ARG + marker],
       cwd: options.cwd,
-      env: { ...options.env, [MARKER_ENV]: marker },
+      env: options.env,
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
@@ -118,7 +120,7 @@ export const denoRuntime: Runtime = {
     };
   },
   horseChannel() {
-    const marker = Deno.env.get(MARKER_ENV);
+    const marker = Deno.args.find((a) => a.startsWith(MARKER_ARG))?.slice(MARKER_ARG.length);
     if (!marker) throw new Error("rqts: this process was not started as a horse (no channel marker).");
     const closeListeners: (() => void)[] = [];
     return {
