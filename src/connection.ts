@@ -26,7 +26,7 @@ export interface RedisClient {
   sendCommand(args: WireArg[]): Promise<unknown>;
   withTypeMapping(mapping: Record<number, unknown>): RedisClient;
   multi(): { addCommand(args: WireArg[]): unknown; exec(): Promise<unknown[]> };
-  duplicate(): RedisClient;
+  duplicate(overrides?: { commandOptions?: { timeout?: number } }): RedisClient;
   close(): Promise<void>;
   destroy(): void;
   on(event: "error", listener: (error: Error) => void): unknown;
@@ -226,7 +226,9 @@ export class Connection {
     const client = await this.ready();
     let dedicated = this.#blockingIdle.pop();
     if (!dedicated) {
-      dedicated = client.duplicate();
+      // No command timeout here: node-redis aborts any command after 5 s by default, which would cut short a
+      // BLMOVE or XREAD BLOCK that is meant to wait longer.
+      dedicated = client.duplicate({ commandOptions: { timeout: 0 } });
       dedicated.on("error", () => {});
       this.#blockingAll.add(dedicated);
       await dedicated.connect();

@@ -166,3 +166,15 @@ test("Job.getStatus() is null once the hash is gone", async () => {
   await q.connection.call(["DEL", job.key]);
   assert.equal(await job.getStatus(), null);
 });
+
+test("Job.latestResult({ timeout }) can wait longer than node-redis's 5 s command timeout", async () => {
+  await using q = await freshQueue();
+  const job = await q.enqueue(ADD, 3, 4);
+  const started = Date.now();
+  setTimeout(() => {
+    void q.connection.call(["XADD", `rq:results:${job.id}`, "*", "type", "1", "return_value", btoa("7")]);
+  }, 5600);
+  const result = await job.latestResult({ timeout: 8 });
+  assert.equal(result?.returnValue, 7);
+  assert.ok(Date.now() - started >= 5500);
+}, { timeout: 15_000 });
