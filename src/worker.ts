@@ -364,48 +364,37 @@ export class Worker {
         }
       }
     }
+    // Ids a dead worker had moved to its own list (BLMOVE), never started: back to the front of their queues.
+    await this.#forDeadWorkers(OWN_LIST_PREFIX, async (key, owner) => {
+      const n = await c.eval<number>(RETURN_OWN_LIST, [key], []);
+      if (n) this.#log("warning", `Returned ${n} job(s) that dead worker ${owner} had dequeued to their queues`);
+    });
+    // Jobs a dead worker had taken ahead (started in Redis, never run): back to the front of their queues.
+    await this.#forDeadWorkers(HELD_PREFIX, async (key, owner, name) => {
+      let n = 0;
+      for (const id of await c.call<string[]>(["SMEMBERS", key])) {
+        n += await c.eval<number>(GIVE_BACK, [], [id, name, "default"]);
+      }
+      await c.call(["DEL", key]);
+      if (n) this.#log("warning", `Returned ${n} job(s) that dead worker ${owner} had taken ahead to their queues`);
+    });
+  }
+
+  /** Calls `fn` for each `<prefix><worker>` key whose worker is gone (no key, or a `death` field). */
+  async #forDeadWorkers(
+    prefix: string,
+    fn: (key: string, owner: string, name: string) => Promise<void>,
+  ): Promise<void> {
+    const c = this.connection;
     let cursor = "0";
     do {
-      const [next, keys] = await c.call<[string, string[]]>([
-        "SCAN",
-        cursor,
-        "MATCH",
-        OWN_LIST_PREFIX + "*",
-        "COUNT",
-        "200",
-      ]);
+      const [next, keys] = await c.call<[string, string[]]>(["SCAN", cursor, "MATCH", prefix + "*", "COUNT", "200"]);
       cursor = String(next);
       for (const key of keys) {
-        const owner = WORKER_PREFIX + key.slice(OWN_LIST_PREFIX.length);
-        const alive = (await c.call<number>(["EXISTS", owner])) && !(await c.call<number>(["HEXISTS", owner, "death"]));
-        if (!alive) {
-          const n = await c.eval<number>(RETURN_OWN_LIST, [key], []);
-          if (n) this.#log("warning", `Returned ${n} job(s) that dead worker ${owner} had dequeued to their queues`);
-        }
-      }
-    } while (cursor !== "0");
-    // Jobs a dead worker had taken ahead (started in Redis, never run): back to the front of their queues.
-    do {
-      const [next, keys] = await c.call<[string, string[]]>([
-        "SCAN",
-        cursor,
-        "MATCH",
-        HELD_PREFIX + "*",
-        "COUNT",
-        "200",
-      ]);
-      cursor = String(next);
-      for (const key of keys) {
-        const name = key.slice(HELD_PREFIX.length);
+        const name = key.slice(prefix.length);
         const owner = WORKER_PREFIX + name;
         const alive = (await c.call<number>(["EXISTS", owner])) && !(await c.call<number>(["HEXISTS", owner, "death"]));
-        if (alive) continue;
-        let n = 0;
-        for (const id of await c.call<string[]>(["SMEMBERS", key])) {
-          n += await c.eval<number>(GIVE_BACK, [], [id, name, "default"]);
-        }
-        await c.call(["DEL", key]);
-        if (n) this.#log("warning", `Returned ${n} job(s) that dead worker ${owner} had taken ahead to their queues`);
+        if (!alive) await fn(key, owner, name);
       }
     } while (cursor !== "0");
   }

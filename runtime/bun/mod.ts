@@ -1,8 +1,8 @@
 // The Bun adapter: Bun.spawn with its IPC channel, and Bun's process APIs, behind the core's Runtime.
-import { hostname } from "node:os";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { ExitStatus, HorseMessage, HorseProcess, Runtime } from "../../src/runtime.ts";
+import { nodeProcess } from "../node_process.ts";
 
 interface BunSubprocess {
   pid: number;
@@ -32,11 +32,7 @@ const HORSE_ENTRY = fileURLToPath(
 export const bunRuntime: Runtime = {
   name: "bun",
   version: Bun.version,
-  env: (name) => process.env[name],
-  cwd: () => process.cwd(),
-  hostname: () => hostname(),
-  pid: () => process.pid,
-  args: () => process.argv.slice(2),
+  ...nodeProcess,
   importModule: (specifier) => import(specifier),
   spawnHorse(options): HorseProcess {
     const listeners: ((m: HorseMessage) => void)[] = [];
@@ -72,17 +68,4 @@ export const bunRuntime: Runtime = {
       },
     };
   },
-  horseChannel() {
-    return {
-      send: (message) => process.send?.(message),
-      onMessage: (listener) => process.on("message", (m) => listener(m as HorseMessage)),
-      onClose: (listener) => process.once("disconnect", listener),
-    };
-  },
-  onSignal(signal, handler) {
-    process.on(signal, handler);
-    return () => process.off(signal, handler);
-  },
-  exit: (code) => process.exit(code),
-  rss: () => process.memoryUsage.rss(),
 };

@@ -1,10 +1,10 @@
 // The Node adapter: Node's process APIs and child_process.fork (with its IPC channel) behind the core's Runtime.
 import { fork } from "node:child_process";
 import { existsSync } from "node:fs";
-import { hostname } from "node:os";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { ExitStatus, HorseMessage, HorseProcess, Runtime } from "../../src/runtime.ts";
+import { nodeProcess } from "../node_process.ts";
 
 // Horses run this adapter's horse entry, next to this file (horse.ts from source, horse.js once built).
 const HORSE_ENTRY = fileURLToPath(
@@ -14,11 +14,7 @@ const HORSE_ENTRY = fileURLToPath(
 export const nodeRuntime: Runtime = {
   name: "node",
   version: process.versions.node,
-  env: (name) => process.env[name],
-  cwd: () => process.cwd(),
-  hostname: () => hostname(),
-  pid: () => process.pid,
-  args: () => process.argv.slice(2),
+  ...nodeProcess,
   // Node 20 cannot run TypeScript: a reference written for the sources ("./jobs.ts#add", from any producer,
   // Python included) resolves to the compiled file next to where the source would be.
   importModule: (specifier) => {
@@ -51,17 +47,4 @@ export const nodeRuntime: Runtime = {
       },
     };
   },
-  horseChannel() {
-    return {
-      send: (message) => process.send?.(message),
-      onMessage: (listener) => process.on("message", (m) => listener(m as HorseMessage)),
-      onClose: (listener) => process.once("disconnect", listener),
-    };
-  },
-  onSignal(signal, handler) {
-    process.on(signal, handler);
-    return () => process.off(signal, handler);
-  },
-  exit: (code) => process.exit(code),
-  rss: () => process.memoryUsage.rss(),
 };
