@@ -31,30 +31,13 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Queue } from "../mod.ts";
 import { redisUrlOrStart, runJson } from "../scripts/redis_server.ts";
+import { flushAll, fmtRate, pad, positiveInt, redact, runtimeInfo } from "./_common.ts";
 
 const FUNC = "bench_tasks.noop";
 const WARMUP = 200;
 const CONCURRENCY = 100;
 
 type Figures = Record<string, number>;
-
-function positiveInt(name: string, value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) {
-    throw new Error(`--${name}: expected a positive integer, got ${value}`);
-  }
-  return Number(value);
-}
-
-function runtimeInfo(): { name: "deno" | "bun" | "node"; version: string } {
-  const g = globalThis as { Deno?: { version: { deno: string } }; Bun?: { version: string } };
-  if (g.Deno) return { name: "deno", version: g.Deno.version.deno };
-  if (g.Bun) return { name: "bun", version: g.Bun.version };
-  return { name: "node", version: process.versions.node };
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, "//***@");
-}
 
 const now = () => performance.now();
 const perSecond = (count: number, ms: number) => count / (ms / 1000);
@@ -110,23 +93,6 @@ async function benchRqts(url: string, n: number, many: number, tag: string): Pro
     }
   }
   return out;
-}
-
-async function flushAll(url: string): Promise<void> {
-  const q = new Queue("rqtsbench-flush", { connection: url });
-  try {
-    await q.connection.call(["FLUSHALL"]);
-  } finally {
-    await q.close();
-  }
-}
-
-function fmtRate(v: number | undefined): string {
-  return v === undefined ? "—" : Math.round(v).toLocaleString("en-US");
-}
-
-function pad(s: string, w: number, right = false): string {
-  return right ? s.padStart(w) : s.padEnd(w);
 }
 
 async function main(): Promise<void> {

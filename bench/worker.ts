@@ -45,40 +45,11 @@ import { parseArgs } from "node:util";
 import * as rqtsModule from "../mod.ts";
 import { redisUrlOrStart, runJson } from "../scripts/redis_server.ts";
 import { measureRqts } from "./worker_rqts.mjs";
+import { flushAll, fmtRate, pad, positiveInt, redact, runtimeInfo, type RuntimeName } from "./_common.ts";
 
 type Figures = Record<string, number>;
-type RuntimeName = "deno" | "bun" | "node";
 
-function positiveInt(name: string, value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) {
-    throw new Error(`--${name}: expected a positive integer, got ${value}`);
-  }
-  return Number(value);
-}
-
-function ownRuntime(): { name: RuntimeName; version: string } {
-  const g = globalThis as { Deno?: { version: { deno: string } }; Bun?: { version: string } };
-  if (g.Deno) return { name: "deno", version: g.Deno.version.deno };
-  if (g.Bun) return { name: "bun", version: g.Bun.version };
-  return { name: "node", version: process.versions.node };
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, "//***@");
-}
-
-async function flushAll(url: string): Promise<void> {
-  const q = new rqtsModule.Queue("rqtsbench-flush", { connection: url });
-  try {
-    await q.connection.call(["FLUSHALL"]);
-  } finally {
-    await q.close();
-  }
-}
-
-const fmtRate = (v: number | undefined): string => v === undefined ? "—" : Math.round(v).toLocaleString("en-US");
 const fmtMs = (v: number | undefined): string => v === undefined ? "—" : v.toFixed(2);
-const pad = (s: string, w: number, right = false): string => right ? s.padStart(w) : s.padEnd(w);
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -93,7 +64,7 @@ async function main(): Promise<void> {
   const n = positiveInt("n", values.n!);
   const fresh = positiveInt("fresh", values.fresh!);
   const latencyN = positiveInt("latency", values.latency!);
-  const own = ownRuntime();
+  const own = runtimeInfo();
   const target = (values.runtime ?? own.name) as RuntimeName;
   if (!["deno", "bun", "node"].includes(target)) throw new Error(`--runtime: deno, bun or node, got ${target}`);
   if (target !== own.name && target !== "node") {
