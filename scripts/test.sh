@@ -13,7 +13,15 @@ if [ -z "${REDIS_URL:-}" ]; then
   dir=$(mktemp -d)
   redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --daemonize yes \
     --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
-  trap 'kill "$(cat "$dir/redis.pid" 2>/dev/null)" 2>/dev/null; rm -rf "$dir"' EXIT
+  stop_redis() {
+    local pid; pid=$(cat "$dir/redis.pid" 2>/dev/null)
+    if [ -n "$pid" ]; then
+      kill "$pid" 2>/dev/null
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done   # let it finish writing
+    fi
+    rm -rf "$dir"
+  }
+  trap stop_redis EXIT
   for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
   export REDIS_URL="redis://127.0.0.1:$port"
 fi
