@@ -68,22 +68,44 @@ export function uniqueName(prefix = "q"): string {
   return `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
-/** Runs `/usr/bin/python3` (Debian's, which has RQ 1.13) with a script; returns stdout. */
-export async function python(script: string, env: Record<string, string> = {}): Promise<string> {
+/**
+ * Runs Debian's `/usr/bin/python3` (the one with RQ 1.13) to completion, killed after `timeoutMs`; resolves with its
+ * stdout (and stderr too with `mergeStderr`), rejects with its output on a non-zero exit.
+ */
+async function runPython(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number; mergeStderr?: boolean } = {},
+): Promise<string> {
   const { spawn } = await import("node:child_process");
   const process = (await import("node:process")).default;
   return await new Promise((resolve, reject) => {
-    const child = spawn("/usr/bin/python3", ["-c", script], {
-      env: { ...process.env, ...env },
+    const child = spawn("/usr/bin/python3", args, {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "", err = "";
     child.stdout.on("data", (d: unknown) => (out += String(d)));
-    child.stderr.on("data", (d: unknown) => (err += String(d)));
-    child.on("error", reject);
-    child.on(
-      "close",
-      (code: number | null) => code === 0 ? resolve(out) : reject(new Error(`python exited ${code}:\n${err}\n${out}`)),
-    );
+    child.stderr.on("data", (d: unknown) => (options.mergeStderr ? (out += String(d)) : (err += String(d))));
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 45_000);
+    child.on("error", (e: Error) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (code: number | null, signal: string | null) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`python3 ${args.slice(0, 3).join(" ")} exited ${code ?? signal}:\n${err}${out}`));
+    });
   });
+}
+
+/** Runs a Python script with `/usr/bin/python3 -c`; returns its stdout. */
+export function python(script: string, env: Record<string, string> = {}): Promise<string> {
+  return runPython(["-c", script], { env });
+}
+
+/** Runs Python RQ's CLI (`/usr/bin/python3 -m rq.cli <args>`); resolves with its output (stdout and stderr). */
+export function rqCli(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<string> {
+  return runPython(["-m", "rq.cli", ...args], { ...options, env: { COLUMNS: "120" }, mergeStderr: true });
 }

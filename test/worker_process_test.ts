@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { runtimeName } from "../runtime/detect.ts";
-import { redisUrl, test, uniqueName } from "./_harness.ts";
+import { redisUrl, rqCli, test, uniqueName } from "./_harness.ts";
 import { freshQueue } from "./_fixtures.ts";
 
 const JOBS = "./test/fixtures/jobs.ts";
@@ -269,7 +269,7 @@ test("Python's `rq info` lists a running rqts worker with its queues and state, 
       6000,
       w,
     );
-    const info = await pythonRq(["info", "--url", url, "--raw", qa.name, qb.name, other.name]);
+    const info = await rqCli(["info", "--url", url, "--raw", qa.name, qb.name, other.name]);
     const lines = info.split("\n");
     assert.ok(lines.includes(`queue ${qa.name} 0`), info);
     assert.ok(lines.includes(`queue ${qb.name} 0`), info);
@@ -279,7 +279,7 @@ test("Python's `rq info` lists a running rqts worker with its queues and state, 
     assert.match(workerLine, new RegExp(` ${w.pid}\\) idle ${qa.name}, ${qb.name}$`));
     assert.equal(lines.filter((l) => l.startsWith("worker ")).length, 1, info);
 
-    const pretty = await pythonRq(["info", "--url", url, qa.name, qb.name, other.name]);
+    const pretty = await rqCli(["info", "--url", url, qa.name, qb.name, other.name]);
     assert.match(pretty, /3 queues, 3 jobs total/);
     assert.match(pretty, new RegExp(`${name} \\(.* ${w.pid}\\): .*idle.* ${qa.name}, ${qb.name}`));
     assert.match(pretty, /1 workers, 3 queues/);
@@ -302,21 +302,6 @@ test("`worker --help` and `info --help` print usage and exit 0", async () => {
     }
   }
 }, T);
-
-/** Runs Python RQ's CLI (Debian's /usr/bin/python3 has RQ 1.13); resolves to stdout. */
-function pythonRq(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("/usr/bin/python3", ["-m", "rq.cli", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "", err = "";
-    child.stdout.on("data", (d: unknown) => (out += String(d)));
-    child.stderr.on("data", (d: unknown) => (err += String(d)));
-    child.on("error", reject);
-    child.on(
-      "close",
-      (code) => code === 0 ? resolve(out) : reject(new Error(`rq ${args[0]} exited ${code}:\n${err}${out}`)),
-    );
-  });
-}
 
 test("worker CLI: a job's stdout and stderr reach the worker's output, and the log reads like RQ's", async () => {
   await using q = await freshQueue({}, "logs");

@@ -31,6 +31,7 @@
 import { Queue } from "bullmq";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
+import { bullmqConnection } from "./_bullmq_connection.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -46,19 +47,7 @@ const CONCURRENCY = 100;
 
 const now = () => performance.now();
 const name = `bullbench-${process.pid}-${randomBytes(4).toString("hex")}`;
-const url = new URL(values.url);
-if (url.protocol !== "redis:") {
-  console.error(`bullmq_enqueue: only redis:// URLs are supported, got ${url.protocol}`);
-  process.exit(2);
-}
-const connection = {
-  host: url.hostname || "127.0.0.1",
-  port: url.port ? Number.parseInt(url.port, 10) : 6379,
-};
-const db = url.pathname.replace(/^\//, "");
-if (db) connection.db = Number.parseInt(db, 10);
-if (url.username) connection.username = decodeURIComponent(url.username);
-if (url.password) connection.password = decodeURIComponent(url.password);
+const connection = bullmqConnection(values.url, "bullmq_enqueue");
 // BullMQ builds (and on close() closes) its own ioredis client from this.
 const queue = new Queue(name, { connection });
 queue.on("error", (err) => console.error("bullmq_enqueue: redis error:", err));

@@ -34,6 +34,7 @@ import { Queue, QueueEvents, Worker } from "bullmq";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { bullmqConnection } from "./_bullmq_connection.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -49,19 +50,7 @@ const LATENCY_WARMUP = 20;
 const PROCESSOR = fileURLToPath(new URL("./bullmq_noop_processor.cjs", import.meta.url));
 
 const now = () => performance.now();
-const url = new URL(values.url);
-if (url.protocol !== "redis:") {
-  console.error(`bullmq_worker: only redis:// URLs are supported, got ${url.protocol}`);
-  process.exit(2);
-}
-const connection = {
-  host: url.hostname || "127.0.0.1",
-  port: url.port ? Number.parseInt(url.port, 10) : 6379,
-};
-const db = url.pathname.replace(/^\//, "");
-if (db) connection.db = Number.parseInt(db, 10);
-if (url.username) connection.username = decodeURIComponent(url.username);
-if (url.password) connection.password = decodeURIComponent(url.password);
+const connection = bullmqConnection(values.url, "bullmq_worker");
 
 const uniqueName = (tag) => `bullworkerbench-${tag}-${process.pid}-${randomBytes(4).toString("hex")}`;
 

@@ -3,13 +3,11 @@
 // by a Python worker (or by rqts in-process) read on the other side.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import process from "node:process";
 import { type Connection, Job, Queue } from "../../mod.ts";
-import { python, redisUrl, test, uniqueName } from "../_harness.ts";
+import { python, redisUrl, rqCli, test, uniqueName } from "../_harness.ts";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
@@ -202,35 +200,8 @@ async function cleanup(conn: Connection, name: string): Promise<void> {
 
 /** Runs a burst Python RQ worker (JSONSerializer) on `queue` with `dir` on its import path. */
 function runPythonWorker(url: string, queue: string, dir: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const args = [
-      "-m",
-      "rq.cli",
-      "worker",
-      "--burst",
-      "--url",
-      url,
-      "--serializer",
-      "rq.serializers.JSONSerializer",
-      "--path",
-      dir,
-      queue,
-    ];
-    const child = spawn("/usr/bin/python3", args, { cwd: dir, env: process.env, stdio: ["ignore", "pipe", "pipe"] });
-    let log = "";
-    child.stdout.on("data", (d: unknown) => (log += String(d)));
-    child.stderr.on("data", (d: unknown) => (log += String(d)));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 45_000);
-    child.on("error", (e: Error) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on("close", (code: number | null, signal: string | null) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(log);
-      else reject(new Error(`python -m rq.cli worker exited ${code ?? signal}:\n${log}`));
-    });
-  });
+  const args = ["worker", "--burst", "--url", url, "--serializer", "rq.serializers.JSONSerializer", "--path", dir];
+  return rqCli([...args, queue], { cwd: dir });
 }
 
 // ---------------------------------------------------------------------------------------------------------------

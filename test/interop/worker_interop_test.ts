@@ -4,13 +4,11 @@
 // failed) works across the two in both directions.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import process from "node:process";
 import { Connection, Job, Queue, Worker } from "../../mod.ts";
-import { python, redisUrl, test, uniqueName } from "../_harness.ts";
+import { python, redisUrl, rqCli, test, uniqueName } from "../_harness.ts";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
@@ -54,30 +52,6 @@ async function py<T>(body: string, args: unknown = null): Promise<T> {
   } catch {
     throw new Error(`The Python script did not print JSON; it printed:\n${output}`);
   }
-}
-
-/** Runs `/usr/bin/python3 -m rq.cli <args>` to completion; resolves with its output, rejects on a non-zero exit. */
-function rqCli(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("/usr/bin/python3", ["-m", "rq.cli", ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, COLUMNS: "120" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let log = "";
-    child.stdout.on("data", (d: unknown) => (log += String(d)));
-    child.stderr.on("data", (d: unknown) => (log += String(d)));
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 45_000);
-    child.on("error", (e: Error) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on("close", (code: number | null, signal: string | null) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(log);
-      else reject(new Error(`python -m rq.cli ${args.join(" ")} exited ${code ?? signal}:\n${log}`));
-    });
-  });
 }
 
 /** Deletes every key that mentions `name`, and its entries in rq:queues / rq:workers. */
