@@ -86,6 +86,7 @@ export interface JobInit {
   failureCallbackName?: string;
   status?: JobStatus;
   enqueueAtFront?: boolean;
+  allowDependencyFailures?: boolean;
 }
 
 type Call = { funcName: string; args: unknown[]; kwargs: Record<string, unknown> };
@@ -199,6 +200,7 @@ export class Job<R = unknown> {
     job.successCallbackName = init.successCallbackName ?? null;
     job.failureCallbackName = init.failureCallbackName ?? null;
     job.enqueueAtFront = init.enqueueAtFront ?? null;
+    job.allowDependencyFailures = init.allowDependencyFailures ?? null;
     job.#status = init.status ?? null;
     return job;
   }

@@ -9,6 +9,22 @@ export type Duration = number | string;
 /** Something a job can depend on: a job (anything with an `id`) or a job id. */
 export type Dependency = { readonly id: string } | string;
 
+/**
+ * RQ's `Dependency(jobs, allow_failure, enqueue_at_front)`: the jobs to wait for, and how.
+ * @example
+ * ```ts
+ * await queue.enqueue(report, [], { dependsOn: { jobs: [a, b], allowFailure: true } });
+ * ```
+ */
+export interface DependencySpec {
+  /** The jobs (or ids) to wait for. */
+  readonly jobs: Dependency | readonly Dependency[];
+  /** Run once the dependencies have ended, finished or failed. Default false (only after they all finished). */
+  readonly allowFailure?: boolean;
+  /** Put the job at the front of its queue when it is released. Default false. */
+  readonly enqueueAtFront?: boolean;
+}
+
 /** The job options of RQ's `enqueue`, camelCased, with RQ's defaults and units (seconds). */
 export interface JobOptions {
   /** Maximum runtime before the job is interrupted and marked failed. Default 180; `-1` = no limit. */
@@ -20,7 +36,7 @@ export interface JobOptions {
   /** How long a failed job is kept. Default 31536000 (one year); `-1` = forever. */
   failureTtl?: Duration;
   /** Jobs (or ids) that must finish successfully before this one is queued. */
-  dependsOn?: Dependency | readonly Dependency[];
+  dependsOn?: Dependency | readonly Dependency[] | DependencySpec;
   /** The job's id. Default: a random UUID. */
   jobId?: string;
   /** Put the job at the front of the queue instead of the back. Default false. */
@@ -42,6 +58,9 @@ export interface ParsedJobOptions {
   ttl: number | undefined;
   failureTtl: number | undefined;
   dependencyIds: string[];
+  /** Set by a {@link DependencySpec}; undefined otherwise (the hash then carries no such field, as RQ). */
+  allowDependencyFailures: boolean | undefined;
+  enqueueAtFront: boolean | undefined;
   jobId: string | undefined;
   atFront: boolean;
   description: string | undefined;
@@ -102,6 +121,27 @@ export function parseDurationOption(
     throw new RangeError(`${name}: received ${show(value)}, which is too large.`);
   }
   return seconds;
+}
+
+type ParsedDependencies = { ids: string[]; allowFailure?: boolean; enqueueAtFront?: boolean };
+
+function parseDependencySpec(value: unknown): ParsedDependencies {
+  if (value !== null && typeof value === "object" && !Array.isArray(value) && "jobs" in value) {
+    const spec = value as { jobs: unknown; allowFailure?: unknown; enqueueAtFront?: unknown };
+    for (const flag of ["allowFailure", "enqueueAtFront"] as const) {
+      if (spec[flag] !== undefined && typeof spec[flag] !== "boolean") {
+        throw new TypeError(`dependsOn.${flag}: received ${show(spec[flag])}; expected true or false.`);
+      }
+    }
+    const ids = parseDependencies(spec.jobs);
+    if (!ids.length) throw new TypeError(`dependsOn.jobs: give at least one job or job id.`);
+    return {
+      ids,
+      allowFailure: (spec.allowFailure as boolean | undefined) ?? false,
+      enqueueAtFront: (spec.enqueueAtFront as boolean | undefined) ?? false,
+    };
+  }
+  return { ids: parseDependencies(value) };
 }
 
 function parseDependencies(value: unknown): string[] {
@@ -174,12 +214,15 @@ export function parseJobOptions(
   ) {
     throw new TypeError(`meta: received ${show(o.meta)}; expected a plain object such as { owner: "me" }.`);
   }
+  const deps = parseDependencySpec(o.dependsOn);
   return {
     timeout,
     resultTtl,
     ttl,
     failureTtl,
-    dependencyIds: parseDependencies(o.dependsOn),
+    dependencyIds: deps.ids,
+    allowDependencyFailures: deps.allowFailure,
+    enqueueAtFront: deps.enqueueAtFront,
     jobId: o.jobId,
     atFront: o.atFront ?? false,
     description: o.description,

@@ -157,7 +157,7 @@ export class Queue {
     const { args = [], kwargs = {}, ...jobOptions } = options;
     checkArgs(args, kwargs);
     const job = this.#createJob(funcNameOf(fn), args, kwargs, jobOptions as Record<string, unknown>, ENQUEUE_CALL_KEYS);
-    const atFront = (jobOptions as JobOptions).atFront ?? false;
+    const atFront = ((jobOptions as JobOptions).atFront ?? false) || job.enqueueAtFront === true;
     if (job.dependencyIds.length) {
       const now = utcNow();
       const queued = await this.connection.eval<number>(ENQUEUE_WITH_DEPENDENCIES, [], [
@@ -255,6 +255,8 @@ export class Queue {
         ttl: o.ttl,
         meta: o.meta,
         dependencyIds: o.dependencyIds,
+        allowDependencyFailures: o.allowDependencyFailures,
+        enqueueAtFront: o.enqueueAtFront,
         successCallbackName: o.successCallbackName,
         failureCallbackName: o.failureCallbackName,
         status: o.dependencyIds.length ? "deferred" : "queued",

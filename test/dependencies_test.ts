@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Job } from "../mod.ts";
+import { Job, Worker } from "../mod.ts";
 import { test } from "./_harness.ts";
 import { freshQueue } from "./_fixtures.ts";
 
@@ -88,4 +88,35 @@ test("isAsync: false runs a chain of three dependent jobs in order", async () =>
   const c = await q.enqueueCall(ADD, { args: [5, 6], dependsOn: b });
   assert.deepEqual([await a.result, await b.result, await c.result], [3, 7, 11]);
   assert.equal(await c.getStatus(), "finished");
+});
+
+test("dependsOn { jobs, allowFailure: true } releases the dependent when its parent fails (RQ's Dependency)", async () => {
+  await using q = await freshQueue();
+  const parent = await q.enqueueCall(FAIL, { args: ["boom"] });
+  const strict = await q.enqueueCall(ADD, { args: [1, 1], dependsOn: parent });
+  const lenient = await q.enqueueCall(ADD, { args: [2, 2], dependsOn: { jobs: [parent], allowFailure: true } });
+  const hash = await q.connection.call<Record<string, string>>(["HGETALL", lenient.key]);
+  assert.equal(hash.allow_dependency_failures, "1");
+  assert.equal(hash.enqueue_at_front, "0");
+  assert.equal(
+    await q.connection.call(["HGET", strict.key, "allow_dependency_failures"]),
+    null,
+    "no field without a spec, as RQ",
+  );
+  await new Worker([q.name], { connection: q.connection.url, handleSignals: false, logLevel: "error" }).work({
+    burst: true,
+  });
+  assert.equal(await parent.getStatus(), "failed");
+  assert.equal(await strict.getStatus(), "deferred");
+  assert.equal(await lenient.getStatus(), "finished");
+  assert.equal(await lenient.result, 4);
+});
+
+test("dependsOn { jobs } rejects a spec without jobs or with a non-boolean flag", async () => {
+  await using q = await freshQueue();
+  await assert.rejects(q.enqueueCall(ADD, { dependsOn: { jobs: [] } }), /dependsOn.jobs: give at least one/);
+  await assert.rejects(
+    q.enqueueCall(ADD, { dependsOn: { jobs: "x", allowFailure: "yes" as unknown as boolean } }),
+    /dependsOn.allowFailure: received "yes"; expected true or false/,
+  );
 });
