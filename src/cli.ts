@@ -37,6 +37,9 @@ Options:
   --horse-permissions "FLAGS"   Deno only: permission flags for horses (default "--allow-all"),
                                 e.g. "--allow-read=. --allow-net=127.0.0.1:6379 --allow-env"
   --results-ttl N               resultTtl for jobs that set none, seconds (default 500)
+  --worker-ttl N                Worker key lifetime, seconds (default 420)
+  --liveness-ttl N              Seconds without a sign of life after which this worker counts as dead and
+                                others recover its jobs (default 30)
   --log-level LEVEL             debug, info, warning or error (default info)
 
 The first SIGINT/SIGTERM finishes running jobs then exits (warm); a second kills the horses (cold).`,
@@ -161,6 +164,8 @@ async function workerCommand(queues: string[], p: Parsed, url: string): Promise<
     jobRoot: p.flags.get("path") as string | undefined,
     horsePermissions: typeof permissions === "string" ? splitFlags(permissions) : undefined,
     defaultResultTtl: intFlag(p, "results-ttl"),
+    workerTtl: intFlag(p, "worker-ttl"),
+    livenessTtl: intFlag(p, "liveness-ttl"),
     logLevel: level as LogLevel,
   });
   await worker.work({ burst: p.flags.has("burst") });

@@ -40,8 +40,49 @@ export interface PipelineLike {
   addCommand(args: WireArg[]): unknown;
 }
 
-/** What every class accepts as `connection`: a Redis URL, a node-redis client the caller owns, or nothing. */
-export type ConnectionOption = string | RedisClient | Connection | undefined;
+/** TLS options for `rediss://` URLs, as Node's `tls.connect()` takes them (PEM strings). */
+export interface TlsSettings {
+  /** CA certificate(s) to trust, e.g. for a self-signed server. Default: the system's. */
+  ca?: string | string[];
+  /** Client certificate and key, when the server asks for one (`tls-auth-clients yes`). */
+  cert?: string;
+  key?: string;
+  /** Default true. */
+  rejectUnauthorized?: boolean;
+  /** Server name to verify the certificate against. Default: the URL's host. */
+  servername?: string;
+}
+
+/** A connection described by settings: the URL plus how to behave when Redis is away. */
+export interface ConnectionSettings {
+  /** Redis URL (`redis://[:password@]host:port[/db]`, `rediss://` for TLS). Default `REDIS_URL`, else the local one. */
+  url?: string;
+  /**
+   * Seconds a command waits for Redis to come back while it is unreachable, then fails with a
+   * {@link RedisConnectionError}. Default 0: fail at once, so a caller never hangs on a Redis that is down.
+   */
+  offlineWait?: number;
+  /** TLS settings for `rediss://`. */
+  tls?: TlsSettings;
+}
+
+/**
+ * What every class accepts as `connection`: a Redis URL, {@link ConnectionSettings}, a node-redis client the
+ * caller owns, a Connection to share, or nothing (`REDIS_URL`, else redis://127.0.0.1:6379).
+ */
+export type ConnectionOption = string | ConnectionSettings | RedisClient | Connection | undefined;
+
+// node-redis errors for a command that never reached Redis, and for a connection that broke under one.
+const NOT_SENT = new Set(["The client is offline", "The client is closed"]);
+const BROKEN =
+  /^(Socket closed unexpectedly|Connection timeout|Socket timeout)|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH/;
+
+/** Whether `error` says Redis could not be reached (rather than Redis answering with an error). */
+export function isConnectionError(error: unknown): boolean {
+  if (error instanceof RedisConnectionError) return true;
+  const message = String((error as Error)?.message ?? "");
+  return NOT_SENT.has(message) || BROKEN.test(message) || BROKEN.test(String((error as { code?: string })?.code));
+}
 
 /** A Lua script run with EVALSHA, loaded on first NOSCRIPT. */
 export class Script {
@@ -83,17 +124,25 @@ export class Connection {
   readonly #owned: boolean;
   readonly #label: string;
   readonly #url: string | undefined;
+  readonly #settings: ConnectionSettings;
   #ready: Promise<RedisClient> | undefined;
   #everConnected = false;
   #blockingIdle: RedisClient[] = [];
   #blockingAll = new Set<RedisClient>();
   #closed = false;
 
-  private constructor(client: RedisClient | undefined, owned: boolean, label: string, url?: string) {
+  private constructor(
+    client: RedisClient | undefined,
+    owned: boolean,
+    label: string,
+    url?: string,
+    settings: ConnectionSettings = {},
+  ) {
     this.#client = client;
     this.#owned = owned;
     this.#label = label;
     this.#url = url;
+    this.#settings = settings;
   }
 
   /** Resolves the `connection` option: a URL, a client, a Connection to share, or `REDIS_URL`/the default. */
@@ -103,24 +152,43 @@ export class Connection {
       const url = option ?? getRuntime().env("REDIS_URL") ?? DEFAULT_REDIS_URL;
       return Connection.fromUrl(url);
     }
-    if (typeof option === "object" && option !== null && typeof option.sendCommand === "function") {
+    if (typeof option === "object" && option !== null && typeof (option as RedisClient).sendCommand === "function") {
       const url = (option as unknown as { options?: { url?: string } }).options?.url;
-      return new Connection(option, false, "caller's client", url);
+      return new Connection(option as RedisClient, false, "caller's client", url);
+    }
+    if (typeof option === "object" && option !== null && !Array.isArray(option)) {
+      const settings = option as ConnectionSettings;
+      return Connection.fromUrl(settings.url ?? getRuntime().env("REDIS_URL") ?? DEFAULT_REDIS_URL, settings);
     }
     throw new TypeError(
-      `connection: expected a Redis URL string (e.g. "redis://127.0.0.1:6379"), a node-redis client from ` +
-        `createClient(), or nothing (REDIS_URL, else ${DEFAULT_REDIS_URL}); received ${typeof option}.`,
+      `connection: expected a Redis URL string (e.g. "redis://127.0.0.1:6379"), settings such as { url, ` +
+        `offlineWait }, a node-redis client from createClient(), or nothing (REDIS_URL, else ${DEFAULT_REDIS_URL}); ` +
+        `received ${option === null ? "null" : typeof option}.`,
     );
   }
 
-  /** A Connection to `url` that owns its client. Nothing is loaded or sent until the first command. */
-  static fromUrl(url: string): Connection {
-    if (!/^rediss?:\/\//.test(url)) {
+  /**
+   * A Connection to `url` that owns its client. Nothing is loaded or sent until the first command.
+   * @throws {TypeError} for a URL that is not redis:// or rediss://, or bad settings.
+   */
+  static fromUrl(url: string, settings: Omit<ConnectionSettings, "url"> = {}): Connection {
+    if (typeof url !== "string" || !/^rediss?:\/\//.test(url)) {
       throw new TypeError(
-        `connection: "${redactUrl(url)}" is not a Redis URL; use redis://host:port[/db] or rediss:// for TLS.`,
+        `connection: "${redactUrl(String(url))}" is not a Redis URL; use redis://host:port[/db] or rediss:// for TLS.`,
       );
     }
-    return new Connection(undefined, true, redactUrl(url), url);
+    const wait = settings.offlineWait ?? 0;
+    if (typeof wait !== "number" || !(wait >= 0) || wait === Infinity) {
+      throw new RangeError(
+        `offlineWait: received ${String(wait)}; expected seconds >= 0 (0 = fail at once when Redis is unreachable).`,
+      );
+    }
+    return new Connection(undefined, true, redactUrl(url), url, { ...settings, url });
+  }
+
+  /** The settings this Connection was made with (URL, offlineWait, tls); `{}` for a caller's client. */
+  get settings(): ConnectionSettings {
+    return this.#settings;
   }
 
   /** The Redis URL, when known (given, or the caller's client was made from one). */
@@ -157,9 +225,13 @@ export class Connection {
   async #open(): Promise<RedisClient> {
     const { createClient, RESP_TYPES } = await loadRedis();
     if (!this.#client) {
+      const tls = this.#settings.tls;
       this.#client = createClient({
         url: this.#url,
+        // A command sent while Redis is away fails at once (see #guard) instead of queueing for ever.
+        disableOfflineQueue: true,
         socket: {
+          ...(tls ? { tls: true, ...tls } : {}),
           connectTimeout: 5000,
           // The first connection fails fast with a clear error; once connected, reconnect with backoff.
           reconnectStrategy: (retries: number, cause: Error) =>
@@ -184,24 +256,65 @@ export class Connection {
     return this.#client;
   }
 
-  /** Sends one command; bulk replies come back as strings. */
-  async call<T = unknown>(args: Command): Promise<T> {
-    const client = this.#client?.isOpen ? this.#client : await this.ready();
-    return await client.sendCommand(wireArgs(args)) as T;
+  /**
+   * Runs `send` and turns node-redis's connection failures into a {@link RedisConnectionError} that says whether the
+   * command reached Redis. A command that was not sent is retried while `offlineWait` lasts.
+   */
+  async #guard<T>(send: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + (this.#settings.offlineWait ?? 0) * 1000;
+    while (true) {
+      try {
+        return await send();
+      } catch (error) {
+        if (!isConnectionError(error) || this.#closed) throw error;
+        const message = String((error as Error)?.message ?? error);
+        const notSent = NOT_SENT.has(message) || (error instanceof RedisConnectionError && !this.#everConnected) ||
+          /ECONNREFUSED/.test(message);
+        if (notSent && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, Math.min(250, Math.max(deadline - Date.now(), 1))));
+          continue;
+        }
+        if (error instanceof RedisConnectionError) throw error;
+        const waited = this.#settings.offlineWait ? ` after waiting ${this.#settings.offlineWait} s` : "";
+        throw new RedisConnectionError(
+          notSent
+            ? `Redis at ${this.#label} is unreachable (${message}${waited}); the command was not sent. Retry once ` +
+              `Redis is back, or pass { url, offlineWait: <seconds> } as 'connection' to wait for it.`
+            : `The connection to Redis at ${this.#label} broke while a command was in flight (${message}); it may ` +
+              `or may not have run.`,
+          { cause: error, maybeRan: !notSent },
+        );
+      }
+    }
   }
 
-  /** Sends one command; bulk replies come back as bytes. */
-  async callBytes<T = unknown>(args: Command): Promise<T> {
-    if (!this.#client?.isOpen) await this.ready();
-    return await this.#bytes!.sendCommand(wireArgs(args)) as T;
+  /** Sends one command; bulk replies come back as strings. @throws {RedisConnectionError} when Redis is away. */
+  call<T = unknown>(args: Command): Promise<T> {
+    return this.#guard(async () => {
+      const client = this.#client?.isOpen ? this.#client : await this.ready();
+      return await client.sendCommand(wireArgs(args)) as T;
+    });
   }
 
-  /** Runs commands in one MULTI/EXEC transaction (one round trip); returns their replies. */
-  async transaction(commands: Command[]): Promise<unknown[]> {
-    const client = this.#client?.isOpen ? this.#client : await this.ready();
-    const multi = client.multi();
-    for (const c of commands) multi.addCommand(wireArgs(c));
-    return await multi.exec();
+  /** Sends one command; bulk replies come back as bytes. @throws {RedisConnectionError} when Redis is away. */
+  callBytes<T = unknown>(args: Command): Promise<T> {
+    return this.#guard(async () => {
+      if (!this.#client?.isOpen) await this.ready();
+      return await this.#bytes!.sendCommand(wireArgs(args)) as T;
+    });
+  }
+
+  /**
+   * Runs commands in one MULTI/EXEC transaction (one round trip); returns their replies.
+   * @throws {RedisConnectionError} when Redis is away.
+   */
+  transaction(commands: Command[]): Promise<unknown[]> {
+    return this.#guard(async () => {
+      const client = this.#client?.isOpen ? this.#client : await this.ready();
+      const multi = client.multi();
+      for (const c of commands) multi.addCommand(wireArgs(c));
+      return await multi.exec();
+    });
   }
 
   /** Runs a Lua script (EVALSHA, loading it on NOSCRIPT). */

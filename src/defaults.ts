@@ -21,6 +21,12 @@ export const CALLBACK_TIMEOUT = 60;
 /** Worker key lifetime, in seconds; the key's TTL is this plus 60. */
 export const DEFAULT_WORKER_TTL = 420;
 
+/**
+ * rqts only: lifetime of a worker's liveness key, in seconds, refreshed every third of it. Once it lapses the
+ * worker counts as dead and live workers recover its jobs.
+ */
+export const DEFAULT_LIVENESS_TTL = 30;
+
 /** How often a busy worker heartbeats, in seconds. */
 export const DEFAULT_JOB_MONITORING_INTERVAL = 30;
 

@@ -75,4 +75,11 @@ export class FunctionReferenceError extends TypeError {
 export class JobFailedError extends RqtsError {}
 
 /** No Redis connection could be made or it broke. */
-export class RedisConnectionError extends RqtsError {}
+export class RedisConnectionError extends RqtsError {
+  /** True when the connection broke after the command was sent: Redis may or may not have run it. */
+  readonly maybeRan: boolean;
+  constructor(message: string, options?: ErrorOptions & { maybeRan?: boolean }) {
+    super(message, options);
+    this.maybeRan = options?.maybeRan ?? false;
+  }
+}

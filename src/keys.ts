@@ -45,3 +45,10 @@ export const ownListKey = (worker: string): string => OWN_LIST_PREFIX + worker;
 /** rqts only: ids a worker took ahead (marked started) while its current job runs; given back if it dies first. */
 export const HELD_PREFIX = "rqts:held:";
 export const heldKey = (worker: string): string => HELD_PREFIX + worker;
+/** rqts only: ids a worker marked started and has not finished (running or taken ahead); recovered if it dies. */
+export const RUNNING_PREFIX = "rqts:running:";
+export const runningKey = (worker: string): string => RUNNING_PREFIX + worker;
+/** rqts only: present while a worker lives (short TTL, refreshed); a worker whose key lapsed is dead. */
+export const aliveKey = (worker: string): string => "rqts:alive:" + worker;
+/** rqts only: the names of rqts workers that have not ended cleanly, for the recovery of dead ones. */
+export const RQTS_WORKERS_KEY = "rqts:workers";

@@ -4,13 +4,27 @@
 
 import { Script } from "./connection.ts";
 import { DEFAULT_FAILURE_TTL, RESULTS_STREAM_MAXLEN } from "./defaults.ts";
-import { JOB_PREFIX, QUEUE_PREFIX, QUEUES_KEY, REGISTRY_PREFIXES, RESULTS_PREFIX, SUSPENDED_KEY } from "./keys.ts";
+import {
+  HELD_PREFIX,
+  JOB_PREFIX,
+  OWN_LIST_PREFIX,
+  QUEUE_PREFIX,
+  QUEUES_KEY,
+  REGISTRY_PREFIXES,
+  RESULTS_PREFIX,
+  RQTS_WORKERS_KEY,
+  RUNNING_PREFIX,
+  SUSPENDED_KEY,
+  WORKER_PREFIX,
+  WORKERS_KEY,
+} from "./keys.ts";
 
 const PRELUDE = `
 local JOB = ${JSON.stringify(JOB_PREFIX)}
 local QUEUE = ${JSON.stringify(QUEUE_PREFIX)}
 local QUEUES = ${JSON.stringify(QUEUES_KEY)}
 local RESULTS = ${JSON.stringify(RESULTS_PREFIX)}
+local RUNNING = ${JSON.stringify(RUNNING_PREFIX)}
 local REG = { started = ${JSON.stringify(REGISTRY_PREFIXES.started)}, finished = ${
   JSON.stringify(REGISTRY_PREFIXES.finished)
 },
@@ -141,12 +155,30 @@ return 0
 );
 
 const FINISH_FUNCTIONS = `
+-- Whether worker wname may store id's outcome: the job is still started by it, or was failed as abandoned by a
+-- worker that thought it dead (then the real outcome replaces that guess). A finish that is not owned (a retry after
+-- a lost reply, a job canceled or deleted meanwhile) stores nothing. wkey '' = no worker (isAsync: false).
+local function owned(id, wkey, wname)
+  if wkey == '' then return true end
+  redis.call('SREM', RUNNING .. wname, id)
+  local key = JOB .. id
+  local st, w = unpack(redis.call('HMGET', key, 'status', 'worker_name'))
+  if w ~= wname then return false end
+  if st == 'started' then return true end
+  if st == 'failed' and redis.call('HGET', key, 'rqts_abandoned') == wname then
+    redis.call('HDEL', key, 'rqts_abandoned')
+    redis.call('ZREM', REG.failed .. (redis.call('HGET', key, 'origin') or ''), id)
+    return true
+  end
+  return false
+end
 -- A successful run (RQ's Job._handle_success + cleanup + enqueue_dependents + worker bookkeeping).
 -- a: id, origin, now_seconds, now_ts, result_ttl, started_at, worker_key ('' = none), working_time, worker_name,
 -- last_heartbeat, then the XADD fields. Returns the released dependents as {id, origin, ...}.
 local function finish_success(a)
   local id, origin, now, now_ts, ttl = a[1], a[2], tonumber(a[3]), a[4], tonumber(a[5])
   local started_at, wkey, wtime, wname, hb = a[6], a[7], a[8], a[9], a[10]
+  if not owned(id, wkey, wname) then return false end
   local fields = {}
   for i = 11, #a do table.insert(fields, a[i]) end
   local released = release_dependents(id, now_ts, false)
@@ -175,6 +207,7 @@ end
 local function finish_failure(a)
   local id, origin, now, now_ts, own_ttl = a[1], a[2], tonumber(a[3]), a[4], a[5]
   local started_at, wkey, wtime, wname, hb, status = a[6], a[7], a[8], a[9], a[10], a[11]
+  if not owned(id, wkey, wname) then return false end
   local fields = {}
   for i = 12, #a do table.insert(fields, a[i]) end
   local key = JOB .. id
@@ -215,6 +248,7 @@ local function mark_started(id, popped_from, wkey, wname, now, now_ts)
   redis.call('ZADD', REG.started .. origin, now + hb, id)
   redis.call('HSET', key, 'status', 'started', 'started_at', now_ts, 'last_heartbeat', now_ts, 'worker_name', wname)
   redis.call('PERSIST', key)
+  redis.call('SADD', RUNNING .. wname, id)
   redis.call('HSET', wkey, 'current_job', id, 'current_job_working_time', '0', 'state', 'busy', 'last_heartbeat', now_ts)
   return h
 end
@@ -345,8 +379,103 @@ local key = JOB .. id
 if redis.call('HGET', key, 'status') ~= 'started' or redis.call('HGET', key, 'worker_name') ~= wname then return 0 end
 local origin = redis.call('HGET', key, 'origin') or queue
 redis.call('ZREM', REG.started .. origin, id)
+redis.call('SREM', RUNNING .. wname, id)
 redis.call('HSET', key, 'status', 'queued', 'started_at', '', 'last_heartbeat', '', 'worker_name', '')
 redis.call('LPUSH', QUEUE .. origin, id)
 return 1
+`,
+);
+
+/**
+ * Recovers what a dead rqts worker left (its liveness key lapsed): ids in its own list and jobs it took ahead go
+ * back to the front of their queues (they never ran); the jobs it was running fail as abandoned (RQ's choice: no
+ * second run of a job that may have done its work); its registration is removed, as RQ's clean-up would.
+ * ARGV: worker_name, now_seconds, now_ts, then the XADD fields of the abandoned failure.
+ * Returns {returned, abandoned ids...}.
+ */
+export const RECOVER_WORKER = new Script(
+  PRELUDE + FINISH_FUNCTIONS + `
+local wname, now, now_ts = ARGV[1], ARGV[2], ARGV[3]
+local fields = {}
+for i = 4, #ARGV do table.insert(fields, ARGV[i]) end
+local own, held, running = ${JSON.stringify(OWN_LIST_PREFIX)} .. wname, ${JSON.stringify(HELD_PREFIX)} .. wname,
+  RUNNING .. wname
+local returned, abandoned = 0, {}
+while true do
+  local id = redis.call('RPOP', own)
+  if not id then break end
+  local origin = redis.call('HGET', JOB .. id, 'origin')
+  if origin then
+    redis.call('LPUSH', QUEUE .. origin, id)
+    returned = returned + 1
+  end
+end
+local function give_back(id)
+  local key = JOB .. id
+  local origin = redis.call('HGET', key, 'origin') or 'default'
+  redis.call('ZREM', REG.started .. origin, id)
+  redis.call('HSET', key, 'status', 'queued', 'started_at', '', 'last_heartbeat', '', 'worker_name', '')
+  redis.call('LPUSH', QUEUE .. origin, id)
+  returned = returned + 1
+end
+for _, id in ipairs(redis.call('SMEMBERS', held)) do
+  local st, w = unpack(redis.call('HMGET', JOB .. id, 'status', 'worker_name'))
+  if st == 'started' and w == wname then give_back(id) end
+end
+for _, id in ipairs(redis.call('SMEMBERS', running)) do
+  local key = JOB .. id
+  local st, w, origin, fttl, started_at, hb = unpack(redis.call('HMGET', key, 'status', 'worker_name', 'origin',
+    'failure_ttl', 'started_at', 'last_heartbeat'))
+  if st == 'started' and w == wname then
+    local a = { id, origin or 'default', now, now_ts, fttl or '', started_at or '', '', '0', wname, hb or '', 'failed' }
+    for _, f in ipairs(fields) do table.insert(a, f) end
+    finish_failure(a)
+    redis.call('HSET', key, 'rqts_abandoned', wname)
+    table.insert(abandoned, id)
+  end
+end
+local wkey = ${JSON.stringify(WORKER_PREFIX)} .. wname
+local queues = redis.call('HGET', wkey, 'queues')
+if queues and redis.call('HEXISTS', wkey, 'death') == 0 then
+  for q in string.gmatch(queues, '[^,]+') do redis.call('SREM', ${JSON.stringify(WORKERS_KEY)} .. ':' .. q, wkey) end
+  redis.call('SREM', ${JSON.stringify(WORKERS_KEY)}, wkey)
+  redis.call('HSET', wkey, 'death', now_ts)
+  redis.call('EXPIRE', wkey, 60)
+end
+redis.call('DEL', own, held, running)
+redis.call('SREM', ${JSON.stringify(RQTS_WORKERS_KEY)}, wname)
+local reply = { returned }
+for _, id in ipairs(abandoned) do table.insert(reply, id) end
+return reply
+`,
+);
+
+/**
+ * After a command whose reply was lost (the connection broke under it), gives back the jobs the worker marked
+ * started but does not know of: a lost dequeue reply must not leave a job 'started' for ever.
+ * ARGV: worker_name, then the ids the worker knows it holds. Returns how many went back.
+ */
+export const RECONCILE = new Script(
+  PRELUDE + `
+local wname = ARGV[1]
+local known = {}
+for i = 2, #ARGV do known[ARGV[i]] = true end
+local n = 0
+for _, id in ipairs(redis.call('SMEMBERS', RUNNING .. wname)) do
+  if not known[id] then
+    local key = JOB .. id
+    local st, w, origin = unpack(redis.call('HMGET', key, 'status', 'worker_name', 'origin'))
+    redis.call('SREM', RUNNING .. wname, id)
+    redis.call('SREM', ${JSON.stringify(HELD_PREFIX)} .. wname, id)
+    if st == 'started' and w == wname then
+      origin = origin or 'default'
+      redis.call('ZREM', REG.started .. origin, id)
+      redis.call('HSET', key, 'status', 'queued', 'started_at', '', 'last_heartbeat', '', 'worker_name', '')
+      redis.call('LPUSH', QUEUE .. origin, id)
+      n = n + 1
+    end
+  end
+end
+return n
 `,
 );

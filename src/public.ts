@@ -1,6 +1,15 @@
 // The public API of the core, re-exported by mod.ts and the npm entry points.
 
-export { Connection, type ConnectionOption, Pipeline, type PipelineLike, type RedisClient } from "./connection.ts";
+export {
+  Connection,
+  type ConnectionOption,
+  type ConnectionSettings,
+  isConnectionError,
+  Pipeline,
+  type PipelineLike,
+  type RedisClient,
+  type TlsSettings,
+} from "./connection.ts";
 export { getCurrentJob } from "./current.ts";
 export * from "./defaults.ts";
 export {

@@ -2,19 +2,21 @@
 // process under its timeout, registered so that `rq info` lists it, and storing outcomes exactly as RQ does.
 
 import { Buffer } from "node:buffer";
-import { Connection, type ConnectionOption, type RedisClient } from "./connection.ts";
+import { Connection, type ConnectionOption, isConnectionError, type RedisClient } from "./connection.ts";
 import {
   DEFAULT_JOB_MONITORING_INTERVAL,
   DEFAULT_JOB_TIMEOUT,
+  DEFAULT_LIVENESS_TTL,
   DEFAULT_REDIS_URL,
   DEFAULT_RESULT_TTL,
   DEFAULT_WORKER_TTL,
   RQ_VERSION,
 } from "./defaults.ts";
-import { RqtsError } from "./errors.ts";
+import { RedisConnectionError, RqtsError } from "./errors.ts";
 import { Horse, type HorseOutcome } from "./horse.ts";
 import { Job } from "./job.ts";
 import {
+  aliveKey,
   cleanRegistriesKey,
   HELD_PREFIX,
   heldKey,
@@ -24,6 +26,7 @@ import {
   queueKey,
   QUEUES_KEY,
   registryKey,
+  RQTS_WORKERS_KEY,
   WORKER_PREFIX,
   workerKey,
   WORKERS_KEY,
@@ -36,6 +39,8 @@ import {
   FINISH_SUCCESS,
   FINISH_SUCCESS_AND_DEQUEUE,
   GIVE_BACK,
+  RECONCILE,
+  RECOVER_WORKER,
   RETURN_OWN_LIST,
 } from "./lua.ts";
 import { describeError } from "./perform.ts";
@@ -90,6 +95,12 @@ export interface WorkerOptions {
   workerTtl?: number;
   /** Heartbeat interval while busy, seconds. Default 30. */
   jobMonitoringInterval?: number;
+  /**
+   * rqts only: seconds without a sign of life (refreshed every third of it) after which this worker counts as dead
+   * and other rqts workers recover its jobs: taken-but-not-started ones are queued again, the running one fails as
+   * abandoned. Default 30.
+   */
+  livenessTtl?: number;
   serializer?: Serializer;
   /** Default "info". */
   logLevel?: LogLevel;
@@ -105,6 +116,19 @@ type Finish = { kind: "success" | "failure"; args: string[] };
 const BLOCK_SECONDS = 5;
 /** Registry maintenance interval, seconds (RQ's). */
 const MAINTENANCE_INTERVAL = 600;
+/** Longest pause between retries while Redis is unreachable, ms. */
+const MAX_BACKOFF_MS = 5000;
+/** Redis error replies that mean "not now" (restarting, loading its AOF, out of memory...): retried, not fatal. */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MISCONF|READONLY|TRYAGAIN|OOM|MASTERDOWN|CLUSTERDOWN)\b/;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The exc_string of a job whose worker died while it ran. */
+function abandonedMessage(worker: string): string {
+  return `AbandonedJobError: worker ${worker} died while this job ran (its process was killed, or it lost Redis ` +
+    `for longer than its liveness TTL); whether the job's function completed is unknown. It was not run again. ` +
+    `Requeue it (rqts requeue, or job.requeue()) if it is safe to run twice.\n`;
+}
 
 /** CLIENT ID of each dedicated blocking connection, asked once. */
 const clientIds = new WeakMap<RedisClient, number>();
@@ -155,6 +179,16 @@ export class Worker {
   #blockedClients = new Set<RedisClient>();
   #waiting: Promise<void> | undefined;
   #suspendedLogged = false;
+  /** Ids this worker dequeued and has not stored or given back: what it knows it holds (see #reconcile). */
+  #taken = new Set<string>();
+  /** Dequeue round trips in flight, and a gate that holds new ones while #reconcile runs. */
+  #inflight = 0;
+  #gate: Promise<void> | undefined;
+  #needReconcile = false;
+  /** When Redis became unreachable (ms), or undefined while it answers. */
+  #outageSince: number | undefined;
+  /** Since when (ms) this worker has been in touch with Redis without a gap: it judges others dead only after a TTL. */
+  #connectedSince = Date.now();
   /** Jobs this worker has finished (success or failure). */
   jobsDone = 0;
 
@@ -178,6 +212,10 @@ export class Worker {
     const maxJobs = options.maxJobsPerHorse ?? 0;
     if (!Number.isInteger(maxJobs) || maxJobs < 0) {
       throw new RangeError(`maxJobsPerHorse: received ${maxJobs}; expected an integer >= 1 (or 0 for no limit).`);
+    }
+    const liveness = options.livenessTtl ?? DEFAULT_LIVENESS_TTL;
+    if (typeof liveness !== "number" || !(liveness >= 1) || !Number.isFinite(liveness)) {
+      throw new RangeError(`livenessTtl: received ${String(liveness)}; expected seconds >= 1 (default 30).`);
     }
     this.#runtime = getRuntime();
     this.#options = options;
@@ -231,11 +269,15 @@ export class Worker {
       await this.#maintenance();
       const heartbeat = setInterval(() => void this.#heartbeat().catch(() => {}), this.#heartbeatMs());
       const maintenance = setInterval(() => void this.#maintenance().catch(() => {}), MAINTENANCE_INTERVAL * 1000);
+      const liveness = setInterval(() => void this.#refreshLiveness(), this.#livenessTtl() * 1000 / 3);
+      const recovery = setInterval(() => void this.#recoverDeadWorkers().catch(() => {}), this.#livenessTtl() * 1000);
       try {
         await Promise.all(Array.from({ length: this.concurrency }, () => this.#slot(burst)));
       } finally {
         clearInterval(heartbeat);
         clearInterval(maintenance);
+        clearInterval(liveness);
+        clearInterval(recovery);
       }
       this.#log("info", `Worker ${this.name}: done, quitting`);
     } finally {
@@ -266,11 +308,26 @@ export class Worker {
     return (this.#options.workerTtl ?? DEFAULT_WORKER_TTL) + 60;
   }
 
+  #livenessTtl(): number {
+    return this.#options.livenessTtl ?? DEFAULT_LIVENESS_TTL;
+  }
+
+  /** Whether `name` is an rqts worker that has stopped showing signs of life (its liveness key lapsed). */
+  async #isDeadRqtsWorker(name: string): Promise<boolean> {
+    const [alive, version] = await this.connection.transaction([
+      ["EXISTS", aliveKey(name)],
+      ["HGET", workerKey(name), "python_version"],
+    ]) as [number, string | null];
+    return !alive && (version === null || version.startsWith("rqts"));
+  }
+
   async #registerBirth(): Promise<void> {
     const c = this.connection;
     const exists = await c.call<number>(["EXISTS", this.key]);
     if (exists && !(await c.call<number>(["HEXISTS", this.key, "death"]))) {
-      throw new RqtsError(`There exists an active worker named '${this.name}' already; pick another --name.`);
+      // A worker of this name that was killed (no death recorded) but has stopped living: recover it, then go on.
+      if (await this.#isDeadRqtsWorker(this.name)) await this.#recover(this.name);
+      else throw new RqtsError(`There exists an active worker named '${this.name}' already; pick another --name.`);
     }
     let ip = "unknown";
     try {
@@ -304,13 +361,126 @@ export class Worker {
       ...this.queueNames.map((q) => ["SADD", workersByQueueKey(q), this.key]),
       ...this.queueNames.map((q) => ["SADD", QUEUES_KEY, queueKey(q)]),
       ["EXPIRE", this.key, String(this.#workerTtl())],
+      ["SET", aliveKey(this.name), String(this.#runtime.pid()), "PX", String(Math.round(this.#livenessTtl() * 1000))],
+      ["SADD", RQTS_WORKERS_KEY, this.name],
     ]);
     await c.call(["HSET", this.key, "state", "started"]);
+  }
+
+  /** Keeps this worker's liveness key; notices Redis going away and coming back. */
+  async #refreshLiveness(): Promise<void> {
+    try {
+      await this.connection.call([
+        "SET",
+        aliveKey(this.name),
+        String(this.#runtime.pid()),
+        "PX",
+        String(Math.round(this.#livenessTtl() * 1000)),
+      ]);
+      this.#redisUp();
+    } catch (error) {
+      if (this.#transient(error)) this.#redisDown(error);
+    }
+  }
+
+  /** Recovers every rqts worker that has stopped living (see {@link RECOVER_WORKER}). */
+  async #recoverDeadWorkers(): Promise<void> {
+    // Right after an outage every worker's key may have lapsed: give live ones a full TTL to show up first.
+    if (this.#outageSince !== undefined || Date.now() - this.#connectedSince < this.#livenessTtl() * 1000) return;
+    for (const name of await this.connection.call<string[]>(["SMEMBERS", RQTS_WORKERS_KEY])) {
+      if (name !== this.name && await this.#isDeadRqtsWorker(name)) await this.#recover(name);
+    }
+  }
+
+  async #recover(name: string): Promise<void> {
+    const [returned, ...abandoned] = await this.connection.eval<[number, ...string[]]>(RECOVER_WORKER, [], [
+      name,
+      String(nowSeconds()),
+      utcNow(),
+      ...failureFields(abandonedMessage(name)),
+    ]);
+    if (returned || abandoned.length) {
+      this.#log(
+        "warning",
+        `Worker ${name} died: ${returned} job(s) it had not started went back to their queues` +
+          (abandoned.length
+            ? `; ${abandoned.length} it was running failed as abandoned (${abandoned.join(", ")})`
+            : ""),
+      );
+    }
+  }
+
+  #transient(error: unknown): boolean {
+    return isConnectionError(error) || TRANSIENT_REPLY.test(String((error as Error)?.message ?? ""));
+  }
+
+  #redisDown(error: unknown): void {
+    if (this.#outageSince !== undefined) return;
+    this.#outageSince = Date.now();
+    const kept = this.#running.size;
+    this.#log(
+      "warning",
+      `Redis is unreachable (${(error as Error)?.message ?? error}); retrying with backoff up to ` +
+        `${MAX_BACKOFF_MS / 1000} s. Running jobs go on; their outcomes are kept until Redis is back` +
+        (kept ? ` (${kept} running now).` : "."),
+    );
+  }
+
+  #redisUp(): void {
+    if (this.#outageSince === undefined) return;
+    const seconds = ((Date.now() - this.#outageSince) / 1000).toFixed(1);
+    this.#outageSince = undefined;
+    this.#connectedSince = Date.now();
+    this.#log("warning", `Redis is back after ${seconds} s; storing kept outcomes and going on.`);
+  }
+
+  /**
+   * Runs `fn` until it succeeds, waiting with backoff while Redis is unreachable or busy, so an outage never ends
+   * the worker nor loses an outcome. Gives up only on a cold shutdown. Other errors are thrown.
+   */
+  async #retrying<T>(fn: () => Promise<T>): Promise<T> {
+    let delay = 100;
+    while (true) {
+      try {
+        if (this.#needReconcile) await this.#reconcile();
+        const value = await fn();
+        this.#redisUp();
+        return value;
+      } catch (error) {
+        if (!this.#transient(error) || this.#cold) throw error;
+        if (error instanceof RedisConnectionError && error.maybeRan) this.#needReconcile = true;
+        this.#redisDown(error);
+        await sleep(delay);
+        delay = Math.min(delay * 2, MAX_BACKOFF_MS);
+      }
+    }
+  }
+
+  /**
+   * After a round trip whose reply was lost: holds new dequeues, waits for those in flight, then gives back any job
+   * Redis says this worker took but that the worker never heard of (it would otherwise stay 'started' for ever).
+   */
+  async #reconcile(): Promise<void> {
+    while (this.#gate) await this.#gate;
+    if (!this.#needReconcile) return;
+    let open!: () => void;
+    this.#gate = new Promise((r) => (open = r));
+    try {
+      while (this.#inflight > 0) await sleep(10);
+      const n = await this.connection.eval<number>(RECONCILE, [], [this.name, ...this.#taken]);
+      this.#needReconcile = false;
+      if (n) this.#log("warning", `Gave back ${n} job(s) taken in a round trip whose reply was lost`);
+    } finally {
+      this.#gate = undefined;
+      open();
+    }
   }
 
   async #registerDeath(): Promise<void> {
     await this.connection.eval(RETURN_OWN_LIST, [this.#ownList], []);
     await this.connection.transaction([
+      ["DEL", aliveKey(this.name)],
+      ["SREM", RQTS_WORKERS_KEY, this.name],
       ["SREM", WORKERS_KEY, this.key],
       ...this.queueNames.map((q) => ["SREM", workersByQueueKey(q), this.key]),
       ["HSET", this.key, "death", utcNow()],
@@ -424,18 +594,32 @@ export class Worker {
       if (finish) await this.#store(finish);
       return null;
     }
-    let reply: unknown;
-    if (!finish) reply = await this.connection.eval(DEQUEUE, [], this.#dequeueArgs(ahead, started), true);
-    else {
-      const script = finish.kind === "success" ? FINISH_SUCCESS_AND_DEQUEUE : FINISH_FAILURE_AND_DEQUEUE;
-      const args = [String(finish.args.length), ...finish.args, ...this.#dequeueArgs(ahead, started)];
-      reply = await this.connection.eval(script, [], args, true);
-    }
-    return decodeDequeued(reply);
+    return await this.#retrying(async () => {
+      while (this.#gate) await this.#gate;
+      this.#inflight++;
+      let reply: unknown;
+      try {
+        if (!finish) reply = await this.connection.eval(DEQUEUE, [], this.#dequeueArgs(ahead, started), true);
+        else {
+          const script = finish.kind === "success" ? FINISH_SUCCESS_AND_DEQUEUE : FINISH_FAILURE_AND_DEQUEUE;
+          const args = [String(finish.args.length), ...finish.args, ...this.#dequeueArgs(ahead, started)];
+          reply = await this.connection.eval(script, [], args, true);
+        }
+      } finally {
+        this.#inflight--;
+      }
+      if (finish) this.#taken.delete(finish.args[0]);
+      const d = decodeDequeued(reply);
+      if (d && d !== "suspended") this.#taken.add(d.id);
+      return d;
+    });
   }
 
   async #store(finish: Finish): Promise<void> {
-    await this.connection.eval(finish.kind === "success" ? FINISH_SUCCESS : FINISH_FAILURE, [], finish.args);
+    await this.#retrying(() =>
+      this.connection.eval(finish.kind === "success" ? FINISH_SUCCESS : FINISH_FAILURE, [], finish.args)
+    );
+    this.#taken.delete(finish.args[0]);
   }
 
   /**
@@ -481,8 +665,9 @@ export class Worker {
         await heartbeat;
       } catch (error) {
         if (!this.#stopping) {
-          this.#log("warning", `Waiting for jobs failed (${(error as Error)?.message ?? error}); retrying in 1 s`);
-          await new Promise((r) => setTimeout(r, 1000));
+          if (this.#transient(error)) this.#redisDown(error);
+          else this.#log("warning", `Waiting for jobs failed (${(error as Error)?.message ?? error}); retrying in 1 s`);
+          await sleep(1000);
         }
       } finally {
         this.#waiting = undefined;
@@ -557,8 +742,8 @@ export class Worker {
             this.#log("warning", "Worker suspended (rq:suspended is set); waiting for resume");
           }
           this.#suspendedLogged = true;
-          await this.connection.call(["HSET", this.key, "state", "suspended"]);
-          await new Promise((r) => setTimeout(r, 1000));
+          await this.connection.call(["HSET", this.key, "state", "suspended"]).catch(() => {});
+          await sleep(1000);
           continue;
         }
         this.#suspendedLogged = false;
@@ -607,8 +792,9 @@ export class Worker {
   /** Returns a job this slot took but did not start (a stopping worker) to the front of its queue. */
   async #giveBack(d: Dequeued): Promise<void> {
     this.#held.delete(d.id);
-    await this.connection.eval(GIVE_BACK, [], [d.id, this.name, d.queue]);
-    await this.connection.call(["SREM", this.#heldKey, d.id]);
+    await this.#retrying(() => this.connection.eval(GIVE_BACK, [], [d.id, this.name, d.queue]));
+    this.#taken.delete(d.id);
+    await this.connection.call(["SREM", this.#heldKey, d.id]).catch(() => {});
   }
 
   /** Runs one dequeued (already started) job in `horse`; returns the outcome to store. */
