@@ -1,105 +1,16 @@
 // The worker CLI as a real process: warm and cold shutdown by signal, recovery of jobs a killed worker had taken,
 // `rq info` (Python) seeing it, and --help.
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import process from "node:process";
-import { runtimeName } from "../runtime/detect.ts";
-import { redisUrl, rqCli, test, uniqueName } from "./_harness.ts";
+import { redisUrl, rqCli, test } from "./_harness.ts";
 import { freshQueue } from "./_fixtures.ts";
+import { childrenOf, type Cli, cli, exitOf, until, workerName } from "./_process.ts";
 
 const JOBS = "./test/fixtures/jobs.ts";
 const T = { timeout: 10_000 };
-
-type Exit = { code: number | null; signal: string | null };
-type Cli = {
-  child: ChildProcess;
-  pid: number;
-  exited: Promise<Exit>;
-  output(): string;
-  /** Sends a signal. (Deno's node:child_process refuses a second child.kill() and then reports the exit as by
-   * the first signal, so signals go through process.kill.) */
-  signal(sig: "SIGTERM" | "SIGINT" | "SIGKILL"): void;
-  stop(): Promise<void>;
-};
-
-/** Starts `rqts <args>` (the real CLI entry of this runtime) as a subprocess, output captured. */
-function cli(args: string[], options: { detached?: boolean } = {}): Cli {
-  // process.execPath is the running deno, bun or node binary.
-  const entry = {
-    deno: ["run", "-A", "runtime/deno/bin.ts"],
-    bun: ["runtime/bun/bin.ts"],
-    node: ["runtime/node/bin.js"],
-  };
-  const child = spawn(process.execPath, [...entry[runtimeName()], ...args], {
-    cwd: process.cwd(),
-    env: process.env,
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: options.detached ?? false,
-  });
-  let out = "";
-  child.stdout!.on("data", (d: unknown) => (out += String(d)));
-  child.stderr!.on("data", (d: unknown) => (out += String(d)));
-  const exited = new Promise<Exit>((resolve) => {
-    child.once("exit", (code, signal) => resolve({ code, signal }));
-    child.once("error", () => resolve({ code: -1, signal: null }));
-  });
-  let gone = false;
-  void exited.then(() => (gone = true));
-  return {
-    child,
-    pid: child.pid!,
-    exited,
-    output: () => out,
-    signal: (sig) => process.kill(child.pid!, sig),
-    /** For `finally`: SIGKILL if still running (and its process group, when detached), then wait. */
-    async stop() {
-      if (gone) return;
-      try {
-        process.kill(options.detached ? -child.pid! : child.pid!, "SIGKILL");
-      } catch { /* already gone */ }
-      await exited;
-    },
-  };
-}
-
-/** Waits until `check` holds, polling every 50 ms; fails after `ms`. */
-async function until(what: string, check: () => Promise<boolean> | boolean, ms = 6000, w?: Cli): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${w ? `; worker output:\n${w.output()}` : ""}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** The exit of `w`, failing after `ms`. */
-async function exitOf(w: Cli, ms = 8000): Promise<Exit> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`worker did not exit; output:\n${w.output()}`)), ms);
-  });
-  try {
-    return await Promise.race([w.exited, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Child pids of `pid` (the worker's horses). */
-function childrenOf(pid: number): number[] {
-  try {
-    return execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
-  } catch {
-    return []; // pgrep exits 1 when there are none
-  }
-}
-
-const workerName = () => uniqueName("w").replaceAll("-", "");
 
 test("warm shutdown (SIGTERM) while a job runs: the job finishes, the worker exits 0 and unregisters", async () => {
   await using q = await freshQueue();
@@ -252,6 +163,49 @@ test(
     }
   },
   T,
+);
+
+test(
+  "a job running when its worker is SIGKILLed fails as abandoned once the worker's liveness lapses, not run twice",
+  async () => {
+    await using q = await freshQueue();
+    const c = q.connection;
+    const dir = await mkdtemp(join(tmpdir(), "rqts-abandon-"));
+    const file = join(dir, "runs");
+    const name = workerName();
+    const url = await redisUrl();
+    const slow = await q.enqueue(`${JOBS}#markThenSleep`, file, "slow", 30);
+    const after = await q.enqueue(`${JOBS}#mark`, file, "after");
+    const killed = cli(["worker", q.name, "--url", url, "--name", name, "--liveness-ttl", "1"]);
+    let rescuer: Cli | undefined;
+    try {
+      await until("the slow job to start", async () => (await slow.getStatus()) === "started", 6000, killed);
+      await new Promise((r) => setTimeout(r, 300)); // time to take the next job ahead
+      killed.signal("SIGKILL");
+      await exitOf(killed);
+      // No key tricks: the rescuer notices the lapsed liveness key by itself within about two TTLs.
+      rescuer = cli(["worker", q.name, "--url", url, "--liveness-ttl", "1"]);
+      await until(
+        "the slow job to fail as abandoned",
+        async () => (await slow.getStatus()) === "failed",
+        8000,
+        rescuer,
+      );
+      await until("the job behind it to finish", async () => (await after.getStatus()) === "finished", 8000, rescuer);
+      assert.match(await slow.excInfo ?? "", new RegExp(`AbandonedJobError: worker ${name} died while this job ran`));
+      assert.deepEqual(await q.failedJobRegistry.getJobIds(), [slow.id]);
+      assert.equal(await q.startedJobRegistry.count(), 0);
+      assert.deepEqual((await readFile(file, "utf8")).split("\n").filter(Boolean), ["slow", "after"], "each ran once");
+      assert.ok(await c.call(["HEXISTS", `rq:worker:${name}`, "death"]), "the dead worker is unregistered");
+      assert.equal(await c.call<number>(["SISMEMBER", "rq:workers", `rq:worker:${name}`]), 0);
+      assert.match(rescuer.output(), new RegExp(`Worker ${name} died: 1 job\\(s\\) it had not started went back`));
+    } finally {
+      await killed.stop();
+      await rescuer?.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+  { timeout: 20_000 },
 );
 
 test("Python's `rq info` lists a running rqts worker with its queues and state, and the queue counts", async () => {
