@@ -2,6 +2,7 @@
 // process under its timeout, registered so that `rq info` lists it, and storing outcomes exactly as RQ does.
 
 import { Buffer } from "node:buffer";
+import { setImmediate } from "node:timers";
 import { Connection, type ConnectionOption, isConnectionError, type RedisClient } from "./connection.ts";
 import {
   DEFAULT_JOB_MONITORING_INTERVAL,
@@ -122,6 +123,12 @@ const MAX_BACKOFF_MS = 5000;
 const TRANSIENT_REPLY = /^(LOADING|BUSY|MISCONF|READONLY|TRYAGAIN|OOM|MASTERDOWN|CLUSTERDOWN)\b/;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const immediate = () => new Promise<void>((r) => setImmediate(r));
+/** Resolves once commands issued so far have been written to the socket (node-redis writes on setImmediate). */
+const afterWrites = async () => {
+  await immediate();
+  await immediate();
+};
 
 /** The exc_string of a job whose worker died while it ran. */
 function abandonedMessage(worker: string): string {
@@ -764,10 +771,9 @@ export class Worker {
         const job: Dequeued = next;
         // A job taken ahead leaves the held set as it starts: in the round trip that takes the next one ahead, or alone.
         const wasHeld = this.#held.delete(job.id);
-        const running = this.#perform(horse, job);
         // Meanwhile: store the previous outcome and take the next job (it waits, started, in this slot) — but only
         // when every slot is busy: while another slot is idle, the next job is its to run now, not this one's later.
-        const allBusy = this.#running.size >= this.concurrency;
+        const allBusy = this.#running.size + 1 >= this.concurrency;
         if (wasHeld && !allBusy) this.#unhold(job.id);
         const ahead = allBusy
           ? this.#finishAndDequeue(finish, true, wasHeld ? job.id : "").then((d) => {
@@ -776,6 +782,10 @@ export class Worker {
           })
           : (finish ? this.#store(finish) : Promise.resolve()).then(() => null);
         finish = undefined;
+        // The command taking the job out of the held set must be on the socket before the job reaches its horse:
+        // a worker killed after that leaves a job that ran nowhere in the held set (which would run it again).
+        if (wasHeld) await afterWrites();
+        const running = this.#perform(horse, job);
         [finish, next] = await Promise.all([running, ahead]);
         // With a job in hand, its predecessor's outcome is stored when it ends; with none, store it now (and look
         // again) rather than leave a finished job waiting on the next arrival.
