@@ -7,12 +7,15 @@
  * Node (from the built JS).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { connect, createServer } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { tmpdir } from "node:os";
 import process from "node:process";
 
 export interface RedisHandle {
+  /** `redis://127.0.0.1:<port>`; `rediss://` with `tls`, and `:<password>@` in it with `requirePass`. */
   url: string;
+  /** The port it serves on (the TLS port with `tls`). */
   port: number;
   /** Kill the server and wait for it to exit. Idempotent. */
   stop(): Promise<void>;
@@ -36,12 +39,32 @@ function freePort(): Promise<number> {
   });
 }
 
-/** One PING round-trip; resolves true on `+PONG`, false on any failure. */
-function ping(port: number, timeoutMs = 500): Promise<boolean> {
+/** Options of {@link startRedis}. */
+export interface StartRedisOptions {
+  /** Extra redis-server arguments, appended to the command line. */
+  args?: string[];
+  /** Require this password (`--requirepass`); the handle's URL carries it. */
+  requirePass?: string;
+  /**
+   * Serve TLS only (`--port 0 --tls-port <free>`, clients need no certificate) with these PEM files: the server's
+   * certificate and key, and the CA that signed it.
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string };
+}
+
+/**
+ * One PING round-trip (after AUTH when there is a password); resolves true on `+PONG`, false on any failure.
+ * Over TLS the certificate is not checked: this only asks whether our own server is up yet.
+ */
+function ping(port: number, opts: StartRedisOptions = {}, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
     let buf = "";
     let settled = false;
-    const sock = connect({ host: HOST, port });
+    const sock: Socket = opts.tls
+      ? tlsConnect({ host: HOST, port, rejectUnauthorized: false })
+      : connect({ host: HOST, port });
+    const hello = opts.requirePass === undefined ? "PING\r\n" : `AUTH ${opts.requirePass}\r\nPING\r\n`;
+    const replies = opts.requirePass === undefined ? 1 : 2;
     const done = (ok: boolean) => {
       if (settled) return;
       settled = true;
@@ -51,12 +74,12 @@ function ping(port: number, timeoutMs = 500): Promise<boolean> {
     };
     const timer = setTimeout(() => done(false), timeoutMs);
     sock.setEncoding("utf8");
-    sock.on("connect", () => sock.write("PING\r\n"));
+    sock.on(opts.tls ? "secureConnect" : "connect", () => sock.write(hello));
     sock.on("data", (chunk: string) => {
       buf += chunk;
-      const eol = buf.indexOf("\r\n");
+      const lines = buf.split("\r\n");
       // "-LOADING ..." etc. count as not ready yet.
-      if (eol >= 0) done(buf.slice(0, eol) === "+PONG");
+      if (lines.length > replies) done(lines[replies - 1] === "+PONG");
     });
     sock.on("error", () => done(false));
     sock.on("close", () => done(false));
@@ -72,13 +95,19 @@ function waitExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
-async function startOnce(port: number, extra: string[]): Promise<RedisHandle> {
+async function startOnce(port: number, opts: StartRedisOptions): Promise<RedisHandle> {
   // Run in the OS temp dir so a stray RDB/AOF (only if extra args re-enable
   // persistence) never lands in the caller's cwd, i.e. the repo.
   const dir = tmpdir();
+  const tls = opts.tls;
   const args = [
-    "--port",
-    String(port),
+    ...(tls
+      ? [
+        ...["--port", "0", "--tls-port", String(port), "--tls-auth-clients", "no"],
+        ...["--tls-cert-file", tls.certFile, "--tls-key-file", tls.keyFile, "--tls-ca-cert-file", tls.caFile],
+      ]
+      : ["--port", String(port)]),
+    ...(opts.requirePass === undefined ? [] : ["--requirepass", opts.requirePass]),
     "--save",
     "",
     "--appendonly",
@@ -87,7 +116,7 @@ async function startOnce(port: number, extra: string[]): Promise<RedisHandle> {
     HOST,
     "--dir",
     dir,
-    ...extra,
+    ...(opts.args ?? []),
   ];
   const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
 
@@ -161,7 +190,7 @@ async function startOnce(port: number, extra: string[]): Promise<RedisHandle> {
           `on port ${port}:\n${log}`,
       );
     }
-    if (await ping(port)) break;
+    if (await ping(port, opts)) break;
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`redis-server on port ${port} did not answer PING within ${START_TIMEOUT_MS}ms:\n${log}`);
@@ -169,22 +198,23 @@ async function startOnce(port: number, extra: string[]): Promise<RedisHandle> {
     await sleep(25);
   }
 
-  return { url: `redis://${HOST}:${port}`, port, stop };
+  const auth = opts.requirePass === undefined ? "" : `:${encodeURIComponent(opts.requirePass)}@`;
+  return { url: `${tls ? "rediss" : "redis"}://${auth}${HOST}:${port}`, port, stop };
 }
 
 /**
  * Start a private redis-server on a free 127.0.0.1 port (no persistence) and
- * wait until it answers PING. `opts.args` are appended to the command line.
+ * wait until it answers PING. `opts.args` are appended to the command line;
+ * `opts.requirePass` and `opts.tls` secure it (see {@link StartRedisOptions}).
  * Always call `stop()` when done.
  */
-export async function startRedis(opts?: { args?: string[] }): Promise<RedisHandle> {
-  const extra = opts?.args ?? [];
+export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisHandle> {
   let lastErr: unknown;
   // The free port is released before redis binds it, so another process may
   // grab it in between; retry a few times on a fresh port in that case.
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOnce(await freePort(), extra);
+      return await startOnce(await freePort(), opts);
     } catch (err) {
       lastErr = err;
       // Only a lost port race is worth retrying (bad args etc. would fail again).

@@ -110,8 +110,9 @@ export function wireArgs(args: Command): WireArg[] {
   return args as WireArg[];
 }
 
+/** The URL with its credentials hidden; up to the last `@`, since node-redis accepts an unencoded `@` in a password. */
 function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, "//***@");
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/).*@/is, "$1***@");
 }
 
 /**
@@ -217,7 +218,7 @@ export class Connection {
   /** Opens the connection if needed and gives the node-redis client. @throws {RedisConnectionError} */
   ready(): Promise<RedisClient> {
     const client = this.#client;
-    if (client?.isOpen) return Promise.resolve(client);
+    if (client?.isOpen && this.#bytes) return Promise.resolve(client);
     if (this.#closed) return Promise.reject(new RedisConnectionError(`Connection to ${this.#label} is closed.`));
     return this.#ready ??= this.#open().finally(() => (this.#ready = undefined));
   }
@@ -245,11 +246,16 @@ export class Connection {
       try {
         await this.#client.connect();
       } catch (error) {
-        throw new RedisConnectionError(
-          `Cannot connect to Redis at ${this.#label} (${(error as Error)?.message || error}). Start redis-server ` +
-            `there, or pass another URL as 'connection' or in REDIS_URL.`,
-          { cause: error },
-        );
+        const message = String((error as Error)?.message || error);
+        const hint = /WRONGPASS|NOAUTH|invalid password|invalid username/i.test(message)
+          ? `Check the password in the URL (redis://:password@host:port, or redis://user:password@host:port for ` +
+            `an ACL user).`
+          : /certificate|self.signed|SSL|TLS/i.test(message)
+          ? `Pass the server's CA as { url, tls: { ca } }, or set NODE_EXTRA_CA_CERTS (Node, Bun) / DENO_CERT (Deno).`
+          : `Start redis-server there, or pass another URL as 'connection' or in REDIS_URL.`;
+        throw new RedisConnectionError(`Cannot connect to Redis at ${this.#label} (${message}). ${hint}`, {
+          cause: error,
+        });
       }
     }
     this.#everConnected = true;
@@ -299,7 +305,7 @@ export class Connection {
   /** Sends one command; bulk replies come back as bytes. @throws {RedisConnectionError} when Redis is away. */
   callBytes<T = unknown>(args: Command): Promise<T> {
     return this.#guard(async () => {
-      if (!this.#client?.isOpen) await this.ready();
+      if (!this.#client?.isOpen || !this.#bytes) await this.ready();
       return await this.#bytes!.sendCommand(wireArgs(args)) as T;
     });
   }

@@ -1,12 +1,16 @@
 // The parent side of RQ's work horse (Worker.fork_work_horse / monitor_work_horse): one horse process, its job
 // timeout, and how its death is reported. A horse that failed to start or died is never reused.
 
+import type { TlsSettings } from "./connection.ts";
 import type { DoneMessage, RunMessage } from "./horse_main.ts";
 import type { WireJob } from "./job.ts";
 import type { ExitStatus, HorseMessage, HorseProcess, Runtime, SpawnHorseOptions } from "./runtime.ts";
 
 /** How long a horse gets to exit after SIGTERM before SIGKILL, in milliseconds. */
 export const KILL_GRACE_MS = 1000;
+
+/** The longest delay setTimeout keeps, in milliseconds. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The outcome of one job in a horse: the function's, or the horse's death. */
 export type HorseOutcome =
@@ -60,16 +64,34 @@ export class Horse {
    * Runs one job. `timeout` in seconds (`-1` = none): past it the horse is terminated, then killed, and the job
    * fails with RQ's JobTimeoutException text.
    */
-  async run(job: WireJob, options: { timeout: number; jobRoot: string; redisUrl: string }): Promise<HorseOutcome> {
+  async run(
+    job: WireJob,
+    options: { timeout: number; jobRoot: string; redisUrl: string; tls?: TlsSettings },
+  ): Promise<HorseOutcome> {
     await this.ready;
     this.jobsRun++;
     const seq = ++this.#seq;
     const done = new Promise<DoneMessage>((resolve) => (this.#pending = { seq, resolve }));
-    const message: RunMessage = { type: "run", seq, job, jobRoot: options.jobRoot, redisUrl: options.redisUrl };
+    const message: RunMessage = {
+      type: "run",
+      seq,
+      job,
+      jobRoot: options.jobRoot,
+      redisUrl: options.redisUrl,
+      ...(options.tls ? { tls: options.tls } : {}),
+    };
     this.#child.send(message);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
-      if (options.timeout > 0) timer = setTimeout(() => resolve("timeout"), options.timeout * 1000);
+      if (options.timeout <= 0) return;
+      // setTimeout fires at once for delays beyond 2^31 - 1 ms (~24.8 days): longer timeouts are waited in steps.
+      const deadline = Date.now() + options.timeout * 1000;
+      const arm = () => {
+        const left = deadline - Date.now();
+        if (left <= 0) resolve("timeout");
+        else timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+      };
+      arm();
     });
     try {
       const first = await Promise.race([done, this.#child.exited, timedOut]);

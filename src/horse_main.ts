@@ -2,7 +2,7 @@
 // time, and reports each outcome. It never writes job state itself; the worker does, so a killed horse loses nothing.
 
 import { Buffer } from "node:buffer";
-import { Connection } from "./connection.ts";
+import { Connection, type TlsSettings } from "./connection.ts";
 import { Job, type WireJob } from "./job.ts";
 import { runJobFunction } from "./perform.ts";
 import { getRuntime, type HorseMessage } from "./runtime.ts";
@@ -15,6 +15,8 @@ export interface RunMessage extends HorseMessage {
   job: WireJob;
   jobRoot: string;
   redisUrl: string;
+  /** The worker's TLS settings for `rediss://`, so jobs in the horse reach the same Redis. */
+  tls?: TlsSettings;
 }
 
 /** Horse → worker: how the job ended. `returnValue` is base64 of the serialized value, `null` for none. */
@@ -28,9 +30,9 @@ export function serveHorse(): void {
   const runtime = getRuntime();
   const channel = runtime.horseChannel();
   const connections = new Map<string, Connection>();
-  const connectionFor = (url: string) => {
+  const connectionFor = (url: string, tls: TlsSettings | undefined) => {
     let c = connections.get(url);
-    if (!c) connections.set(url, c = Connection.fromUrl(url));
+    if (!c) connections.set(url, c = Connection.fromUrl(url, tls ? { tls } : {}));
     return c;
   };
   const shutdown = async (code: number) => {
@@ -46,7 +48,7 @@ export function serveHorse(): void {
     if (message.type !== "run") return;
     const run = message as RunMessage;
     void (async () => {
-      const connection = connectionFor(run.redisUrl);
+      const connection = connectionFor(run.redisUrl, run.tls);
       const job = Job.fromWire(run.job, connection, JSONSerializer);
       const outcome = await runJobFunction(job, connection, run.jobRoot);
       let done: DoneMessage;

@@ -345,6 +345,8 @@ export class Job<R = unknown> {
 
   /** @internal Overwrites this job's fields from a raw hash (RQ's `Job.restore`). */
   restore(raw: RawHash): void {
+    // Read before anything that may throw: a worker failing this job files it under its origin.
+    this.origin = text(raw.origin) ?? "";
     if (raw.data === undefined) {
       throw new DeserializationError(this.id, "data", "the field is missing (RQ treats such a job as nonexistent)");
     }
@@ -369,10 +371,14 @@ export class Job<R = unknown> {
       if (t === undefined || t === "") return null;
       const n = field === "timeout" ? parseDuration(t) : /^-?\d+$/.test(t.trim()) ? Number(t) : undefined;
       if (n === undefined) throw new DeserializationError(this.id, field, `${JSON.stringify(t)} is not an integer`);
+      // Beyond 2^53 the number is no longer the stored integer, and Redis refuses it as an expiry (which would fail
+      // the worker's finishing script rather than this job).
+      if (!Number.isSafeInteger(n)) {
+        throw new DeserializationError(this.id, field, `${JSON.stringify(t)} is out of range (at most 2^53 - 1)`);
+      }
       return n;
     };
     this.createdAt = date("created_at") ?? new Date();
-    this.origin = text(raw.origin) ?? "";
     this.workerName = text(raw.worker_name) || null;
     this.description = text(raw.description) ?? null;
     this.enqueuedAt = date("enqueued_at");
@@ -401,7 +407,12 @@ export class Job<R = unknown> {
     const front = text(raw.enqueue_at_front);
     this.enqueueAtFront = front === undefined ? null : front === "1";
     const intervals = text(raw.retry_intervals);
-    this.retryIntervals = intervals ? JSON.parse(intervals) : null;
+    try {
+      this.retryIntervals = intervals ? JSON.parse(intervals) : null;
+      if (this.retryIntervals !== null && !Array.isArray(this.retryIntervals)) throw new Error("not an array");
+    } catch (error) {
+      throw new DeserializationError(this.id, "retry_intervals", (error as Error).message, { cause: error });
+    }
     if (raw.meta !== undefined && raw.meta.length) {
       try {
         const meta = this.serializer.loads(bytes(raw.meta));

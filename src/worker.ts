@@ -3,7 +3,13 @@
 
 import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
-import { Connection, type ConnectionOption, isConnectionError, type RedisClient } from "./connection.ts";
+import {
+  Connection,
+  type ConnectionOption,
+  isConnectionError,
+  type RedisClient,
+  type TlsSettings,
+} from "./connection.ts";
 import {
   DEFAULT_JOB_MONITORING_INTERVAL,
   DEFAULT_JOB_TIMEOUT,
@@ -238,6 +244,21 @@ export class Worker {
     this.jobRoot = options.jobRoot ?? this.#runtime.cwd();
     this.#logger = options.logger ?? consoleLogger(options.logLevel ?? "info");
     this.#redisUrl = this.connection.url ?? this.#runtime.env("REDIS_URL") ?? DEFAULT_REDIS_URL;
+  }
+
+  /** TLS options of a caller's node-redis client (`socket: { tls: true, ca }`), for the horses. */
+  #callerTls(): TlsSettings | undefined {
+    if (this.connection.owned) return undefined;
+    let socket: Record<string, unknown> | undefined;
+    try {
+      socket = (this.connection.client as unknown as { options?: { socket?: Record<string, unknown> } }).options
+        ?.socket;
+    } catch {
+      return undefined; // not connected yet
+    }
+    if (!socket?.tls) return undefined;
+    const pick = ["ca", "cert", "key", "rejectUnauthorized", "servername"].filter((k) => socket![k] !== undefined);
+    return Object.fromEntries(pick.map((k) => [k, socket![k]])) as TlsSettings;
   }
 
   #log(level: LogLevel, message: string): void {
@@ -819,7 +840,12 @@ export class Worker {
       timeout = job.timeout ?? DEFAULT_JOB_TIMEOUT;
       this.#log("info", `${next.queue}: ${job.description ?? job.funcName} (${job.id})`);
       this.#running.set(job.id, { job, startedMicros, timeout });
-      outcome = await horse.run(job.toWire(), { timeout, jobRoot: this.jobRoot, redisUrl: this.#redisUrl });
+      outcome = await horse.run(job.toWire(), {
+        timeout,
+        jobRoot: this.jobRoot,
+        redisUrl: this.#redisUrl,
+        tls: this.connection.settings.tls ?? this.#callerTls(),
+      });
     } catch (error) {
       job.origin ||= next.queue;
       outcome = { ok: false, horseDied: false, excString: describeError(error) };

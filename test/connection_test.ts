@@ -52,3 +52,24 @@ test("connection URLs with passwords are redacted in errors", async () => {
   await assert.rejects(q.count(), (e: Error) => !e.message.includes("secret") && e.message.includes("***"));
   assert.throws(() => new Queue("x", { connection: "http://u:secret@h" }), (e: Error) => !e.message.includes("secret"));
 });
+
+test("Queue({ connection: client }) with a client already connected fetches jobs (byte replies) too", async () => {
+  const client = createClient({ url: await redisUrl() });
+  await client.connect();
+  try {
+    await using q = new Queue(uniqueName(), { connection: client });
+    const job = await q.enqueue("./test/fixtures/jobs.ts#add", 1, 2);
+    const fetched = await q.fetchJob(job.id);
+    assert.deepEqual(fetched?.args, [1, 2]);
+  } finally {
+    await client.close();
+  }
+});
+
+test("connection settings: { url, offlineWait } is accepted, and a bad offlineWait is refused", async () => {
+  const url = await redisUrl();
+  await using q = new Queue(uniqueName(), { connection: { url, offlineWait: 5 } });
+  assert.equal(await q.count(), 0);
+  assert.equal(q.connection.settings.offlineWait, 5);
+  assert.throws(() => new Queue("x", { connection: { url, offlineWait: Number.NaN } }), /offlineWait: received NaN/);
+});
