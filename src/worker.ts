@@ -116,7 +116,8 @@ export interface WorkerOptions {
   handleSignals?: boolean;
 }
 
-type Dequeued = { id: string; queue: string; raw: Record<string, Uint8Array> };
+/** A job taken off a queue; `epoch`: the worker's life it was taken in (see Worker.#epoch). */
+type Dequeued = { id: string; queue: string; raw: Record<string, Uint8Array>; epoch: number };
 type Finish = { kind: "success" | "failure"; args: string[] };
 
 /** How long a blocking dequeue waits before looking around (heartbeats run on their own timer), seconds. */
@@ -146,13 +147,13 @@ function abandonedMessage(worker: string): string {
 /** CLIENT ID of each dedicated blocking connection, asked once. */
 const clientIds = new WeakMap<RedisClient, number>();
 
-function decodeDequeued(reply: unknown): Dequeued | "suspended" | null {
+function decodeDequeued(reply: unknown, epoch: number): Dequeued | "suspended" | null {
   if (!reply) return null;
   if (!Array.isArray(reply)) return Buffer.from(reply as Uint8Array).toString() === "suspended" ? "suspended" : null;
   const [id, queue, flat] = reply as [Uint8Array, Uint8Array, Uint8Array[]];
   const raw: Record<string, Uint8Array> = {};
   for (let i = 0; i < flat.length; i += 2) raw[Buffer.from(flat[i]).toString()] = flat[i + 1];
-  return { id: Buffer.from(id).toString(), queue: Buffer.from(queue).toString(), raw };
+  return { id: Buffer.from(id).toString(), queue: Buffer.from(queue).toString(), raw, epoch };
 }
 
 /**
@@ -202,6 +203,11 @@ export class Worker {
   #outageSince: number | undefined;
   /** Since when (ms) this worker has been in touch with Redis without a gap: it judges others dead only after a TTL. */
   #connectedSince = Date.now();
+  /**
+   * Bumped when this worker finds its liveness key had lapsed (cut off from Redis for longer than its TTL): other
+   * workers may have recovered it meanwhile, so jobs it took ahead before then are not run but given back.
+   */
+  #epoch = 0;
   /** Jobs this worker has finished (success or failure). */
   jobsDone = 0;
 
@@ -398,17 +404,36 @@ export class Worker {
   /** Keeps this worker's liveness key; notices Redis going away and coming back. */
   async #refreshLiveness(): Promise<void> {
     try {
-      await this.connection.call([
+      const before = await this.connection.call<string | null>([
         "SET",
         aliveKey(this.name),
         String(this.#runtime.pid()),
         "PX",
         String(Math.round(this.#livenessTtl() * 1000)),
+        "GET",
       ]);
       this.#redisUp();
+      if (before === null && !this.#stopping) await this.#rejoin();
     } catch (error) {
       if (this.#transient(error)) this.#redisDown(error);
     }
+  }
+
+  /** After this worker's liveness lapsed (others may have recovered it): registers again, drops jobs taken ahead. */
+  async #rejoin(): Promise<void> {
+    this.#epoch++;
+    this.#log(
+      "warning",
+      `This worker was out of touch for longer than its liveness TTL (${this.#livenessTtl()} s) and may have been ` +
+        `recovered by another: registering again; jobs it had taken ahead go back to their queues.`,
+    );
+    await this.connection.transaction([
+      ["HDEL", this.key, "death"],
+      ["SADD", WORKERS_KEY, this.key],
+      ...this.queueNames.map((q) => ["SADD", workersByQueueKey(q), this.key]),
+      ["SADD", RQTS_WORKERS_KEY, this.name],
+      ["EXPIRE", this.key, String(this.#workerTtl())],
+    ]);
   }
 
   /** Recovers every rqts worker that has stopped living (see {@link RECOVER_WORKER}). */
@@ -637,7 +662,7 @@ export class Worker {
         this.#inflight--;
       }
       if (finish) this.#taken.delete(finish.args[0]);
-      const d = decodeDequeued(reply);
+      const d = decodeDequeued(reply, this.#epoch);
       if (d && d !== "suspended") this.#taken.add(d.id);
       return d;
     });
@@ -792,6 +817,12 @@ export class Worker {
         const job: Dequeued = next;
         // A job taken ahead leaves the held set as it starts: in the round trip that takes the next one ahead, or alone.
         const wasHeld = this.#held.delete(job.id);
+        if (wasHeld && job.epoch !== this.#epoch) {
+          // Taken ahead before this worker was presumed dead: it may have been given back and run elsewhere.
+          await this.#giveBack(job);
+          fetched = false;
+          continue;
+        }
         // Meanwhile: store the previous outcome and take the next job (it waits, started, in this slot) — but only
         // when every slot is busy: while another slot is idle, the next job is its to run now, not this one's later.
         const allBusy = this.#running.size + 1 >= this.concurrency;

@@ -208,6 +208,36 @@ test(
   { timeout: 20_000 },
 );
 
+test(
+  "a worker that finds its liveness lapsed registers again and gives back the job it took ahead, run once",
+  async () => {
+    await using q = await freshQueue();
+    const c = q.connection;
+    const dir = await mkdtemp(join(tmpdir(), "rqts-rejoin-"));
+    const file = join(dir, "runs");
+    const name = workerName();
+    const slow = await q.enqueue(`${JOBS}#markThenSleep`, file, "slow", 1.5);
+    const after = await q.enqueue(`${JOBS}#mark`, file, "after");
+    const w = cli(["worker", q.name, "--url", await redisUrl(), "--name", name, "--liveness-ttl", "1"]);
+    try {
+      await until("the slow job to start", async () => (await slow.getStatus()) === "started", 6000, w);
+      await until("the next job to be taken ahead", async () => (await after.getStatus()) === "started", 3000, w);
+      // As if the worker had been cut off from Redis past its TTL (and recovered by another worker).
+      await c.call(["DEL", `rqts:alive:${name}`]);
+      await until("both jobs to finish", async () => (await after.getStatus()) === "finished", 8000, w);
+      assert.equal(await slow.getStatus(), "finished");
+      assert.deepEqual((await readFile(file, "utf8")).split("\n").filter(Boolean), ["slow", "after"]);
+      assert.match(w.output(), /out of touch for longer than its liveness TTL \(1 s\)/);
+      assert.equal(await c.call<number>(["EXISTS", `rqts:alive:${name}`]), 1, "alive again");
+      assert.equal(await c.call<number>(["SISMEMBER", "rqts:workers", name]), 1);
+    } finally {
+      await w.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+  { timeout: 20_000 },
+);
+
 test("Python's `rq info` lists a running rqts worker with its queues and state, and the queue counts", async () => {
   await using qa = await freshQueue({}, "qa");
   await using qb = await freshQueue({}, "qb");
