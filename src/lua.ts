@@ -30,6 +30,16 @@ local REG = { started = ${JSON.stringify(REGISTRY_PREFIXES.started)}, finished =
 },
   failed = ${JSON.stringify(REGISTRY_PREFIXES.failed)}, deferred = ${JSON.stringify(REGISTRY_PREFIXES.deferred)},
   scheduled = ${JSON.stringify(REGISTRY_PREFIXES.scheduled)}, canceled = ${JSON.stringify(REGISTRY_PREFIXES.canceled)} }
+-- A job's origin, or nil when its key is missing or not a hash (a foreign client's junk); '' counts as none.
+local function origin_of(id)
+  local o = redis.pcall('HGET', JOB .. id, 'origin')
+  if type(o) ~= 'string' or o == '' then return nil end
+  return o
+end
+-- Whether id has a job hash (a key of another type is junk, not a job).
+local function is_job(id)
+  return redis.call('TYPE', JOB .. id)['ok'] == 'hash'
+end
 local function deps_key(id) return JOB .. ':' .. id .. ':dependencies' end
 local function dependents_key(id) return JOB .. id .. ':dependents' end
 
@@ -237,11 +247,13 @@ end
 -- was, or nil when the hash is gone (a job whose ttl expired is dropped silently, as RQ does).
 local function mark_started(id, popped_from, wkey, wname, now, now_ts)
   local key = JOB .. id
-  local h = redis.call('HGETALL', key)
-  if #h == 0 then return nil end
+  local h = redis.pcall('HGETALL', key)
+  if type(h) ~= 'table' or h.err or #h == 0 then return nil end
   local origin, timeout = popped_from, nil
   for i = 1, #h, 2 do
-    if h[i] == 'origin' then origin = h[i + 1] elseif h[i] == 'timeout' then timeout = tonumber(h[i + 1]) end
+    if h[i] == 'origin' then
+      if h[i + 1] ~= '' then origin = h[i + 1] end
+    elseif h[i] == 'timeout' then timeout = tonumber(h[i + 1]) end
   end
   local hb = 90
   if timeout and timeout > 0 then hb = math.min(timeout, 30) + 60 end
@@ -272,7 +284,7 @@ local function dequeue(a)
   while true do
     local id = redis.call('LPOP', own)
     if not id then break end
-    local origin = redis.call('HGET', JOB .. id, 'origin') or 'default'
+    local origin = origin_of(id) or 'default'
     local h = mark_started(id, origin, wkey, wname, now, now_ts)
     if h then return took(id, origin, h) end
   end
@@ -358,9 +370,8 @@ local n = 0
 while true do
   local id = redis.call('RPOP', KEYS[1])
   if not id then break end
-  local origin = redis.call('HGET', JOB .. id, 'origin')
-  if origin then
-    redis.call('LPUSH', QUEUE .. origin, id)
+  if is_job(id) then
+    redis.call('LPUSH', QUEUE .. (origin_of(id) or 'default'), id)
     n = n + 1
   end
 end
@@ -377,7 +388,7 @@ export const GIVE_BACK = new Script(
 local id, wname, queue = ARGV[1], ARGV[2], ARGV[3]
 local key = JOB .. id
 if redis.call('HGET', key, 'status') ~= 'started' or redis.call('HGET', key, 'worker_name') ~= wname then return 0 end
-local origin = redis.call('HGET', key, 'origin') or queue
+local origin = origin_of(id) or queue
 redis.call('ZREM', REG.started .. origin, id)
 redis.call('SREM', RUNNING .. wname, id)
 redis.call('HSET', key, 'status', 'queued', 'started_at', '', 'last_heartbeat', '', 'worker_name', '')
@@ -404,9 +415,8 @@ local returned, abandoned = 0, {}
 while true do
   local id = redis.call('RPOP', own)
   if not id then break end
-  local origin = redis.call('HGET', JOB .. id, 'origin')
-  if origin then
-    redis.call('LPUSH', QUEUE .. origin, id)
+  if is_job(id) then
+    redis.call('LPUSH', QUEUE .. (origin_of(id) or 'default'), id)
     returned = returned + 1
   end
 end

@@ -50,16 +50,20 @@ function writeAllSync(w: { writeSync(p: Uint8Array): number }, bytes: Uint8Array
 
 async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
-  let buf = "";
+  // The pieces of the line being read: only each new chunk is searched, so a 50 MB message stays linear.
+  let pieces: string[] = [];
   for await (const chunk of stream) {
-    buf += decoder.decode(chunk, { stream: true });
+    let text = decoder.decode(chunk, { stream: true });
     let nl: number;
-    while ((nl = buf.indexOf("\n")) >= 0) {
-      yield buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
+    while ((nl = text.indexOf("\n")) >= 0) {
+      pieces.push(text.slice(0, nl));
+      yield pieces.join("");
+      pieces = [];
+      text = text.slice(nl + 1);
     }
+    if (text) pieces.push(text);
   }
-  if (buf) yield buf;
+  if (pieces.length) yield pieces.join("");
 }
 
 export const denoRuntime: Runtime = {
