@@ -135,10 +135,16 @@ local deps = {}
 for i = 1, n do deps[i] = ARGV[7 + i] end
 local mapping = {}
 for i = 8 + n, #ARGV do table.insert(mapping, ARGV[i]) end
+local allow = false
+for i = 1, #mapping, 2 do
+  if mapping[i] == 'allow_dependency_failures' and mapping[i + 1] == '1' then allow = true end
+end
+-- A dependency that already ended counts as met: finished, or failed when failures are allowed (else a job that
+-- allows failure, enqueued after its parent failed, would wait for ever).
 local defer = false
 for _, dep in ipairs(deps) do
   local st = redis.call('HGET', JOB .. dep, 'status')
-  if st and st ~= 'finished' then defer = true break end
+  if st and st ~= 'finished' and not (allow and st == 'failed') then defer = true break end
 end
 local key = JOB .. id
 if defer then

@@ -189,7 +189,8 @@ export class Worker {
   #running = new Map<string, { job: Job; startedMicros: number; timeout: number }>();
   /** Jobs taken ahead (marked started in Redis) that wait for their slot's current job to end. */
   #held = new Map<string, Dequeued>();
-  #wake: (() => void)[] = [];
+  /** Ends the running wait for work, on stop. A Set: each wait removes its own entry when it ends. */
+  #wake = new Set<() => void>();
   #blockedClients = new Set<RedisClient>();
   #waiting: Promise<void> | undefined;
   #suspendedLogged = false;
@@ -331,7 +332,8 @@ export class Worker {
     }
     for (const c of this.#blockedClients) c.destroy();
     this.#blockedClients.clear();
-    for (const w of this.#wake.splice(0)) w();
+    for (const w of this.#wake) w();
+    this.#wake.clear();
   }
 
   #heartbeatMs(): number {
@@ -681,6 +683,7 @@ export class Worker {
    */
   #waitForWork(): Promise<void> {
     return this.#waiting ??= (async () => {
+      let wake: (() => void) | undefined;
       try {
         // Sent alongside the blocking wait rather than before it, so a job that arrives meanwhile is not held up by
         // its round trip; it is awaited before the wait ends, so Redis still sees "idle" before the dequeue's "busy".
@@ -709,7 +712,7 @@ export class Worker {
             }
           })
         );
-        const stop = new Promise<"stop">((resolve) => this.#wake.push(() => resolve("stop")));
+        const stop = new Promise<"stop">((resolve) => this.#wake.add(wake = () => resolve("stop")));
         await Promise.race([Promise.race(waits.map((w) => w.then((id) => id ? "got" : "timeout"))), stop]);
         // Wake the waits still blocked on other queues; one that moved an id meanwhile left it in the own list,
         // which the next dequeue reads first.
@@ -723,6 +726,9 @@ export class Worker {
           await sleep(1000);
         }
       } finally {
+        // Each wait's stop handle goes with it: kept, they held every past wait's promises and maps (~1.5 kB a wait,
+        // i.e. a job arriving at an idle worker, or BLOCK_SECONDS of idling).
+        if (wake) this.#wake.delete(wake);
         this.#waiting = undefined;
       }
     })();

@@ -120,3 +120,15 @@ test("dependsOn { jobs } rejects a spec without jobs or with a non-boolean flag"
     /dependsOn.allowFailure: received "yes"; expected true or false/,
   );
 });
+
+test("dependsOn { jobs, allowFailure: true } on a parent that already failed queues the job at once", async () => {
+  await using sync = await freshQueue({ isAsync: false });
+  const parent = await sync.enqueueCall(FAIL, { args: ["boom"] });
+  assert.equal(await parent.getStatus(), "failed");
+  await using q = await freshQueue();
+  const lenient = await q.enqueueCall(ADD, { args: [1, 1], dependsOn: { jobs: parent, allowFailure: true } });
+  const strict = await q.enqueueCall(ADD, { args: [1, 1], dependsOn: parent });
+  assert.equal(await lenient.getStatus(), "queued");
+  assert.equal(await strict.getStatus(), "deferred");
+  assert.deepEqual(await q.getJobIds(), [lenient.id]);
+});

@@ -128,7 +128,14 @@ export const denoRuntime: Runtime = {
     if (!marker) throw new Error("rqts: this process was not started as a horse (no channel marker).");
     const closeListeners: (() => void)[] = [];
     return {
-      send: (message) => writeAllSync(Deno.stdout, encoder.encode(marker + JSON.stringify(message) + "\n")),
+      send: (message) => {
+        try {
+          writeAllSync(Deno.stdout, encoder.encode(marker + JSON.stringify(message) + "\n"));
+        } catch (error) {
+          // The worker is gone (SIGKILLed): nobody reads the outcome; the horse ends as its channel closes.
+          if ((error as Error)?.name !== "BrokenPipe") throw error;
+        }
+      },
       onMessage: (listener) => {
         void (async () => {
           for await (const line of lines(Deno.stdin.readable)) {

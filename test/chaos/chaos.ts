@@ -1,0 +1,785 @@
+// The chaos run (issue 5): N jobs that succeed, throw, time out, exit or SIGKILL their horse, plus dependency chains,
+// run by worker processes while this driver SIGKILLs a random worker every few seconds and starts a replacement.
+// At the end every job must be in exactly one terminal place (finished or failed, with its reason), none missing,
+// none that finished having run more or less than once (counted through a side channel the jobs write to, see
+// chaos_jobs.ts), and dependents run only after their parents. Prints
+// `jobs: N, finished: F, failed: X, lost: 0, duplicated: 0` and exits 1 on any violation.
+//
+//   deno run -A test/chaos/chaos.ts [--jobs 2000] [--workers 3] [--kill-every 3] [--runtime deno|bun|node]
+//     [--seed S] [--liveness-ttl 2] [--deadline SECONDS] [--url redis://…] [--node-build DIR] [--verbose]
+//
+// --runtime picks the workers' (and so the horses') runtime; node runs the npm build (deno run -A build_npm.ts).
+// Without --url a private redis-server is started on a free port. Portable (node: modules only), so the driver itself
+// also runs under Bun, and under Node from the npm build (npm/esm/test/chaos/chaos.js).
+
+import { type ChildProcess, spawn } from "node:child_process";
+import {
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  type WriteStream,
+} from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { delimiter, dirname, join, resolve } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { Connection, Job, Queue, RedisConnectionError } from "../../mod.ts";
+import {
+  cleanRegistriesKey,
+  dependenciesKey,
+  dependentsKey,
+  jobKey,
+  queueKey,
+  QUEUES_KEY,
+  registryKey,
+  resultsKey,
+  workerKey,
+} from "../../src/keys.ts";
+import { runtimeName } from "../../runtime/detect.ts";
+import { startRedis } from "../../scripts/redis_server.ts";
+import { sideChannelKeys } from "./chaos_jobs.ts";
+
+type RuntimeName = "deno" | "bun" | "node";
+type Kind = "ok" | "fail" | "hang" | "exit" | "kill";
+type Reason = "thrown" | "timeout" | "horse exited" | "horse killed" | "abandoned" | "other";
+
+/** One planned job: what it does, where it goes, what it waits for. */
+interface Planned {
+  id: string;
+  kind: Kind;
+  queue: string;
+  parents: string[];
+  /** Dependents that run whether the parents finished or failed (RQ's Dependency(allow_failure=True)). */
+  allowFailure: boolean;
+  chain: "none" | "allow-failure" | "plain";
+  /** The job's arguments after the run id (an ok job's sleep in ms, a hang job's in seconds). */
+  args: number[];
+}
+
+/** A running worker process. */
+interface WorkerProc {
+  name: string;
+  pid: number;
+  child: ChildProcess;
+  stable: boolean;
+  exited: Promise<{ code: number | null; signal: string | null }>;
+  gone: boolean;
+  killedByUs: boolean;
+  stoppingByUs: boolean;
+  spawnedAt: number;
+  /** When its worker key first showed up in Redis (start-up done), ms. */
+  registeredAt?: number;
+}
+
+const KIND_FUNCTION: Record<Kind, string> = { ok: "ok", fail: "fail", hang: "hang", exit: "exit", kill: "killSelf" };
+/** The failure reason each kind must end with (any job may instead be abandoned by a worker that died under it). */
+const EXPECTED: Record<Kind, "finished" | Reason> = {
+  ok: "finished",
+  fail: "thrown",
+  hang: "timeout",
+  exit: "horse exited",
+  kill: "horse killed",
+};
+const JOBS_MODULE = "./test/chaos/chaos_jobs.ts";
+const HANG_TIMEOUT = 1; // jobTimeout of the "hang" jobs, seconds
+const JOB_TIMEOUT = 30; // of every other job: far above their run time, even on a loaded machine
+
+// ---------------------------------------------------------------------------------------------------------------
+// Flags
+
+const { values: flags } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    jobs: { type: "string", default: "2000" },
+    workers: { type: "string", default: "3" },
+    "kill-every": { type: "string", default: "3" },
+    runtime: { type: "string" },
+    seed: { type: "string" },
+    "liveness-ttl": { type: "string", default: "2" },
+    deadline: { type: "string" },
+    "node-build": { type: "string" },
+    url: { type: "string" },
+    verbose: { type: "boolean", default: false },
+  },
+});
+
+function positive(name: string, value: string, max = Infinity): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > max) {
+    throw new RangeError(
+      `--${name}: received ${value}; expected a positive number${max < Infinity ? ` <= ${max}` : ""}.`,
+    );
+  }
+  return n;
+}
+
+const N = Math.floor(positive("jobs", flags.jobs!, 100_000));
+const WORKERS = Math.floor(positive("workers", flags.workers!, 32));
+const KILL_EVERY = positive("kill-every", flags["kill-every"]!);
+const LIVENESS_TTL = positive("liveness-ttl", flags["liveness-ttl"]!);
+// The whole run's time budget, a guard against a run that never ends (default 600 s + 0.2 s a job, several times what
+// a quiet 2-core machine needs): killing stops at 90% terminal or at 80% of it, whichever comes first, and jobs not
+// terminal when it ends are lost.
+const DEADLINE = positive("deadline", flags.deadline ?? String(600 + 0.2 * N));
+const SEED = flags.seed !== undefined ? Number(flags.seed) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
+const RUNTIME = (flags.runtime ?? runtimeName()) as RuntimeName;
+if (!["deno", "bun", "node"].includes(RUNTIME)) {
+  throw new TypeError(`--runtime: deno, bun or node; received ${RUNTIME}`);
+}
+const VERBOSE = flags.verbose!;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Small helpers
+
+/** mulberry32: a small seeded PRNG, so a run's plan and kills can be replayed with --seed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const rand = prng(SEED); // the plan: kinds, chains, sleeps
+const chaosRand = prng(SEED ^ 0x9e3779b9); // workers' concurrency and which one dies (their timing is the machine's)
+const randInt = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const started = Date.now();
+const elapsed = () => ((Date.now() - started) / 1000).toFixed(1);
+const log = (line: string) => console.error(`[chaos ${elapsed().padStart(6)} s] ${line}`);
+
+function which(name: string, fallback: string): string {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  return fallback;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Where things are: the driver runs from the sources (test/chaos/chaos.ts) or from the npm build (…/chaos.js).
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const FROM_SOURCES = import.meta.url.endsWith(".ts");
+const ROOT = resolve(HERE, "../..");
+
+function workerCommand(): { exe: string; args: string[]; jobRoot: string } {
+  const own = runtimeName();
+  if (RUNTIME === "node") {
+    const jobRoot = flags["node-build"] ? resolve(flags["node-build"]) : FROM_SOURCES ? join(ROOT, "npm/esm") : ROOT;
+    const script = join(jobRoot, "test/chaos/chaos_worker.js");
+    if (!existsSync(script)) {
+      throw new Error(`--runtime node runs the npm build, and ${script} is missing: run 'deno run -A build_npm.ts'.`);
+    }
+    return { exe: own === "node" ? process.execPath : "node", args: [script], jobRoot };
+  }
+  if (!FROM_SOURCES) throw new Error(`--runtime ${RUNTIME}: run the driver from the sources (test/chaos/chaos.ts).`);
+  const script = join(HERE, "chaos_worker.ts");
+  const tools = join(ROOT, "tools/node_modules/.bin");
+  if (RUNTIME === "deno") {
+    const exe = own === "deno" ? process.execPath : which("deno", join(tools, "deno"));
+    return { exe, args: ["run", "--allow-all", "--quiet", script], jobRoot: ROOT };
+  }
+  const exe = own === "bun" ? process.execPath : which("bun", join(tools, "bun"));
+  return { exe, args: [script], jobRoot: ROOT };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The plan: singles of every kind, chains whose members allow their parent's failure, and plain chains.
+
+const run = Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, "0");
+const MAIN = `chaos-${run}`;
+const STABLE = `chaos-${run}-stable`;
+/** Gate jobs wait here, never run (see the enqueue loop). */
+const GATES = `chaos-${run}-gates`;
+
+function randomKind(): Kind {
+  const r = rand();
+  if (r < 0.78) return "ok";
+  if (r < 0.86) return "fail";
+  if (r < 0.89) return "hang";
+  if (r < 0.945) return "exit";
+  return "kill";
+}
+
+/**
+ * Units to enqueue, each a list of jobs enqueued in order (a chain's members after their parent). Plain chains
+ * (RQ's default: a dependent runs only once its parent finished) would leave their dependents deferred for ever when
+ * a parent is abandoned by a killed worker, so their parents are `ok` jobs on a queue served by a worker that is never
+ * killed; the last member, on the chaos queue, may be of any kind.
+ */
+function plan(): { units: Planned[][]; jobs: Planned[] } {
+  const units: Planned[][] = [];
+  const jobs: Planned[] = [];
+  let i = 0;
+  const next = (kind: Kind, queue: string, parents: string[], chain: Planned["chain"]): Planned => {
+    const p: Planned = {
+      id: `${run}-${String(i++).padStart(6, "0")}-${kind}`,
+      kind,
+      queue,
+      parents,
+      allowFailure: chain === "allow-failure",
+      chain,
+      args: kind === "ok" ? [randInt(0, 30)] : kind === "hang" ? [5] : [],
+    };
+    jobs.push(p);
+    return p;
+  };
+  while (i < N) {
+    const left = N - i;
+    const r = rand();
+    if (left >= 2 && r < 0.1) {
+      const unit: Planned[] = [];
+      for (let k = randInt(2, Math.min(5, left)); k > 0; k--) {
+        unit.push(next(randomKind(), MAIN, unit.length ? [unit[unit.length - 1].id] : [], "allow-failure"));
+      }
+      units.push(unit);
+    } else if (left >= 2 && r < 0.14) {
+      const unit: Planned[] = [];
+      const length = randInt(2, Math.min(5, left));
+      for (let k = 0; k < length; k++) {
+        const last = k === length - 1;
+        const parents = unit.length ? [unit[unit.length - 1].id] : [];
+        unit.push(next(last ? randomKind() : "ok", last ? MAIN : STABLE, parents, "plain"));
+      }
+      units.push(unit);
+    } else {
+      units.push([next(randomKind(), MAIN, [], "none")]);
+    }
+  }
+  return { units, jobs };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Processes: workers, and the horses of this run found through /proc (they inherit CHAOS_RUN from their worker).
+
+type ProcInfo = { pid: number; ppid: number; cmd: string };
+
+function runProcesses(): ProcInfo[] | null {
+  if (!existsSync("/proc/self/environ")) return null;
+  const marker = `CHAOS_RUN=${run}\0`;
+  const found: ProcInfo[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const env = readFileSync(`/proc/${entry}/environ`, "latin1");
+      if (!env.includes(marker)) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, "latin1");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (fields[0] === "Z") continue; // a zombie waiting to be reaped is no running process
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, "latin1").replaceAll("\0", " ").trim();
+      found.push({ pid: Number(entry), ppid: Number(fields[1]), cmd });
+    } catch { /* gone meanwhile, or not ours to read */ }
+  }
+  return found;
+}
+
+const workers: WorkerProc[] = [];
+let workerSeq = 0;
+let logDir = "";
+const logStreams: WriteStream[] = [];
+
+function startWorker(url: string, stable: boolean): WorkerProc {
+  const { exe, args, jobRoot } = workerCommand();
+  const name = stable ? `${run}-stable` : `${run}-w${++workerSeq}`;
+  const concurrency = stable ? 1 : 1 + Math.floor(chaosRand() * 2);
+  const child = spawn(exe, [
+    ...args,
+    "--url",
+    url,
+    "--name",
+    name,
+    "--queues",
+    stable ? STABLE : MAIN,
+    "--concurrency",
+    String(concurrency),
+    "--liveness-ttl",
+    String(LIVENESS_TTL),
+    "--job-root",
+    jobRoot,
+  ], { cwd: jobRoot, env: { ...process.env, CHAOS_RUN: run }, stdio: ["ignore", "pipe", "pipe"] });
+  if (!child.pid) throw new Error(`could not start a worker: ${exe} ${args.join(" ")}`);
+  const out = createWriteStream(join(logDir, `${name}.log`));
+  logStreams.push(out);
+  child.stdout!.on("data", (d: Uint8Array) => out.write(d));
+  child.stderr!.on("data", (d: Uint8Array) => out.write(d));
+  const w: WorkerProc = {
+    name,
+    pid: child.pid,
+    child,
+    stable,
+    gone: false,
+    killedByUs: false,
+    stoppingByUs: false,
+    spawnedAt: Date.now(),
+    exited: new Promise((resolve) => {
+      child.once("exit", (code, signal) => resolve({ code, signal }));
+      child.once("error", () => resolve({ code: -1, signal: null }));
+    }),
+  };
+  void w.exited.then((status) => {
+    w.gone = true;
+    if (!w.killedByUs && !w.stoppingByUs) {
+      violations.push(`worker ${name} (pid ${w.pid}) exited on its own: ${JSON.stringify(status)}; see ${logDir}`);
+      log(`worker ${name} exited on its own (${JSON.stringify(status)})`);
+    }
+  });
+  workers.push(w);
+  if (VERBOSE) log(`started worker ${name} (pid ${w.pid}, concurrency ${concurrency})`);
+  return w;
+}
+
+const violations: string[] = [];
+
+/** Sends `sig` to one process; never to a pid <= 1 (kill(-1) would reach every process on the machine). */
+function signal(pid: number, sig: "SIGTERM" | "SIGKILL"): void {
+  if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) return;
+  try {
+    process.kill(pid, sig);
+  } catch { /* already gone */ }
+}
+
+/** The driver's worst event-loop stall, ms: on a loaded machine it explains slow counts and late kills. */
+let maxLagMs = 0;
+function watchLag(): () => void {
+  let last = Date.now();
+  const timer = setInterval(() => {
+    const now = Date.now();
+    maxLagMs = Math.max(maxLagMs, now - last - 100);
+    last = now;
+  }, 100);
+  return () => clearInterval(timer);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The run
+
+async function main(): Promise<number> {
+  logDir = mkdtempSync(join(tmpdir(), `rqts-chaos-${run}-`));
+  const redis = flags.url ? undefined : await startRedis();
+  const url = flags.url ?? redis!.url;
+  // offlineWait: a loaded machine can stall a socket past node-redis's timeouts; wait for it rather than fail the run.
+  const connection = Connection.fromUrl(url, { offlineWait: 30 });
+  const mainQueue = new Queue(MAIN, { connection });
+  const stableQueue = new Queue(STABLE, { connection });
+  const gateQueue = new Queue(GATES, { connection });
+  const keys = sideChannelKeys(run);
+  const { units, jobs } = plan();
+  const byId = new Map(jobs.map((j) => [j.id, j]));
+  log(
+    `run ${run}: ${N} jobs (${units.length} units), ${WORKERS} workers on ${RUNTIME}, a SIGKILL every ${KILL_EVERY} s, ` +
+      `livenessTtl ${LIVENESS_TTL} s, seed ${SEED}; worker logs in ${logDir}`,
+  );
+
+  let exitCode = 1;
+  const stopWatchingLag = watchLag();
+  // Ctrl+C or SIGTERM: stop the workers and report what was reached, rather than leave them running.
+  let interrupted = "";
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => (interrupted ||= sig));
+  const orphanFirstSeen = new Map<number, number>();
+  let orphanPeak = 0;
+  let orphanLongestMs = 0;
+  let kills = 0;
+  try {
+    startWorker(url, true);
+    for (let k = 0; k < WORKERS; k++) startWorker(url, false);
+
+    // Enqueue while the workers run and the killing goes on: 32 units in flight.
+    let enqueued = 0;
+    let enqueueDone = false;
+    const enqueueStarted = Date.now();
+    const enqueueing = (async () => {
+      let next = 0;
+      const lane = async () => {
+        while (next < units.length) {
+          const unit = units[next++];
+          // RQ (1.13 and later alike) defers a job whose dependency is not 'finished' at enqueue time, even with
+          // allow_failure: a dependent enqueued after its parent already failed waits for ever. So an allowFailure
+          // chain's root waits on a gate, a job on a queue no worker serves, canceled with enqueueDependents once
+          // the whole chain is in place: no member can end before its dependents are registered.
+          const gateId = unit[0].allowFailure ? `${run}-gate-${unit[0].id}` : undefined;
+          if (gateId) {
+            await enqueueOnce(
+              connection,
+              gateId,
+              () => gateQueue.enqueueCall(`${JOBS_MODULE}#ok`, { jobId: gateId, args: [run, 0] }),
+            );
+          }
+          for (const p of unit) {
+            const q = p.queue === MAIN ? mainQueue : stableQueue;
+            const parents = p.parents.length ? p.parents : gateId ? [gateId] : [];
+            await enqueueOnce(connection, p.id, () =>
+              q.enqueueCall(`${JOBS_MODULE}#${KIND_FUNCTION[p.kind]}`, {
+                jobId: p.id,
+                args: [run, ...p.args],
+                jobTimeout: p.kind === "hang" ? HANG_TIMEOUT : JOB_TIMEOUT,
+                resultTtl: -1, // kept for the verification, however long a large run takes
+                failureTtl: -1,
+                ...(parents.length
+                  ? { dependsOn: p.allowFailure ? { jobs: parents, allowFailure: true } : parents }
+                  : {}),
+              }));
+            enqueued++;
+          }
+          if (gateId) await openGate(connection, gateId);
+        }
+      };
+      await Promise.all(Array.from({ length: 32 }, lane));
+      enqueueDone = true;
+      log(`enqueued ${enqueued} jobs in ${((Date.now() - enqueueStarted) / 1000).toFixed(1)} s`);
+    })();
+    enqueueing.catch((e) => violations.push(`enqueue failed: ${e?.stack ?? e}`));
+
+    const terminalCount = async () => {
+      const counts = await Promise.all(
+        [MAIN, STABLE].flatMap((q) => [
+          connection.call<number>(["ZCARD", registryKey("finished", q)]),
+          connection.call<number>(["ZCARD", registryKey("failed", q)]),
+        ]),
+      );
+      return { finished: counts[0] + counts[2], failed: counts[1] + counts[3] };
+    };
+    const sampleOrphans = () => {
+      const procs = runProcesses();
+      if (!procs) return;
+      const live = new Set(workers.filter((w) => !w.gone).map((w) => w.pid));
+      const now = Date.now();
+      const orphans = procs.filter((p) => !live.has(p.pid) && !live.has(p.ppid));
+      orphanPeak = Math.max(orphanPeak, orphans.length);
+      const current = new Set(orphans.map((o) => o.pid));
+      for (const pid of current) if (!orphanFirstSeen.has(pid)) orphanFirstSeen.set(pid, now);
+      for (const [pid, since] of orphanFirstSeen) {
+        if (!current.has(pid)) orphanFirstSeen.delete(pid);
+        else orphanLongestMs = Math.max(orphanLongestMs, now - since);
+      }
+    };
+
+    // Kill a random chaos worker every KILL_EVERY seconds until everything is enqueued and 90% is terminal.
+    let killing = true;
+    let nextKill = Date.now() + KILL_EVERY * 1000;
+    let lastReport = 0;
+    let done = { finished: 0, failed: 0 };
+    while (true) {
+      await sleep(250);
+      try {
+        done = await terminalCount();
+        for (const w of workers.filter((w) => !w.gone && w.registeredAt === undefined)) {
+          if (await connection.call<number>(["EXISTS", workerKey(w.name)])) w.registeredAt = Date.now();
+        }
+      } catch (error) {
+        log(`reading Redis failed (${(error as Error)?.message ?? error}); going on`);
+        continue;
+      }
+      const terminal = done.finished + done.failed;
+      sampleOrphans();
+      if (killing && ((enqueueDone && terminal >= 0.9 * N) || Date.now() - started > 0.8 * DEADLINE * 1000)) {
+        killing = false;
+        log(`stopped killing after ${kills} kills: ${terminal}/${N} terminal`);
+      }
+      if (killing && Date.now() >= nextKill) {
+        // Only registered workers: one killed while still starting up has taken nothing, so its death tests nothing.
+        // With none registered yet, the kill waits for the first that is.
+        const candidates = workers.filter((w) => !w.gone && !w.stable && w.registeredAt !== undefined);
+        const victim = candidates[Math.floor(chaosRand() * candidates.length)];
+        if (victim) {
+          nextKill = Date.now() + KILL_EVERY * 1000;
+          victim.killedByUs = true;
+          signal(victim.pid, "SIGKILL"); // the worker only: its horses must notice on their own
+          kills++;
+          if (VERBOSE) log(`SIGKILL ${victim.name} (pid ${victim.pid})`);
+          startWorker(url, false);
+        }
+      }
+      // Workers that died on their own are replaced too (and reported as violations).
+      // (A killed worker's replacement starts at once, so fewer than WORKERS live ones means one exited by itself.)
+      const live = workers.filter((w) => !w.gone && !w.stable).length;
+      for (let k = live; k < WORKERS; k++) startWorker(url, false);
+      if (!workers.some((w) => w.stable && !w.gone)) startWorker(url, true);
+      if (Date.now() - lastReport >= 5000) {
+        lastReport = Date.now();
+        log(
+          `enqueued ${enqueued}/${N}, terminal ${terminal} (finished ${done.finished}, failed ${done.failed}), ` +
+            `kills ${kills}, orphan horses now ${orphanFirstSeen.size}`,
+        );
+      }
+      if (enqueueDone && terminal >= N) break;
+      if (interrupted) {
+        violations.push(`interrupted by ${interrupted} with ${terminal}/${N} jobs terminal`);
+        break;
+      }
+      if (Date.now() - started > DEADLINE * 1000) {
+        violations.push(`deadline: only ${terminal}/${N} jobs terminal after ${DEADLINE} s`);
+        log(`deadline reached with ${terminal}/${N} terminal`);
+        break;
+      }
+    }
+    await enqueueing.catch(() => {});
+    const drained = Date.now();
+
+    // Warm shutdown of every worker, then whatever is left of this run's processes is an orphan.
+    const alive = workers.filter((w) => !w.gone);
+    for (const w of alive) {
+      w.stoppingByUs = true;
+      signal(w.pid, "SIGTERM");
+    }
+    const stopped = await Promise.race([
+      Promise.all(alive.map((w) => w.exited)).then(() => true),
+      sleep(20_000).then(() => false),
+    ]);
+    if (!stopped) {
+      for (const w of alive.filter((w) => !w.gone)) {
+        violations.push(`worker ${w.name} (pid ${w.pid}) did not stop within 20 s of SIGTERM`);
+        signal(w.pid, "SIGKILL");
+      }
+    }
+    for (const w of stopped ? alive : []) {
+      const status = await w.exited;
+      if (status.code !== 0) violations.push(`worker ${w.name} exited with ${JSON.stringify(status)} on SIGTERM`);
+    }
+    let leftovers = runProcesses() ?? [];
+    for (let t = 0; leftovers.length && t < 20; t++) {
+      await sleep(250); // horses of the last stopped workers may still be on their way out
+      leftovers = runProcesses() ?? [];
+    }
+    for (const p of leftovers) {
+      signal(p.pid, "SIGKILL");
+    }
+    if (leftovers.length) {
+      violations.push(
+        `${leftovers.length} process(es) of this run still alive 5 s after all workers stopped (killed now): ` +
+          leftovers.map((p) => `${p.pid} (ppid ${p.ppid}) ${p.cmd}`).join("; "),
+      );
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Verification: every job's place, reason, execution count and order against its parents.
+    const ids = jobs.map((j) => j.id);
+    const zset = (kind: Parameters<typeof registryKey>[0], q: string) =>
+      connection.call<string[]>(["ZRANGE", registryKey(kind, q), "0", "-1"]);
+    const places = new Map<string, string[]>(); // id → every place it is in
+    const put = (id: string, place: string) => places.set(id, [...(places.get(id) ?? []), place]);
+    for (const q of [MAIN, STABLE]) {
+      for (const kind of ["finished", "failed", "started", "deferred", "scheduled", "canceled"] as const) {
+        for (const id of await zset(kind, q)) put(id, kind);
+      }
+      for (const id of await connection.call<string[]>(["LRANGE", queueKey(q), "0", "-1"])) put(id, "queued");
+    }
+    const execCounts = await connection.call<Record<string, string> | string[]>(["HGETALL", keys.exec]);
+    const exec = new Map<string, number>();
+    if (Array.isArray(execCounts)) {
+      for (let k = 0; k < execCounts.length; k += 2) exec.set(execCounts[k], Number(execCounts[k + 1]));
+    } else for (const [id, n] of Object.entries(execCounts)) exec.set(id, Number(n));
+    const firstStart = new Map<string, number>();
+    const lastEvent = new Map<string, number>();
+    for (const line of await connection.call<string[]>(["LRANGE", keys.log, "0", "-1"])) {
+      const [id, event, ms] = line.split(" ");
+      const t = Number(ms);
+      if (event === "start" && !(firstStart.get(id)! <= t)) firstStart.set(id, t);
+      if (!(lastEvent.get(id)! >= t)) lastEvent.set(id, t);
+    }
+
+    const fetched = new Map<string, Job | null>();
+    const excInfo = new Map<string, string | null>();
+    for (let k = 0; k < ids.length; k += 500) {
+      const chunk = ids.slice(k, k + 500);
+      const found = await Job.fetchMany(chunk, { connection });
+      await Promise.all(found.map(async (job, n) => {
+        fetched.set(chunk[n], job);
+        if (job?.status === "failed") excInfo.set(job.id, await job.excInfo);
+      }));
+    }
+
+    let finished = 0, failed = 0, lost = 0, duplicated = 0, reran = 0, wrong = 0, orderBad = 0, inconsistent = 0;
+    const reasons: Record<Reason, number> = {
+      thrown: 0,
+      timeout: 0,
+      "horse exited": 0,
+      "horse killed": 0,
+      abandoned: 0,
+      other: 0,
+    };
+    const problems: string[] = [];
+    const problem = (text: string) => problems.length < 40 ? problems.push(text) : undefined;
+    const classify = (text: string | null): Reason => {
+      if (!text) return "other";
+      if (/chaos: thrown on purpose/.test(text)) return "thrown";
+      if (/JobTimeoutException/.test(text)) return "timeout";
+      if (/exit code 3\b/.test(text)) return "horse exited";
+      if (/killed by signal SIGKILL/.test(text)) return "horse killed";
+      if (/AbandonedJobError|Moved to FailedJobRegistry/.test(text)) return "abandoned";
+      return "other";
+    };
+    const describe = (id: string) => {
+      const j = fetched.get(id);
+      return `${id} [${byId.get(id)?.chain} chain] status=${j?.status ?? "(no hash)"} places=${
+        (places.get(id) ?? []).join(",") || "none"
+      } worker=${j?.workerName ?? "-"} exec=${exec.get(id) ?? 0}`;
+    };
+
+    for (const p of jobs) {
+      const job = fetched.get(p.id) ?? null;
+      const where = places.get(p.id) ?? [];
+      const terminalPlaces = where.filter((w) => w === "finished" || w === "failed");
+      const status = job?.status;
+      if (!job || terminalPlaces.length === 0) {
+        lost++;
+        problem(`lost: ${describe(p.id)}`);
+        continue;
+      }
+      if (where.length !== 1 || status !== where[0]) {
+        inconsistent++;
+        problem(`not in exactly one place matching its status: ${describe(p.id)}`);
+        continue;
+      }
+      const runs = exec.get(p.id) ?? 0;
+      if (status === "finished") {
+        finished++;
+        if (runs !== 1) {
+          duplicated++;
+          problem(`finished with ${runs} executions: ${describe(p.id)}`);
+        }
+        if (EXPECTED[p.kind] !== "finished") {
+          wrong++;
+          problem(`a ${p.kind} job finished: ${describe(p.id)}`);
+        }
+      } else {
+        failed++;
+        const text = excInfo.get(p.id) ?? null;
+        const reason = classify(text);
+        reasons[reason]++;
+        if (runs > 1) {
+          reran++;
+          problem(`failed after ${runs} executions: ${describe(p.id)}`);
+        }
+        if (reason !== "abandoned" && reason !== EXPECTED[p.kind]) {
+          wrong++;
+          problem(`a ${p.kind} job failed as "${reason}": ${describe(p.id)}: ${(text ?? "(no exc_info)").trim()}`);
+        }
+      }
+      // Dependents ran only after their parents ended (and, without allowFailure, only after they finished).
+      const childStart = firstStart.get(p.id);
+      if (childStart !== undefined) {
+        for (const parent of p.parents) {
+          const pj = fetched.get(parent);
+          const ended = pj?.endedAt?.getTime();
+          const parentDone = Math.max(lastEvent.get(parent) ?? 0, ended !== undefined ? Math.floor(ended) : 0);
+          if (ended === undefined || childStart < parentDone || (!p.allowFailure && pj?.status !== "finished")) {
+            orderBad++;
+            problem(
+              `ran at ${childStart} before its parent ${parent} (status ${pj?.status}, ended ${
+                ended ?? "never"
+              }, last event ${lastEvent.get(parent)}) was done: ${describe(p.id)}`,
+            );
+          }
+        }
+      }
+    }
+
+    const seconds = (ms: number) => (ms / 1000).toFixed(1);
+    console.log(`jobs: ${N}, finished: ${finished}, failed: ${failed}, lost: ${lost}, duplicated: ${duplicated}`);
+    console.log(
+      `failed by reason: ${Object.entries(reasons).map(([r, n]) => `${r} ${n}`).join(", ")}; ` +
+        `failed after a second run: ${reran}; unexpected outcome: ${wrong}; in more or other places: ${inconsistent}`,
+    );
+    const chains = (kind: Planned["chain"]) => units.filter((u) => u[0].chain === kind).length;
+    console.log(
+      `chains: ${chains("allow-failure")} allowing failure, ${chains("plain")} plain; ` +
+        `dependents run before their parent ended: ${orderBad}`,
+    );
+    console.log(
+      `workers: ${WORKERS} on ${RUNTIME} (+1 never killed, for plain chains' parents), ${kills} SIGKILLed and replaced; ` +
+        `orphan horses: peak ${orphanPeak} at once, longest-lived ${seconds(orphanLongestMs)} s, ` +
+        `${leftovers.length} left at the end`,
+    );
+    const startups = workers.filter((w) => w.registeredAt !== undefined).map((w) => w.registeredAt! - w.spawnedAt);
+    const meanStartup = startups.reduce((a, b) => a + b, 0) / (startups.length || 1);
+    const neverUp = workers.filter((w) => w.registeredAt === undefined).length;
+    const maxStartup = Math.max(0, ...startups);
+    console.log(
+      `worker start-up (spawn to registered): mean ${seconds(meanStartup)} s, max ${seconds(maxStartup)} s; ` +
+        `${neverUp} of ${workers.length} never registered`,
+    );
+    const load = loadavg().map((l) => l.toFixed(1)).join(" ");
+    console.log(
+      `elapsed: ${seconds(Date.now() - started)} s (waiting ended after ${seconds(drained - started)} s); ` +
+        `seed ${SEED}; load average ${load}; driver's worst event-loop stall ${maxLagMs} ms`,
+    );
+    if (finished + failed + lost + inconsistent !== N) violations.push("the counts do not add up to the jobs planned");
+    for (const p of problems) console.log(`  ${p}`);
+    for (const v of violations) console.log(`  ${v}`);
+    const bad = lost + duplicated + reran + wrong + orderBad + inconsistent + violations.length;
+    exitCode = bad ? 1 : 0;
+    if (exitCode) console.log(`FAILED: worker logs kept in ${logDir}`);
+    return exitCode;
+  } finally {
+    for (const w of workers.filter((w) => !w.gone)) {
+      signal(w.pid, "SIGKILL");
+    }
+    for (const p of runProcesses() ?? []) {
+      signal(p.pid, "SIGKILL");
+    }
+    stopWatchingLag();
+    for (const s of logStreams) s.end();
+    if (flags.url) await cleanUp(connection, jobs.map((j) => j.id)).catch(() => {});
+    await connection.close();
+    await redis?.stop();
+    if (exitCode === 0) rmSync(logDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Enqueues a job exactly once: a call whose connection broke in flight may or may not have run, and enqueueing the
+ * same id again would push it twice (a false "duplicated"), so it is retried only when the job hash is not there.
+ */
+async function enqueueOnce(connection: Connection, id: string, enqueue: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      await enqueue();
+      return;
+    } catch (error) {
+      if (!(error instanceof RedisConnectionError) || attempt >= 5) throw error;
+      log(`enqueue of ${id} failed (${error.message}); ${error.maybeRan ? "checking whether it ran" : "retrying"}`);
+      await sleep(500);
+      if (error.maybeRan && await connection.call<number>(["EXISTS", jobKey(id)])) return;
+    }
+  }
+}
+
+/** Cancels a gate job, releasing the chain root that waits on it (as if the gate had finished). */
+async function openGate(connection: Connection, gateId: string): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      await (await Job.fetch(gateId, { connection })).cancel({ enqueueDependents: true });
+      return;
+    } catch (error) {
+      if (!(error instanceof RedisConnectionError) || attempt >= 5) throw error;
+      await sleep(500);
+      if (await connection.call<string | null>(["HGET", jobKey(gateId), "status"]) === "canceled") return;
+    }
+  }
+}
+
+/** On a Redis the caller gave (--url), removes what this run wrote. */
+async function cleanUp(connection: Connection, ids: string[]): Promise<void> {
+  const keys = sideChannelKeys(run);
+  const del: string[] = [keys.exec, keys.log];
+  for (const w of workers) del.push(workerKey(w.name));
+  for (const q of [MAIN, STABLE, GATES]) {
+    del.push(queueKey(q), cleanRegistriesKey(q));
+    for (const kind of ["finished", "failed", "started", "deferred", "scheduled", "canceled"] as const) {
+      del.push(registryKey(kind, q));
+    }
+  }
+  for (const id of [...ids, ...ids.map((id) => `${run}-gate-${id}`)]) {
+    del.push(jobKey(id), resultsKey(id), dependentsKey(id), dependenciesKey(id));
+  }
+  for (let k = 0; k < del.length; k += 1000) await connection.call(["DEL", ...del.slice(k, k + 1000)]);
+  await connection.call(["SREM", QUEUES_KEY, queueKey(MAIN), queueKey(STABLE), queueKey(GATES)]);
+}
+
+process.exit(await main());
