@@ -13,20 +13,9 @@ import { JSONSerializer } from "../src/serializer.ts";
 import { redisUrl, test, uniqueName } from "./_harness.ts";
 import { rawConnection } from "./_fixtures.ts";
 import { cli, exitOf, workerName } from "./_process.ts";
+import { prng } from "./_random.ts";
 
 const BAD = "./test/fixtures/bad_jobs.ts";
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Value = string | Uint8Array;
 /** What a field value does to the job: "ok" leaves it runnable, "fail" must fail it. */

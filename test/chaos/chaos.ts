@@ -42,6 +42,7 @@ import {
 import { runtimeName } from "../../runtime/detect.ts";
 import { startRedis } from "../../scripts/redis_server.ts";
 import { sideChannelKeys } from "./chaos_jobs.ts";
+import { prng } from "../_random.ts";
 
 type RuntimeName = "deno" | "bun" | "node";
 type Kind = "ok" | "fail" | "hang" | "exit" | "kill";
@@ -135,17 +136,6 @@ const VERBOSE = flags.verbose!;
 // ---------------------------------------------------------------------------------------------------------------
 // Small helpers
 
-/** mulberry32: a small seeded PRNG, so a run's plan and kills can be replayed with --seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = prng(SEED); // the plan: kinds, chains, sleeps
 const chaosRand = prng(SEED ^ 0x9e3779b9); // workers' concurrency and which one dies (their timing is the machine's)
 const randInt = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
