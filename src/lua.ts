@@ -40,6 +40,32 @@ end
 local function is_job(id)
   return redis.call('TYPE', JOB .. id)['ok'] == 'hash'
 end
+-- Puts a job worker wname marked started but never ran back at the front of its queue, as if never dequeued; only
+-- while it is still started by wname. queue: where it goes when it has no origin. Returns 1 when it went back.
+local function give_back(id, wname, queue)
+  local key = JOB .. id
+  local st, w = unpack(redis.call('HMGET', key, 'status', 'worker_name'))
+  if st ~= 'started' or w ~= wname then return 0 end
+  local origin = origin_of(id) or queue
+  redis.call('ZREM', REG.started .. origin, id)
+  redis.call('SREM', RUNNING .. wname, id)
+  redis.call('HSET', key, 'status', 'queued', 'started_at', '', 'last_heartbeat', '', 'worker_name', '')
+  redis.call('LPUSH', QUEUE .. origin, id)
+  return 1
+end
+-- Puts the ids left in a worker's own list back at the front of their queues, in order; drops ids that are no job.
+local function return_own_list(own)
+  local n = 0
+  while true do
+    local id = redis.call('RPOP', own)
+    if not id then break end
+    if is_job(id) then
+      redis.call('LPUSH', QUEUE .. (origin_of(id) or 'default'), id)
+      n = n + 1
+    end
+  end
+  return n
+end
 local function deps_key(id) return JOB .. ':' .. id .. ':dependencies' end
 local function dependents_key(id) return JOB .. id .. ':dependents' end
 
@@ -372,16 +398,7 @@ return st or ''
  */
 export const RETURN_OWN_LIST = new Script(
   PRELUDE + `
-local n = 0
-while true do
-  local id = redis.call('RPOP', KEYS[1])
-  if not id then break end
-  if is_job(id) then
-    redis.call('LPUSH', QUEUE .. (origin_of(id) or 'default'), id)
-    n = n + 1
-  end
-end
-return n
+return return_own_list(KEYS[1])
 `,
 );
 
@@ -391,15 +408,7 @@ return n
  */
 export const GIVE_BACK = new Script(
   PRELUDE + `
-local id, wname, queue = ARGV[1], ARGV[2], ARGV[3]
-local key = JOB .. id
-if redis.call('HGET', key, 'status') ~= 'started' or redis.call('HGET', key, 'worker_name') ~= wname then return 0 end
-local origin = origin_of(id) or queue
-redis.call('ZREM', REG.started .. origin, id)
-redis.call('SREM', RUNNING .. wname, id)
-redis.call('HSET', key, 'status', 'queued', 'started_at', '', 'last_heartbeat', '', 'worker_name', '')
-redis.call('LPUSH', QUEUE .. origin, id)
-return 1
+return give_back(ARGV[1], ARGV[2], ARGV[3])
 `,
 );
 
@@ -417,27 +426,9 @@ local fields = {}
 for i = 4, #ARGV do table.insert(fields, ARGV[i]) end
 local own, held, running = ${JSON.stringify(OWN_LIST_PREFIX)} .. wname, ${JSON.stringify(HELD_PREFIX)} .. wname,
   RUNNING .. wname
-local returned, abandoned = 0, {}
-while true do
-  local id = redis.call('RPOP', own)
-  if not id then break end
-  if is_job(id) then
-    redis.call('LPUSH', QUEUE .. (origin_of(id) or 'default'), id)
-    returned = returned + 1
-  end
-end
-local function give_back(id)
-  local key = JOB .. id
-  local origin = redis.call('HGET', key, 'origin') or 'default'
-  redis.call('ZREM', REG.started .. origin, id)
-  redis.call('HSET', key, 'status', 'queued', 'started_at', '', 'last_heartbeat', '', 'worker_name', '')
-  redis.call('LPUSH', QUEUE .. origin, id)
-  returned = returned + 1
-end
-for _, id in ipairs(redis.call('SMEMBERS', held)) do
-  local st, w = unpack(redis.call('HMGET', JOB .. id, 'status', 'worker_name'))
-  if st == 'started' and w == wname then give_back(id) end
-end
+local abandoned = {}
+local returned = return_own_list(own)
+for _, id in ipairs(redis.call('SMEMBERS', held)) do returned = returned + give_back(id, wname, 'default') end
 for _, id in ipairs(redis.call('SMEMBERS', running)) do
   local key = JOB .. id
   local st, w, origin, fttl, started_at, hb = unpack(redis.call('HMGET', key, 'status', 'worker_name', 'origin',
@@ -479,17 +470,9 @@ for i = 2, #ARGV do known[ARGV[i]] = true end
 local n = 0
 for _, id in ipairs(redis.call('SMEMBERS', RUNNING .. wname)) do
   if not known[id] then
-    local key = JOB .. id
-    local st, w, origin = unpack(redis.call('HMGET', key, 'status', 'worker_name', 'origin'))
     redis.call('SREM', RUNNING .. wname, id)
     redis.call('SREM', ${JSON.stringify(HELD_PREFIX)} .. wname, id)
-    if st == 'started' and w == wname then
-      origin = origin or 'default'
-      redis.call('ZREM', REG.started .. origin, id)
-      redis.call('HSET', key, 'status', 'queued', 'started_at', '', 'last_heartbeat', '', 'worker_name', '')
-      redis.call('LPUSH', QUEUE .. origin, id)
-      n = n + 1
-    end
+    n = n + give_back(id, wname, 'default')
   end
 end
 return n
