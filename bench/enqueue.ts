@@ -13,7 +13,7 @@
  *   rqts_enqueue               N sequential awaited `queue.enqueue("bench_tasks.noop")`
  *   rqts_enqueue_concurrent100 N enqueues in Promise.all batches of 100
  *   rqts_enqueue_many          one `enqueueMany` of M `Queue.prepareData(...)` (prepareData timed too)
- *   ping_per_s                 sequential PINGs per second over the same node-redis client, i.e. the
+ *   ping_per_s                 sequential PINGs per second over the connection rqts sends on, i.e. the
  *                              ceiling for anything that needs one round trip per job
  * Peers (bench/peers/, separate processes): rq_enqueue, rq_enqueue_many (/usr/bin/python3);
  * bullmq_add, bullmq_add_bulk, bullmq_add_concurrent100 (node, BullMQ over ioredis).
@@ -42,12 +42,11 @@ type Figures = Record<string, number>;
 const now = () => performance.now();
 const perSecond = (count: number, ms: number) => count / (ms / 1000);
 
-/** Sequential PINGs per second on the node-redis client rqts itself uses. */
+/** Sequential PINGs per second on the connection rqts itself sends its commands on. */
 async function pingRate(queue: Queue, count: number): Promise<number> {
-  const client = await queue.connection.ready(); // connects if needed
-  for (let i = 0; i < 200; i++) await client.sendCommand(["PING"]);
+  for (let i = 0; i < 200; i++) await queue.connection.call(["PING"]); // connects
   const t0 = now();
-  for (let i = 0; i < count; i++) await client.sendCommand(["PING"]);
+  for (let i = 0; i < count; i++) await queue.connection.call(["PING"]);
   return perSecond(count, now() - t0);
 }
 
@@ -185,7 +184,7 @@ async function main(): Promise<void> {
   }
   console.log("");
   console.log(
-    `Redis round trip: ${fmtRate(rqts.ping_per_s)} sequential PING/s (node-redis sendCommand, ${rt.name}); ` +
+    `Redis round trip: ${fmtRate(rqts.ping_per_s)} sequential PING/s (rqts connection.call, ${rt.name}); ` +
       `a sequential enqueue needs one round trip (one EVALSHA), so this is its ceiling.`,
   );
   // The bench itself keeps about one CPU busy, so only a load already above 1 at the start means competition.

@@ -197,7 +197,7 @@ async function main(): Promise<void> {
   );
   console.log("");
   const ping = need(rqts, "ping_per_s");
-  console.log(`Redis round trip: ${fmtRate(ping)} sequential PING/s (node-redis sendCommand, ${rt.name}).`);
+  console.log(`Redis round trip: ${fmtRate(ping)} sequential PING/s (rqts connection.call, ${rt.name}).`);
   const rtp = (key: string) => {
     const r = need(rqts, `${key}_per_s`) / ping;
     return `${r.toFixed(3)} (a job per ${(1 / r).toFixed(1)} PING round trips)`;

@@ -1,13 +1,15 @@
 // What the Node and Bun adapters share: both speak node:process for the process itself and its IPC channel.
+import { createConnection } from "node:net";
 import { hostname } from "node:os";
 import process from "node:process";
-import type { HorseMessage, Runtime } from "../src/runtime.ts";
+import type { HorseMessage, RawSocket, RawSocketHandlers, Runtime } from "../src/runtime.ts";
 
 /** The Runtime members that node:process gives alike on Node and Bun. */
 export const nodeProcess: Pick<
   Runtime,
-  "env" | "cwd" | "hostname" | "pid" | "args" | "horseChannel" | "onSignal" | "exit" | "rss"
+  "env" | "cwd" | "hostname" | "pid" | "args" | "horseChannel" | "onSignal" | "exit" | "rss" | "connectTcp"
 > = {
+  connectTcp,
   env: (name) => process.env[name],
   cwd: () => process.cwd(),
   hostname: () => hostname(),
@@ -27,3 +29,30 @@ export const nodeProcess: Pick<
   exit: (code) => process.exit(code),
   rss: () => process.memoryUsage.rss(),
 };
+
+/** node:net behind the core's RawSocket. */
+function connectTcp(target: { host: string; port: number }, handlers: RawSocketHandlers): Promise<RawSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: target.host, port: target.port, noDelay: true });
+    socket.once("error", reject);
+    socket.once("connect", () => {
+      socket.off("error", reject);
+      let closed = false;
+      const finish = (error?: Error) => {
+        if (closed) return;
+        closed = true;
+        socket.destroy();
+        handlers.closed(error);
+      };
+      socket.on("data", (chunk: Uint8Array) => handlers.data(chunk));
+      socket.on("error", (error) => finish(error));
+      socket.on("close", () => finish());
+      resolve({
+        write: (bytes) => {
+          if (!closed) socket.write(bytes);
+        },
+        close: () => finish(),
+      });
+    });
+  });
+}

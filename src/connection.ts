@@ -3,6 +3,7 @@
 import { Buffer } from "node:buffer";
 import { DEFAULT_REDIS_URL } from "./defaults.ts";
 import { RedisConnectionError } from "./errors.ts";
+import { RespClient, respTarget } from "./resp.ts";
 import { getRuntime } from "./runtime.ts";
 
 /** One argument of a Redis command. */
@@ -77,9 +78,13 @@ const NOT_SENT = new Set(["The client is offline", "The client is closed"]);
 const BROKEN =
   /^(Socket closed unexpectedly|Connection timeout|Socket timeout)|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH/;
 
+/** Errors of a connection attempt made for a command (so the command was not sent), once connected before. */
+const reconnectFailures = new WeakSet<object>();
+
 /** Whether `error` says Redis could not be reached (rather than Redis answering with an error). */
 export function isConnectionError(error: unknown): boolean {
   if (error instanceof RedisConnectionError) return true;
+  if (typeof error === "object" && error !== null && reconnectFailures.has(error)) return true;
   const message = String((error as Error)?.message ?? "");
   return NOT_SENT.has(message) || BROKEN.test(message) || BROKEN.test(String((error as { code?: string })?.code));
 }
@@ -128,6 +133,10 @@ export class Connection {
   readonly #settings: ConnectionSettings;
   #ready: Promise<RedisClient> | undefined;
   #everConnected = false;
+  /** Whether the node-redis client has connected once (then it reconnects by itself, with backoff). */
+  #clientConnected = false;
+  /** The RESP client for non-blocking commands; null where node-redis does everything (TLS, a caller's client). */
+  #fast: RespClient | null | undefined;
   #blockingIdle: RedisClient[] = [];
   #blockingAll = new Set<RedisClient>();
   #closed = false;
@@ -210,6 +219,11 @@ export class Connection {
     return this.#client;
   }
 
+  /** Whether a connection to Redis is open now (they open on the first command and close on {@link close}). */
+  get isOpen(): boolean {
+    return Boolean(this.#fast?.isOpen || this.#client?.isOpen);
+  }
+
   /** Whether {@link close} will close the client (it was created here, not passed in). */
   get owned(): boolean {
     return this.#owned;
@@ -236,7 +250,7 @@ export class Connection {
           connectTimeout: 5000,
           // The first connection fails fast with a clear error; once connected, reconnect with backoff.
           reconnectStrategy: (retries: number, cause: Error) =>
-            this.#everConnected ? Math.min(50 * 2 ** Math.min(retries, 6), 2000) : cause,
+            this.#clientConnected ? Math.min(50 * 2 ** Math.min(retries, 6), 2000) : cause,
         },
       }) as unknown as RedisClient;
       this.#client.on("error", () => {/* surfaced through the failing command instead */});
@@ -246,20 +260,51 @@ export class Connection {
       try {
         await this.#client.connect();
       } catch (error) {
-        const message = String((error as Error)?.message || error);
-        const hint = /WRONGPASS|NOAUTH|invalid password|invalid username/i.test(message)
-          ? `Check the password in the URL (redis://:password@host:port, or redis://user:password@host:port for ` +
-            `an ACL user).`
-          : /certificate|self.signed|SSL|TLS/i.test(message)
-          ? `Pass the server's CA as { url, tls: { ca } }, or set NODE_EXTRA_CA_CERTS (Node, Bun) / DENO_CERT (Deno).`
-          : `Start redis-server there, or pass another URL as 'connection' or in REDIS_URL.`;
-        throw new RedisConnectionError(`Cannot connect to Redis at ${this.#label} (${message}). ${hint}`, {
-          cause: error,
-        });
+        throw this.#cannotConnect(error);
       }
     }
     this.#everConnected = true;
+    this.#clientConnected = true;
     return this.#client;
+  }
+
+  #cannotConnect(error: unknown): RedisConnectionError {
+    const message = String((error as Error)?.message || error);
+    const hint = /WRONGPASS|NOAUTH|invalid password|invalid username/i.test(message)
+      ? `Check the password in the URL (redis://:password@host:port, or redis://user:password@host:port for ` +
+        `an ACL user).`
+      : /certificate|self.signed|SSL|TLS/i.test(message)
+      ? `Pass the server's CA as { url, tls: { ca } }, or set NODE_EXTRA_CA_CERTS (Node, Bun) / DENO_CERT (Deno).`
+      : `Start redis-server there, or pass another URL as 'connection' or in REDIS_URL.`;
+    return new RedisConnectionError(`Cannot connect to Redis at ${this.#label} (${message}). ${hint}`, {
+      cause: error,
+    });
+  }
+
+  /** The RESP client when this Connection owns a plain `redis://` URL and the runtime gives raw sockets. */
+  #fastClient(): RespClient | null {
+    if (this.#fast !== undefined) return this.#fast;
+    const runtime = getRuntime();
+    const target = this.#owned && this.#url && runtime.connectTcp ? respTarget(this.#url) : undefined;
+    return this.#fast = target ? new RespClient(runtime, target) : null;
+  }
+
+  /** Sends on the RESP client, connecting first if needed; a failed connect is a "not sent" RedisConnectionError. */
+  async #fastSend<T>(fast: RespClient, send: () => Promise<unknown>): Promise<T> {
+    if (!fast.isOpen) {
+      if (this.#closed) throw new RedisConnectionError(`Connection to ${this.#label} is closed.`);
+      try {
+        await fast.connect();
+      } catch (error) {
+        // The first connection fails with what to do; a later one is an outage (#guard: "unreachable, not sent").
+        if (!this.#everConnected) throw this.#cannotConnect(error);
+        const failure = error instanceof Error ? error : new Error(String(error));
+        reconnectFailures.add(failure);
+        throw failure;
+      }
+      this.#everConnected = true;
+    }
+    return await send() as T;
   }
 
   /**
@@ -274,7 +319,8 @@ export class Connection {
       } catch (error) {
         if (!isConnectionError(error) || this.#closed) throw error;
         const message = String((error as Error)?.message ?? error);
-        const notSent = NOT_SENT.has(message) || (error instanceof RedisConnectionError && !this.#everConnected) ||
+        const notSent = NOT_SENT.has(message) || reconnectFailures.has(error as object) ||
+          (error instanceof RedisConnectionError && !error.maybeRan) ||
           /ECONNREFUSED/.test(message);
         if (notSent && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, Math.min(250, Math.max(deadline - Date.now(), 1))));
@@ -297,6 +343,8 @@ export class Connection {
   /** Sends one command; bulk replies come back as strings. @throws {RedisConnectionError} when Redis is away. */
   call<T = unknown>(args: Command): Promise<T> {
     return this.#guard(async () => {
+      const fast = this.#fast === undefined ? this.#fastClient() : this.#fast;
+      if (fast) return fast.isOpen ? await fast.send(args) as T : await this.#fastSend<T>(fast, () => fast.send(args));
       const client = this.#client?.isOpen ? this.#client : await this.ready();
       return await client.sendCommand(wireArgs(args)) as T;
     });
@@ -305,6 +353,12 @@ export class Connection {
   /** Sends one command; bulk replies come back as bytes. @throws {RedisConnectionError} when Redis is away. */
   callBytes<T = unknown>(args: Command): Promise<T> {
     return this.#guard(async () => {
+      const fast = this.#fast === undefined ? this.#fastClient() : this.#fast;
+      if (fast) {
+        return fast.isOpen
+          ? await fast.send(args, true) as T
+          : await this.#fastSend<T>(fast, () => fast.send(args, true));
+      }
       if (!this.#client?.isOpen || !this.#bytes) await this.ready();
       return await this.#bytes!.sendCommand(wireArgs(args)) as T;
     });
@@ -316,6 +370,8 @@ export class Connection {
    */
   transaction(commands: Command[]): Promise<unknown[]> {
     return this.#guard(async () => {
+      const fast = this.#fast === undefined ? this.#fastClient() : this.#fast;
+      if (fast) return await this.#fastSend<unknown[]>(fast, () => fast.transaction(commands));
       const client = this.#client?.isOpen ? this.#client : await this.ready();
       const multi = client.multi();
       for (const c of commands) multi.addCommand(wireArgs(c));
@@ -348,9 +404,22 @@ export class Connection {
       // No command timeout here: node-redis aborts any command after 5 s by default, which would cut short a
       // BLMOVE or XREAD BLOCK that is meant to wait longer.
       dedicated = client.duplicate({ commandOptions: { timeout: 0 } });
-      dedicated.on("error", () => {});
       this.#blockingAll.add(dedicated);
-      await dedicated.connect();
+      // node-redis keeps retrying a connect that fails (its reconnect strategy): the first error ends this one, so a
+      // wait started while Redis goes away fails (and is retried by its caller) instead of hanging.
+      let failed!: (error: Error) => void;
+      const failure = new Promise<never>((_, reject) => (failed = reject));
+      failure.catch(() => {}); // later errors (a break while blocked) reach the command instead
+      dedicated.on("error", (error) => failed(error));
+      try {
+        await Promise.race([dedicated.connect(), failure]);
+      } catch (error) {
+        this.#blockingAll.delete(dedicated);
+        try {
+          dedicated.destroy();
+        } catch { /* not open */ }
+        throw error;
+      }
     }
     try {
       return await fn(dedicated);
@@ -370,6 +439,7 @@ export class Connection {
     this.#blockingAll.clear();
     this.#blockingIdle = [];
     await this.#ready?.catch(() => {});
+    await this.#fast?.close();
     if (this.#owned && this.#client?.isOpen) await this.#client.close();
   }
 

@@ -42,6 +42,22 @@ export interface HorseChannel {
   onClose(listener: () => void): void;
 }
 
+/** A TCP connection as the core's RESP client uses it (src/resp.ts). */
+export interface RawSocket {
+  /** Queues bytes for sending, in order; a failure closes the socket (see {@link RawSocketHandlers.closed}). */
+  write(bytes: Uint8Array): void;
+  /** Closes the socket; `closed` is called once. */
+  close(): void;
+}
+
+/** What a {@link RawSocket} reports. */
+export interface RawSocketHandlers {
+  /** Bytes received, in order. */
+  data(chunk: Uint8Array): void;
+  /** The connection ended (by either side, or an error); called once. */
+  closed(error?: Error): void;
+}
+
 /** Signals a worker handles. */
 export type Signal = "SIGINT" | "SIGTERM";
 
@@ -73,6 +89,11 @@ export interface Runtime {
   exit(code: number): never;
   /** Resident set size of this process, in bytes. */
   rss(): number;
+  /**
+   * Opens a TCP connection (Nagle off). Optional: without it, every command goes through node-redis.
+   * @throws when the connection cannot be made (e.g. ECONNREFUSED).
+   */
+  connectTcp?(target: { host: string; port: number }, handlers: RawSocketHandlers): Promise<RawSocket>;
 }
 
 let current: Runtime | undefined;

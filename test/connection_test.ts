@@ -6,10 +6,10 @@ import { redisUrl, test, uniqueName } from "./_harness.ts";
 test("Queue({ connection: url }) creates a client and closes it on close()", async () => {
   const q = new Queue(uniqueName(), { connection: await redisUrl() });
   await q.count();
-  assert.ok(q.connection.client.isOpen);
+  assert.ok(q.connection.isOpen);
   assert.ok(q.connection.owned);
   await q.close();
-  assert.equal(q.connection.client.isOpen, false);
+  assert.equal(q.connection.isOpen, false);
 });
 
 test("Queue({ connection: client }) never closes the caller's client", async () => {

@@ -1,7 +1,14 @@
 // The Deno adapter: Deno.Command horses and Deno's own APIs behind the core's Runtime.
 // Deno.Command has no IPC channel, so messages travel as JSON lines: worker → horse on stdin, horse → worker on
 // stdout behind a per-horse marker; other stdout lines are the job's own output and go to the worker's stdout.
-import type { ExitStatus, HorseMessage, HorseProcess, Runtime } from "../../src/runtime.ts";
+import type {
+  ExitStatus,
+  HorseMessage,
+  HorseProcess,
+  RawSocket,
+  RawSocketHandlers,
+  Runtime,
+} from "../../src/runtime.ts";
 
 // The slice of the Deno namespace this adapter uses, typed here so the npm build (tsc, no Deno types) compiles it.
 interface DenoChild {
@@ -33,6 +40,13 @@ interface DenoApi {
   removeSignalListener(signal: string, handler: () => void): void;
   exit(code: number): never;
   memoryUsage(): { rss: number };
+  connect(options: { hostname: string; port: number; transport: "tcp" }): Promise<DenoConn>;
+}
+interface DenoConn {
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  setNoDelay(noDelay?: boolean): void;
+  close(): void;
 }
 const Deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
 
@@ -66,7 +80,47 @@ async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string
   if (pieces.length) yield pieces.join("");
 }
 
+/** Deno.connect behind the core's RawSocket: one read loop, writes chained so partial writes keep their order. */
+async function connectTcp(target: { host: string; port: number }, handlers: RawSocketHandlers): Promise<RawSocket> {
+  const conn = await Deno.connect({ hostname: target.host, port: target.port, transport: "tcp" });
+  conn.setNoDelay(true);
+  let closed = false;
+  const finish = (error?: Error) => {
+    if (closed) return;
+    closed = true;
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+    handlers.closed(error);
+  };
+  void (async () => {
+    const buffer = new Uint8Array(64 * 1024);
+    try {
+      while (!closed) {
+        const n = await conn.read(buffer);
+        if (n === null) break;
+        handlers.data(buffer.slice(0, n));
+      }
+      finish();
+    } catch (error) {
+      finish(closed ? undefined : error as Error);
+    }
+  })();
+  let writing: Promise<void> = Promise.resolve();
+  return {
+    write(bytes) {
+      if (closed) return;
+      writing = writing.then(async () => {
+        let off = 0;
+        while (off < bytes.length && !closed) off += await conn.write(off ? bytes.subarray(off) : bytes);
+      }).catch((error) => finish(error));
+    },
+    close: () => finish(),
+  };
+}
+
 export const denoRuntime: Runtime = {
+  connectTcp,
   name: "deno",
   version: Deno.version.deno,
   env(name) {

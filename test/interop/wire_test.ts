@@ -503,7 +503,7 @@ test("wire: jobs rqts enqueued with enqueueMany (direct and into a caller pipeli
     await pipeline.exec();
 
     // A node-redis MULTI the caller owns works as the pipeline too.
-    const multi = q.connection.client.multi();
+    const multi = (await q.connection.ready()).multi();
     const multied = await q.enqueueMany([
       Queue.prepareData("app.tasks.count", { args: [6], jobId: `${name}-n1`, atFront: true }),
     ], { pipeline: multi });

@@ -1,0 +1,412 @@
+// No RQ counterpart (redis-py's Connection): a small pipelined RESP3 client for the commands rqts sends on its hot
+// paths (EVALSHA, MULTI/EXEC, single commands), over the raw socket the runtime adapter gives. node-redis stays for
+// blocking commands, TLS and callers' clients; this one exists because each node-redis round trip costs ~3x a raw
+// one (command queue, per-command timers, tracing, and on Deno the node:net emulation), which is most of an
+// enqueue and of a worker's time per job.
+
+import { Buffer } from "node:buffer";
+import type { RawSocket, Runtime } from "./runtime.ts";
+
+/** An argument as it goes on the wire. */
+export type RespArg = string | Uint8Array;
+
+/** An error reply from Redis (`-ERR ...`); `message` is its text, as node-redis's ErrorReply. */
+export class RedisReplyError extends Error {
+  /** For a failed MULTI/EXEC: every reply, errors included. */
+  replies?: unknown[];
+  constructor(message: string) {
+    super(message);
+    this.name = "ErrorReply";
+  }
+}
+
+/** Where and as whom to connect. */
+export interface RespTarget {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  db?: number;
+}
+
+/** Milliseconds a connection attempt may take (node-redis's default connectTimeout). */
+const CONNECT_TIMEOUT_MS = 5000;
+
+type Pending = { resolve(v: unknown): void; reject(e: Error): void; bytes: boolean; skip: boolean; sent: boolean };
+
+const CRLF = 0x0d;
+const encoder = new TextEncoder();
+
+/** Parses the RESP `target` out of a `redis://` URL, or undefined when the URL is not one this client handles. */
+export function respTarget(url: string): RespTarget | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (u.protocol !== "redis:" || u.search || u.hash) return undefined;
+  const host = u.hostname.replace(/^\[(.*)\]$/, "$1") || "127.0.0.1";
+  const port = u.port ? Number(u.port) : 6379;
+  const path = u.pathname.replace(/^\//, "");
+  if (path && !/^\d+$/.test(path)) return undefined;
+  return {
+    host,
+    port,
+    username: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    db: path ? Number(path) : undefined,
+  };
+}
+
+/**
+ * A RESP3 connection that connects on first use and again after a break (never on its own: the next command does),
+ * pipelines every command, and writes all commands issued in one tick in a single write.
+ */
+export class RespClient {
+  readonly #runtime: Runtime;
+  readonly #target: RespTarget;
+  #socket: RawSocket | undefined;
+  #connecting: Promise<RawSocket> | undefined;
+  #pending: Pending[] = [];
+  #head = 0;
+  #out: Uint8Array = new Uint8Array(16384);
+  #outLen = 0;
+  #flushScheduled = false;
+  #unsent: Pending[] = [];
+  /** Bytes received and not parsed yet, their total, and how many a complete reply needs at least. */
+  #chunks: Uint8Array[] = [];
+  #inLen = 0;
+  #need = 0;
+  #closed = false;
+  #drained: (() => void) | undefined;
+
+  constructor(runtime: Runtime, target: RespTarget) {
+    this.#runtime = runtime;
+    this.#target = target;
+  }
+
+  /** Whether a socket is open. */
+  get isOpen(): boolean {
+    return this.#socket !== undefined;
+  }
+
+  /** Sends one command; bulk replies as strings, or as Buffers with `bytes`. Rejects with a RedisReplyError. */
+  send(args: readonly RespArg[], bytes = false): Promise<unknown> {
+    if (this.#socket) return this.#queue([args], bytes, false);
+    return this.#connect().then(() => this.#queue([args], bytes, false));
+  }
+
+  /** MULTI, the commands, EXEC: resolves with EXEC's replies; rejects if any of them is an error. */
+  async transaction(commands: readonly (readonly RespArg[])[]): Promise<unknown[]> {
+    if (!this.#socket) await this.#connect();
+    const replies = await this.#queue([["MULTI"], ...commands, ["EXEC"]], false, true) as unknown[] | null;
+    if (!replies) throw new RedisReplyError("EXECABORT Transaction discarded");
+    const failed = replies.find((r) => r instanceof RedisReplyError) as RedisReplyError | undefined;
+    if (failed) {
+      const error = new RedisReplyError(failed.message);
+      error.replies = replies;
+      throw error;
+    }
+    return replies;
+  }
+
+  /** Waits for replies in flight, then closes the socket. Later commands fail. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#connecting?.catch(() => {});
+    if (this.#pending.length > this.#head || this.#outLen) {
+      await new Promise<void>((resolve) => (this.#drained = resolve));
+    }
+    this.#socket?.close();
+    this.#socket = undefined;
+  }
+
+  /** Connects now (commands connect by themselves; this lets a caller tell a failed connect from a failed command). */
+  connect(): Promise<RawSocket> {
+    return this.#connect();
+  }
+
+  #connect(): Promise<RawSocket> {
+    if (this.#closed) return Promise.reject(new Error("The client is closed"));
+    return this.#connecting ??= this.#open().finally(() => (this.#connecting = undefined));
+  }
+
+  async #open(): Promise<RawSocket> {
+    const connectTcp = this.#runtime.connectTcp!;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let socket: RawSocket | undefined = undefined;
+    const attempt = connectTcp({ host: this.#target.host, port: this.#target.port }, {
+      data: (chunk) => this.#onData(chunk),
+      closed: (error) => this.#onClosed(socket, error),
+    });
+    try {
+      socket = await Promise.race([
+        attempt,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error("Connection timeout")), CONNECT_TIMEOUT_MS);
+        }),
+      ]);
+    } catch (error) {
+      void attempt.then((s) => s.close(), () => {});
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    this.#socket = socket;
+    // RESP3, as node-redis speaks it: replies keep the same shapes (maps as objects, doubles as numbers).
+    const { username, password, db } = this.#target;
+    const hello: Promise<unknown>[] = [
+      this.#queue(
+        [password === undefined ? ["HELLO", "3"] : ["HELLO", "3", "AUTH", username || "default", password]],
+        false,
+        false,
+      ),
+    ];
+    if (db) hello.push(this.#queue([["SELECT", String(db)]], false, false));
+    try {
+      await Promise.all(hello);
+    } catch (error) {
+      socket.close();
+      throw error;
+    }
+    return socket;
+  }
+
+  /** Queues commands whose last reply (or, for a transaction, only the last) resolves the returned promise. */
+  #queue(commands: readonly (readonly RespArg[])[], bytes: boolean, transaction: boolean): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new Error("The client is closed"));
+    return new Promise((resolve, reject) => {
+      const last = commands.length - 1;
+      for (let i = 0; i <= last; i++) {
+        this.#encode(commands[i]);
+        const p: Pending = i === last
+          ? { resolve, reject, bytes, skip: false, sent: false }
+          : { resolve: noop, reject: noop, bytes: false, skip: transaction, sent: false };
+        this.#pending.push(p);
+        this.#unsent.push(p);
+      }
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        queueMicrotask(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (!this.#outLen) return;
+    const socket = this.#socket;
+    const bytes = this.#out.slice(0, this.#outLen);
+    this.#outLen = 0;
+    const unsent = this.#unsent;
+    this.#unsent = [];
+    if (!socket) {
+      for (const p of unsent) p.reject(new Error("The client is offline"));
+      return;
+    }
+    for (const p of unsent) p.sent = true;
+    socket.write(bytes);
+  }
+
+  #reserve(n: number): void {
+    if (this.#outLen + n <= this.#out.length) return;
+    let size = this.#out.length * 2;
+    while (size < this.#outLen + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.#out.subarray(0, this.#outLen));
+    this.#out = next;
+  }
+
+  #ascii(text: string): void {
+    this.#reserve(text.length);
+    const out = this.#out;
+    let pos = this.#outLen;
+    for (let i = 0; i < text.length; i++) out[pos++] = text.charCodeAt(i);
+    this.#outLen = pos;
+  }
+
+  #encode(args: readonly RespArg[]): void {
+    this.#ascii(`*${args.length}\r\n`);
+    for (const arg of args) {
+      if (typeof arg === "string") {
+        // Written first where it leaves room for the longest header, then moved up behind the real header.
+        const max = arg.length > 4096 ? Buffer.byteLength(arg) : arg.length * 3;
+        const room = String(max).length + 3;
+        this.#reserve(room + max + 2);
+        const start = this.#outLen + room;
+        const { written } = encoder.encodeInto(arg, this.#out.subarray(start, start + max));
+        const header = `$${written}\r\n`;
+        if (header.length !== room) this.#out.copyWithin(this.#outLen + header.length, start, start + written);
+        this.#ascii(header);
+        this.#outLen += written;
+      } else {
+        this.#ascii(`$${arg.byteLength}\r\n`);
+        this.#reserve(arg.byteLength + 2);
+        this.#out.set(arg, this.#outLen);
+        this.#outLen += arg.byteLength;
+      }
+      this.#out[this.#outLen++] = CRLF;
+      this.#out[this.#outLen++] = 0x0a;
+    }
+  }
+
+  #onData(chunk: Uint8Array): void {
+    // Chunks wait until there are enough bytes for the reply being read: a 50 MB reply is joined once, not per chunk.
+    this.#chunks.push(chunk);
+    this.#inLen += chunk.length;
+    if (this.#inLen < this.#need) return;
+    const joined = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks, this.#inLen);
+    const buf = Buffer.from(joined.buffer, joined.byteOffset, joined.byteLength);
+    let pos = 0;
+    this.#need = 0;
+    while (this.#head < this.#pending.length) {
+      const p = this.#pending[this.#head];
+      need = 0;
+      const parsed = parse(buf, pos, p.bytes);
+      if (parsed === undefined) {
+        this.#need = need - pos;
+        break;
+      }
+      const push = buf[pos] === 0x3e; // an out-of-band push (none is asked for): not a reply
+      pos = parsed.end;
+      if (push) continue;
+      this.#pending[this.#head++] = undefined as unknown as Pending;
+      if (p.skip) continue;
+      if (parsed.value instanceof RedisReplyError) p.reject(parsed.value);
+      else p.resolve(parsed.value);
+    }
+    const rest = buf.subarray(pos);
+    this.#chunks = rest.length ? [rest] : [];
+    this.#inLen = rest.length;
+    if (this.#head === this.#pending.length) {
+      this.#pending = [];
+      this.#head = 0;
+      if (this.#drained && !this.#outLen) {
+        this.#drained();
+        this.#drained = undefined;
+      }
+    } else if (this.#head > 1024) {
+      this.#pending = this.#pending.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  #onClosed(socket: RawSocket | undefined, error?: Error): void {
+    if (socket === undefined || this.#socket !== socket) return;
+    this.#socket = undefined;
+    this.#chunks = [];
+    this.#inLen = 0;
+    this.#need = 0;
+    const pending = this.#pending.slice(this.#head);
+    this.#pending = [];
+    this.#head = 0;
+    for (const p of pending) {
+      if (!p.sent) continue; // rejected as offline by the flush that finds no socket
+      const message = error?.message ? `Socket closed unexpectedly (${error.message})` : "Socket closed unexpectedly";
+      p.reject(Object.assign(new Error(message), { code: (error as { code?: string })?.code }));
+    }
+    if (this.#drained) {
+      this.#drained();
+      this.#drained = undefined;
+    }
+  }
+}
+
+function noop(): void {}
+
+/** Set by {@link parse} when it needs more bytes: the buffer length that may complete the reply. */
+let need = 0;
+
+function more(bytes: number): undefined {
+  need = bytes;
+  return undefined;
+}
+
+/** Finds the CRLF ending the line that starts at `from`, or -1. */
+function lineEnd(buf: Buffer, from: number): number {
+  const i = buf.indexOf(CRLF, from);
+  return i < 0 || i + 1 >= buf.length ? -1 : i;
+}
+
+function parseInt10(buf: Buffer, from: number, to: number): number {
+  let n = 0;
+  let i = from;
+  let sign = 1;
+  if (buf[i] === 0x2d) {
+    sign = -1;
+    i++;
+  }
+  for (; i < to; i++) n = n * 10 + (buf[i] - 0x30);
+  return sign * n;
+}
+
+/** Parses one RESP3 reply at `pos`: its value and where it ends, or undefined when more bytes are needed. */
+function parse(buf: Buffer, pos: number, bytes: boolean): { value: unknown; end: number } | undefined {
+  if (pos >= buf.length) return more(buf.length + 1);
+  const type = buf[pos];
+  const eol = lineEnd(buf, pos + 1);
+  if (eol < 0) return more(buf.length + 1);
+  switch (type) {
+    case 0x2b: // + simple string
+      return { value: buf.toString("utf8", pos + 1, eol), end: eol + 2 };
+    case 0x2d: // - simple error
+      return { value: new RedisReplyError(buf.toString("utf8", pos + 1, eol)), end: eol + 2 };
+    case 0x3a: // : integer
+      return { value: parseInt10(buf, pos + 1, eol), end: eol + 2 };
+    case 0x5f: // _ null
+      return { value: null, end: eol + 2 };
+    case 0x2c: // , double
+      return { value: Number(buf.toString("latin1", pos + 1, eol).replace("inf", "Infinity")), end: eol + 2 };
+    case 0x23: // # boolean
+      return { value: buf[pos + 1] === 0x74, end: eol + 2 };
+    case 0x28: // ( big number
+      return { value: buf.toString("latin1", pos + 1, eol), end: eol + 2 };
+    case 0x24: // $ blob string
+    case 0x21: // ! blob error
+    case 0x3d: { // = verbatim string ("txt:" + text)
+      const len = parseInt10(buf, pos + 1, eol);
+      if (len < 0) return { value: null, end: eol + 2 };
+      let start = eol + 2;
+      const end = start + len;
+      if (end + 2 > buf.length) return more(end + 2);
+      if (type === 0x21) return { value: new RedisReplyError(buf.toString("utf8", start, end)), end: end + 2 };
+      if (type === 0x3d) start += 4;
+      const value = bytes ? Buffer.from(buf.subarray(start, end)) : buf.toString("utf8", start, end);
+      return { value, end: end + 2 };
+    }
+    case 0x2a: // * array
+    case 0x7e: // ~ set
+    case 0x3e: { // > push
+      const count = parseInt10(buf, pos + 1, eol);
+      if (count < 0) return { value: null, end: eol + 2 };
+      const items = new Array(count);
+      let at = eol + 2;
+      for (let i = 0; i < count; i++) {
+        const item = parse(buf, at, bytes);
+        if (item === undefined) return undefined;
+        items[i] = item.value;
+        at = item.end;
+      }
+      return { value: items, end: at };
+    }
+    case 0x25: // % map: an object with string keys, as node-redis gives it
+    case 0x7c: { // | attribute: read and dropped, the value follows
+      const count = parseInt10(buf, pos + 1, eol);
+      const map: Record<string, unknown> = {};
+      let at = eol + 2;
+      for (let i = 0; i < count; i++) {
+        const k = parse(buf, at, false);
+        if (k === undefined) return undefined;
+        const v = parse(buf, k.end, bytes);
+        if (v === undefined) return undefined;
+        map[String(k.value)] = v.value;
+        at = v.end;
+      }
+      if (type === 0x7c) return parse(buf, at, bytes);
+      return { value: map, end: at };
+    }
+    default:
+      throw new Error(`Protocol error: unexpected reply type byte ${type}`);
+  }
+}
