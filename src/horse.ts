@@ -34,11 +34,17 @@ export class Horse {
   #pending: { seq: number; resolve: (m: DoneMessage | ExitStatus) => void } | undefined;
   /** Jobs this horse has started. */
   jobsRun = 0;
+  /** The running job's deadline (ms since the epoch; Infinity = none), what to do past it, and the one timer. */
+  #deadline = Infinity;
+  #onTimeout: (() => void) | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
 
   constructor(runtime: Runtime, options: SpawnHorseOptions) {
     this.#child = runtime.spawnHorse(options);
     void this.#child.exited.then((s) => {
       this.#status = s;
+      this.#stopWatchdog();
       const p = this.#pending;
       this.#pending = undefined;
       p?.resolve(s);
@@ -92,17 +98,11 @@ export class Horse {
       ...(options.tls ? { tls: options.tls } : {}),
     };
     this.#child.send(message);
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
       if (options.timeout <= 0) return;
-      // setTimeout fires at once for delays beyond 2^31 - 1 ms (~24.8 days): longer timeouts are waited in steps.
-      const deadline = Date.now() + options.timeout * 1000;
-      const arm = () => {
-        const left = deadline - Date.now();
-        if (left <= 0) resolve("timeout");
-        else timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
-      };
-      arm();
+      this.#deadline = Date.now() + options.timeout * 1000;
+      this.#onTimeout = () => resolve("timeout");
+      this.#armWatchdog();
     });
     try {
       const first = await Promise.race([done, timedOut]);
@@ -121,9 +121,33 @@ export class Horse {
       }
       return { ok: false, horseDied: true, excString: deathText(first) + "\n" };
     } finally {
-      clearTimeout(timer);
+      this.#deadline = Infinity;
+      this.#onTimeout = undefined;
       this.#pending = undefined;
     }
+  }
+
+  /**
+   * One timer per horse, not one per job: it stays armed across jobs and, when it fires, times out the running job
+   * if that job is past its deadline, else re-arms for it. Re-armed early only for a job with a nearer deadline.
+   */
+  #armWatchdog(): void {
+    if (this.#timer !== undefined && this.#timerAt <= this.#deadline) return;
+    clearTimeout(this.#timer);
+    // setTimeout fires at once for delays beyond 2^31 - 1 ms (~24.8 days): longer timeouts are waited in steps.
+    const delay = Math.min(Math.max(this.#deadline - Date.now(), 0), MAX_TIMER_MS);
+    this.#timerAt = Date.now() + delay;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#deadline === Infinity) return;
+      if (Date.now() >= this.#deadline) this.#onTimeout?.();
+      else this.#armWatchdog();
+    }, delay);
+  }
+
+  #stopWatchdog(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   /** Terminates the horse: SIGTERM, then SIGKILL after a short grace. Resolves once it has exited. */
@@ -140,6 +164,7 @@ export class Horse {
 
   /** Asks the horse to exit, then makes sure it did. */
   async dispose(): Promise<void> {
+    this.#stopWatchdog();
     if (this.#status) return;
     this.#child.send({ type: "exit" });
     let timer: ReturnType<typeof setTimeout> | undefined;

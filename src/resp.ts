@@ -226,10 +226,21 @@ export class RespClient {
     this.#outLen = pos;
   }
 
+  /** Writes a short string argument when it is ASCII; false (nothing written) otherwise. */
+  #asciiArg(arg: string): boolean {
+    const n = arg.length;
+    for (let i = 0; i < n; i++) if (arg.charCodeAt(i) > 0x7f) return false;
+    this.#ascii(`$${n}\r\n`);
+    this.#ascii(arg);
+    return true;
+  }
+
   #encode(args: readonly RespArg[]): void {
     this.#ascii(`*${args.length}\r\n`);
     for (const arg of args) {
-      if (typeof arg === "string") {
+      if (typeof arg === "string" && arg.length < 256 && this.#asciiArg(arg)) {
+        // most arguments (ids, keys, numbers, timestamps): no TextEncoder call
+      } else if (typeof arg === "string") {
         // Written first where it leaves room for the longest header, then moved up behind the real header.
         const max = arg.length > 4096 ? Buffer.byteLength(arg) : arg.length * 3;
         const room = String(max).length + 3;
@@ -372,7 +383,10 @@ function parse(buf: Buffer, pos: number, bytes: boolean): { value: unknown; end:
       if (end + 2 > buf.length) return more(end + 2);
       if (type === 0x21) return { value: new RedisReplyError(buf.toString("utf8", start, end)), end: end + 2 };
       if (type === 0x3d) start += 4;
-      const value = bytes ? Buffer.from(buf.subarray(start, end)) : buf.toString("utf8", start, end);
+      // A copy (ArrayBuffer.slice: native on every runtime, where Buffer.from(view) copies byte by byte on Deno).
+      const value = bytes
+        ? Buffer.from(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + end))
+        : buf.toString("utf8", start, end);
       return { value, end: end + 2 };
     }
     case 0x2a: // * array

@@ -9,10 +9,16 @@ export function nowMicros(): number {
 
 /** Formats epoch microseconds as RQ's `%Y-%m-%dT%H:%M:%S.%fZ`. */
 export function formatMicros(micros: number): string {
-  const ms = Math.floor(micros / 1000);
-  const iso = new Date(ms).toISOString(); // 2026-11-27T18:46:20.084Z
-  return iso.slice(0, 19) + "." + String(micros % 1_000_000).padStart(6, "0") + "Z";
+  const second = Math.floor(micros / 1_000_000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastPrefix = new Date(second * 1000).toISOString().slice(0, 19) + "."; // 2026-11-27T18:46:20.
+  }
+  return lastPrefix + String(micros - second * 1_000_000).padStart(6, "0") + "Z";
 }
+// The date and time up to the second change once a second: formatted once (workers format several per job).
+let lastSecond = NaN;
+let lastPrefix = "";
 
 /** RQ's `utcformat(utcnow())`. */
 export function utcNow(): string {

@@ -296,6 +296,23 @@ test("maxJobsPerHorse 1 runs each job in a fresh process; by default one warm ho
   assert.ok(!freshPids.includes(warmPids[0]));
 }, T);
 
+test(
+  "maxJobsPerHorse 1: jobs in fresh horses (from the one-file bundle on Bun) see getCurrentJob() and save meta",
+  async () => {
+    await using q = await freshQueue();
+    const jobs: Job[] = [];
+    for (let i = 0; i < 6; i++) jobs.push(await q.enqueue(`${JOBS}#progress`, 2));
+    await burst([q.name], { maxJobsPerHorse: 1 });
+    for (const j of jobs) {
+      await j.refresh();
+      assert.equal(await j.getStatus(), "finished");
+      assert.equal(await j.result, 2);
+      assert.equal(j.meta.progress, 1, `job ${j.id}: meta ${JSON.stringify(j.meta)}`);
+    }
+  },
+  T,
+);
+
 test("concurrency 3 runs three 1 s jobs at the same time", async () => {
   await using q = await freshQueue();
   const jobs = [];

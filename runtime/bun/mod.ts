@@ -2,6 +2,7 @@
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { ExitStatus, HorseMessage, HorseProcess, Runtime } from "../../src/runtime.ts";
+import type { HorseBundle } from "./horse_bundle.ts";
 import { nodeProcess } from "../node_process.ts";
 
 interface BunSubprocess {
@@ -29,6 +30,18 @@ const HORSE_ENTRY = fileURLToPath(
   new URL(import.meta.url.endsWith(".ts") ? "./horse.ts" : "./horse.js", import.meta.url),
 );
 
+// Horses start from a one-file bundle of HORSE_ENTRY once it is built (or found cached); until then, or if it
+// cannot be, from HORSE_ENTRY itself. The build starts with the first horse, so only processes that spawn horses pay.
+let bundle: HorseBundle | undefined;
+let bundling: Promise<void> | undefined;
+
+function horseEntry(): string {
+  bundling ??= import("./horse_bundle.ts")
+    .then((m) => m.bundleHorse(HORSE_ENTRY))
+    .then((b) => void (bundle = b), () => {});
+  return bundle?.usable() ? bundle.path : HORSE_ENTRY;
+}
+
 export const bunRuntime: Runtime = {
   name: "bun",
   version: Bun.version,
@@ -37,7 +50,7 @@ export const bunRuntime: Runtime = {
   spawnHorse(options): HorseProcess {
     const listeners: ((m: HorseMessage) => void)[] = [];
     const child = Bun.spawn({
-      cmd: [process.execPath, HORSE_ENTRY],
+      cmd: [process.execPath, horseEntry()],
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
       stdio: ["ignore", "inherit", "inherit"],
