@@ -101,9 +101,10 @@ export interface WireJob {
 /** A job hash as read from Redis (bytes), or as a horse receives it ({@link Job.fromWire}: text as strings). */
 type RawHash = Record<string, Uint8Array | string>;
 
-// Values from node-redis are Buffers already: decoded without a copy. Strings (a horse's job) pass as they are.
+// Byte values are decoded without a copy. Strings (a horse's job) pass as they are.
+const utf8 = new TextDecoder();
 const text = (v: Uint8Array | string | undefined): string | undefined =>
-  v === undefined || typeof v === "string" ? v : (Buffer.isBuffer(v) ? v : Buffer.from(v)).toString("utf8");
+  v === undefined || typeof v === "string" ? v : utf8.decode(v);
 const bytes = (v: Uint8Array | string): Uint8Array => typeof v === "string" ? Buffer.from(v, "utf8") : v;
 
 /**

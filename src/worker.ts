@@ -1,7 +1,6 @@
 // RQ's rq/worker.py: a process that takes jobs off its queues in priority order and runs each one in a horse
 // process under its timeout, registered so that `rq info` lists it, and storing outcomes exactly as RQ does.
 
-import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
 import {
   Connection,
@@ -147,13 +146,15 @@ function abandonedMessage(worker: string): string {
 /** CLIENT ID of each dedicated blocking connection, asked once. */
 const clientIds = new WeakMap<RedisClient, number>();
 
+const utf8 = new TextDecoder();
+
 function decodeDequeued(reply: unknown, epoch: number): Dequeued | "suspended" | null {
   if (!reply) return null;
-  if (!Array.isArray(reply)) return Buffer.from(reply as Uint8Array).toString() === "suspended" ? "suspended" : null;
+  if (!Array.isArray(reply)) return utf8.decode(reply as Uint8Array) === "suspended" ? "suspended" : null;
   const [id, queue, flat] = reply as [Uint8Array, Uint8Array, Uint8Array[]];
   const raw: Record<string, Uint8Array> = {};
-  for (let i = 0; i < flat.length; i += 2) raw[Buffer.from(flat[i]).toString()] = flat[i + 1];
-  return { id: Buffer.from(id).toString(), queue: Buffer.from(queue).toString(), raw, epoch };
+  for (let i = 0; i < flat.length; i += 2) raw[utf8.decode(flat[i])] = flat[i + 1];
+  return { id: utf8.decode(id), queue: utf8.decode(queue), raw, epoch };
 }
 
 /**
@@ -560,7 +561,7 @@ export class Worker {
       );
     }
     for (const [id, d] of this.#held) {
-      const origin = Buffer.from(d.raw.origin ?? d.queue).toString() || d.queue;
+      const origin = (d.raw.origin ? utf8.decode(d.raw.origin) : "") || d.queue;
       commands.push(["ZADD", registryKey("started", origin), "XX", String(seconds + 90), id]);
     }
     if (busy) commands.push(["HSET", this.key, "current_job_working_time", String(this.#longestRunning())]);

@@ -1,7 +1,14 @@
 // The Bun adapter: Bun.spawn with its IPC channel, and Bun's process APIs, behind the core's Runtime.
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import type { ExitStatus, HorseMessage, HorseProcess, Runtime } from "../../src/runtime.ts";
+import type {
+  ExitStatus,
+  HorseMessage,
+  HorseProcess,
+  RawSocket,
+  RawSocketHandlers,
+  Runtime,
+} from "../../src/runtime.ts";
 import type { HorseBundle } from "./horse_bundle.ts";
 import { nodeProcess } from "../node_process.ts";
 
@@ -14,8 +21,20 @@ interface BunSubprocess {
   send(message: unknown): void;
   kill(signal?: string): void;
 }
+interface BunSocket {
+  write(data: Uint8Array): number;
+  end(): void;
+  setNoDelay?(noDelay: boolean): void;
+}
+interface BunSocketHandlers {
+  data(socket: BunSocket, chunk: Uint8Array): void;
+  drain(socket: BunSocket): void;
+  close(socket: BunSocket, error?: Error): void;
+  error(socket: BunSocket, error: Error): void;
+}
 declare const Bun: {
   version: string;
+  connect(options: { hostname: string; port: number; socket: BunSocketHandlers }): Promise<BunSocket>;
   spawn(options: {
     cmd: string[];
     cwd: string;
@@ -42,10 +61,62 @@ function horseEntry(): string {
   return bundle?.usable() ? bundle.path : HORSE_ENTRY;
 }
 
+/**
+ * Bun.connect behind the core's RawSocket (a third cheaper per round trip than node:net on Bun). Bun's write takes
+ * what the kernel accepts now; the rest waits, in order, for `drain`.
+ */
+async function connectTcp(target: { host: string; port: number }, handlers: RawSocketHandlers): Promise<RawSocket> {
+  let backlog: Uint8Array[] = [];
+  let closed = false;
+  const finish = (socket: BunSocket | undefined, error?: Error) => {
+    if (closed) return;
+    closed = true;
+    backlog = [];
+    try {
+      socket?.end();
+    } catch { /* already closed */ }
+    handlers.closed(error);
+  };
+  const flush = (socket: BunSocket) => {
+    while (backlog.length) {
+      const head = backlog[0];
+      const n = socket.write(head);
+      if (n < 0) return finish(socket, new Error("Socket write failed"));
+      if (n < head.length) {
+        backlog[0] = head.subarray(n);
+        return;
+      }
+      backlog.shift();
+    }
+  };
+  const socket = await Bun.connect({
+    hostname: target.host,
+    port: target.port,
+    socket: {
+      data: (_s, chunk) => handlers.data(chunk),
+      drain: (s) => flush(s),
+      close: (s, error) => finish(s, error),
+      error: (s, error) => finish(s, error),
+    },
+  });
+  socket.setNoDelay?.(true);
+  return {
+    write(bytes) {
+      if (closed) return;
+      if (backlog.length) return void backlog.push(bytes);
+      const n = socket.write(bytes);
+      if (n < 0) finish(socket, new Error("Socket write failed"));
+      else if (n < bytes.length) backlog.push(bytes.subarray(n));
+    },
+    close: () => finish(socket),
+  };
+}
+
 export const bunRuntime: Runtime = {
   name: "bun",
   version: Bun.version,
   ...nodeProcess,
+  connectTcp,
   importModule: (specifier) => import(specifier),
   spawnHorse(options): HorseProcess {
     const listeners: ((m: HorseMessage) => void)[] = [];

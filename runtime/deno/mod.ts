@@ -27,7 +27,7 @@ interface DenoApi {
   args: string[];
   execPath(): string;
   stdout: { writeSync(p: Uint8Array): number };
-  stdin: { readable: ReadableStream<Uint8Array> };
+  stdin: { read(p: Uint8Array): Promise<number | null> };
   Command: new (cmd: string, options: {
     args: string[];
     cwd: string;
@@ -62,7 +62,17 @@ function writeAllSync(w: { writeSync(p: Uint8Array): number }, bytes: Uint8Array
   while (off < bytes.length) off += w.writeSync(bytes.subarray(off));
 }
 
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+/** The chunks of a reader read directly (Deno.stdin.read: no stream machinery per chunk). */
+async function* chunks(reader: { read(p: Uint8Array): Promise<number | null> }): AsyncGenerator<Uint8Array> {
+  const buffer = new Uint8Array(64 * 1024);
+  while (true) {
+    const n = await reader.read(buffer);
+    if (n === null) return;
+    yield buffer.subarray(0, n);
+  }
+}
+
+async function* lines(stream: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   // The pieces of the line being read: only each new chunk is searched, so a 50 MB message stays linear.
   let pieces: string[] = [];
@@ -192,7 +202,7 @@ export const denoRuntime: Runtime = {
       },
       onMessage: (listener) => {
         void (async () => {
-          for await (const line of lines(Deno.stdin.readable)) {
+          for await (const line of lines(chunks(Deno.stdin))) {
             if (line) listener(JSON.parse(line) as HorseMessage);
           }
           for (const l of closeListeners) l(); // the worker closed our stdin: it is gone
