@@ -1,5 +1,5 @@
 // What the Node and Bun adapters share: both speak node:process for the process itself and its IPC channel.
-import { hostname } from "node:os";
+import { createRequire } from "node:module";
 import process from "node:process";
 import type { HorseMessage, RawSocket, RawSocketHandlers, Runtime } from "../src/runtime.ts";
 
@@ -11,7 +11,8 @@ export const nodeProcess: Pick<
   connectTcp,
   env: (name) => process.env[name],
   cwd: () => process.cwd(),
-  hostname: () => hostname(),
+  // node:os on first use: a horse never asks, and loading it costs a Bun horse ~1 ms of start-up.
+  hostname: () => (createRequire(import.meta.url)("node:os") as typeof import("node:os")).hostname(),
   pid: () => process.pid,
   args: () => process.argv.slice(2),
   horseChannel() {

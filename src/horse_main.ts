@@ -4,6 +4,7 @@
 import { Buffer } from "node:buffer";
 import { Connection, type TlsSettings } from "./connection.ts";
 import { Job, type WireJob } from "./job.ts";
+import { runJobsSerially } from "./current.ts";
 import { runJobFunction } from "./perform.ts";
 import { getRuntime, type HorseMessage } from "./runtime.ts";
 import { JSONSerializer } from "./serializer.ts";
@@ -27,6 +28,7 @@ export type DoneMessage =
 
 /** Serves jobs on the horse channel until the worker says `exit` or goes away. */
 export function serveHorse(): void {
+  runJobsSerially();
   const runtime = getRuntime();
   const channel = runtime.horseChannel();
   const connections = new Map<string, Connection>();

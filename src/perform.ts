@@ -223,7 +223,7 @@ export async function runJobFunction(job: Job, connection: Connection, jobRoot: 
   let value: unknown;
   try {
     const fn = await loadFunction(job.funcName, jobRoot);
-    value = await withCurrentJob(job, () => invoke(fn, job.args, job.kwargs));
+    value = await withCurrentJob(job, async () => await invoke(fn, job.args, job.kwargs));
     if (job.successCallbackName) {
       const cb = await loadFunction(job.successCallbackName, jobRoot);
       const client = await connection.ready();
