@@ -75,7 +75,7 @@ local function dependents_key(id) return JOB .. id .. ':dependents' end
 local function release_dependents(parent_id, now_ts, parent_failed)
   local dkey = dependents_key(parent_id)
   local ids = redis.call('SMEMBERS', dkey)
-  if #ids == 0 then return {} end
+  if #ids == 0 then return {}, false end
   local released, done = {}, {}
   for _, dep in ipairs(ids) do
     local key = JOB .. dep
@@ -111,19 +111,21 @@ local function release_dependents(parent_id, now_ts, parent_failed)
   end
   if #done == #ids then
     redis.call('DEL', dkey)
+    return released, false
   elseif #done > 0 then
     redis.call('SREM', dkey, unpack(done))
   end
-  return released
+  return released, true
 end
 
--- RQ's Job.cleanup(ttl): 0 deletes the job, > 0 expires it with its dependency keys, < 0 keeps it.
-local function cleanup(id, ttl)
+-- RQ's Job.cleanup(ttl): 0 deletes the job, > 0 expires it with its dependency keys, < 0 keeps it. has_dependents:
+-- false when the dependents set is known not to exist (release_dependents just found it empty or deleted it).
+local function cleanup(id, ttl, has_dependents)
   if ttl == 0 then
     redis.call('DEL', JOB .. id, dependents_key(id), deps_key(id))
   elseif ttl > 0 then
     redis.call('EXPIRE', JOB .. id, ttl)
-    redis.call('EXPIRE', dependents_key(id), ttl)
+    if has_dependents ~= false then redis.call('EXPIRE', dependents_key(id), ttl) end
     redis.call('EXPIRE', deps_key(id), ttl)
   end
 end
@@ -217,15 +219,16 @@ end
 -- A successful run (RQ's Job._handle_success + cleanup + enqueue_dependents + worker bookkeeping).
 -- a: id, origin, now_seconds, now_ts, result_ttl, started_at, worker_key ('' = none), working_time, worker_name,
 -- last_heartbeat, then the XADD fields. Returns the released dependents as {id, origin, ...}.
-local function finish_success(a)
+local function finish_success(a, next_job)
   local id, origin, now, now_ts, ttl = a[1], a[2], tonumber(a[3]), a[4], tonumber(a[5])
   local started_at, wkey, wtime, wname, hb = a[6], a[7], a[8], a[9], a[10]
   if not owned(id, wkey, wname) then return false end
   local fields = {}
   for i = 11, #a do table.insert(fields, a[i]) end
-  local released = release_dependents(id, now_ts, false)
+  local released, has_dependents = release_dependents(id, now_ts, false)
   if wkey ~= '' then
-    redis.call('HDEL', wkey, 'current_job')
+    -- With a dequeue in the same script (next_job), that one sets or clears current_job.
+    if not next_job then redis.call('HDEL', wkey, 'current_job') end
     redis.call('HINCRBY', wkey, 'successful_job_count', 1)
     redis.call('HINCRBYFLOAT', wkey, 'total_working_time', wtime)
   end
@@ -237,7 +240,7 @@ local function finish_success(a)
     if ttl < 0 then redis.call('PERSIST', rkey) else redis.call('EXPIRE', rkey, ttl) end
     redis.call('ZADD', REG.finished .. origin, ttl < 0 and '+inf' or (now + ttl), id)
   end
-  cleanup(id, ttl)
+  cleanup(id, ttl, has_dependents)
   redis.call('ZREM', REG.started .. origin, id)
   return released
 end
@@ -357,8 +360,10 @@ export const DEQUEUE = new Script(PRELUDE + FINISH_FUNCTIONS + "return dequeue(A
 export const FINISH_SUCCESS_AND_DEQUEUE = new Script(
   PRELUDE + FINISH_FUNCTIONS + `
 local f, d = split(ARGV)
-finish_success(f)
-return dequeue(d)
+finish_success(f, true)
+local taken = dequeue(d)
+if type(taken) ~= 'table' and f[7] ~= '' then redis.call('HDEL', f[7], 'current_job') end
+return taken
 `,
 );
 export const FINISH_FAILURE_AND_DEQUEUE = new Script(
