@@ -38,11 +38,27 @@ const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}
  */
 export function parseUtc(text: string | undefined): Date | null | undefined {
   if (text === undefined || text === "") return null;
+  // Fast path: RQ's full form (…:20.084526Z) in the same second as the last one parsed (a job's stamps usually are).
+  if (text.length === 27 && lastParsedSecond !== "" && text.startsWith(lastParsedSecond) && text[26] === "Z") {
+    let ms = 0;
+    for (let i = 20; i < 26; i++) {
+      const d = text.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return undefined;
+      if (i < 23) ms = ms * 10 + d;
+    }
+    return new Date(lastParsedBase + ms);
+  }
   const m = TIMESTAMP.exec(text);
   if (!m) return undefined;
+  const base = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
+  lastParsedSecond = text.slice(0, 20); // up to and with the "."
+  lastParsedBase = base;
+  if (text[19] !== ".") lastParsedSecond = "";
   const ms = Number((m[7] ?? "0").padEnd(6, "0").slice(0, 3));
-  return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], ms));
+  return new Date(base + ms);
 }
+let lastParsedSecond = "";
+let lastParsedBase = 0;
 
 /** Registry time: whole Unix seconds (`calendar.timegm(utcnow())`). */
 export function nowSeconds(): number {
