@@ -32,7 +32,18 @@ export interface RespTarget {
 /** Milliseconds a connection attempt may take (node-redis's default connectTimeout). */
 const CONNECT_TIMEOUT_MS = 5000;
 
-type Pending = { resolve(v: unknown): void; reject(e: Error): void; bytes: boolean; skip: boolean; sent: boolean };
+/**
+ * A promise waiting for its reply. `skip`: replies to pass over first (a transaction's +OK and +QUEUED ones, whose
+ * first error is kept in `error`, since EXEC then only says EXECABORT).
+ */
+type Pending = {
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+  bytes: boolean;
+  skip: number;
+  sent: boolean;
+  error?: RedisReplyError;
+};
 
 const CRLF = 0x0d;
 const encoder = new TextEncoder();
@@ -93,14 +104,14 @@ export class RespClient {
 
   /** Sends one command; bulk replies as strings, or as Buffers with `bytes`. Rejects with a RedisReplyError. */
   send(args: readonly RespArg[], bytes = false): Promise<unknown> {
-    if (this.#socket) return this.#queue([args], bytes, false);
-    return this.#connect().then(() => this.#queue([args], bytes, false));
+    if (this.#socket) return this.#queue([args], bytes);
+    return this.#connect().then(() => this.#queue([args], bytes));
   }
 
   /** MULTI, the commands, EXEC: resolves with EXEC's replies; rejects if any of them is an error. */
   async transaction(commands: readonly (readonly RespArg[])[]): Promise<unknown[]> {
     if (!this.#socket) await this.#connect();
-    const replies = await this.#queue([["MULTI"], ...commands, ["EXEC"]], false, true) as unknown[] | null;
+    const replies = await this.#queue([["MULTI"], ...commands, ["EXEC"]], false) as unknown[] | null;
     if (!replies) throw new RedisReplyError("EXECABORT Transaction discarded");
     const failed = replies.find((r) => r instanceof RedisReplyError) as RedisReplyError | undefined;
     if (failed) {
@@ -160,10 +171,9 @@ export class RespClient {
       this.#queue(
         [password === undefined ? ["HELLO", "3"] : ["HELLO", "3", "AUTH", username || "default", password]],
         false,
-        false,
       ),
     ];
-    if (db) hello.push(this.#queue([["SELECT", String(db)]], false, false));
+    if (db) hello.push(this.#queue([["SELECT", String(db)]], false));
     try {
       await Promise.all(hello);
     } catch (error) {
@@ -173,19 +183,14 @@ export class RespClient {
     return socket;
   }
 
-  /** Queues commands whose last reply (or, for a transaction, only the last) resolves the returned promise. */
-  #queue(commands: readonly (readonly RespArg[])[], bytes: boolean, transaction: boolean): Promise<unknown> {
+  /** Queues commands whose last reply resolves the returned promise (the others are passed over). */
+  #queue(commands: readonly (readonly RespArg[])[], bytes: boolean): Promise<unknown> {
     if (this.#closed) return Promise.reject(new Error("The client is closed"));
     return new Promise((resolve, reject) => {
-      const last = commands.length - 1;
-      for (let i = 0; i <= last; i++) {
-        this.#encode(commands[i]);
-        const p: Pending = i === last
-          ? { resolve, reject, bytes, skip: false, sent: false }
-          : { resolve: noop, reject: noop, bytes: false, skip: transaction, sent: false };
-        this.#pending.push(p);
-        this.#unsent.push(p);
-      }
+      for (const command of commands) this.#encode(command);
+      const p: Pending = { resolve, reject, bytes, skip: commands.length - 1, sent: false };
+      this.#pending.push(p);
+      this.#unsent.push(p);
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         queueMicrotask(() => this.#flush());
@@ -274,17 +279,31 @@ export class RespClient {
     while (this.#head < this.#pending.length) {
       const p = this.#pending[this.#head];
       need = 0;
-      const parsed = p.bytes ? parseBytes(buf, pos) : parse(buf, pos, false);
+      const type = buf[pos];
+      if (p.skip > 0 && type !== 0x2d && type !== 0x21 && type !== 0x3e) {
+        const end = skip(buf, pos); // a reply passed over: not built
+        if (end === undefined) {
+          this.#need = need - pos;
+          break;
+        }
+        pos = end;
+        p.skip--;
+        continue;
+      }
+      const parsed = p.bytes && p.skip === 0 ? parseBytes(buf, pos) : parse(buf, pos, false);
       if (parsed === undefined) {
         this.#need = need - pos;
         break;
       }
-      const push = buf[pos] === 0x3e; // an out-of-band push (none is asked for): not a reply
       pos = parsed.end;
-      if (push) continue;
+      if (type === 0x3e) continue; // an out-of-band push (none is asked for): not a reply
+      if (p.skip > 0) {
+        p.skip--;
+        p.error ??= parsed.value as RedisReplyError;
+        continue;
+      }
       this.#pending[this.#head++] = undefined as unknown as Pending;
-      if (p.skip) continue;
-      if (parsed.value instanceof RedisReplyError) p.reject(parsed.value);
+      if (parsed.value instanceof RedisReplyError) p.reject(p.error ?? parsed.value);
       else p.resolve(parsed.value);
     }
     const rest = buf.subarray(pos);
@@ -323,8 +342,6 @@ export class RespClient {
     }
   }
 }
-
-function noop(): void {}
 
 /** Set by {@link parse} when it needs more bytes: the buffer length that may complete the reply. */
 let need = 0;
