@@ -37,3 +37,17 @@ export async function flushAll(url: string): Promise<void> {
 
 export const fmtRate = (v: number | undefined): string => v === undefined ? "—" : Math.round(v).toLocaleString("en-US");
 export const pad = (s: string, w: number, right = false): string => right ? s.padStart(w) : s.padEnd(w);
+
+/**
+ * The median of each figure over rounds (each round measures every tool once, in turn, so a slow spell of this
+ * shared machine lands on one round of each tool rather than on one tool). Keys missing from a round are skipped.
+ */
+export function medianFigures(rounds: Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const key of new Set(rounds.flatMap((r) => Object.keys(r)))) {
+    const values = rounds.map((r) => r[key]).filter((v) => typeof v === "number").sort((a, b) => a - b);
+    const mid = values.length >> 1;
+    out[key] = values.length % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+  }
+  return out;
+}

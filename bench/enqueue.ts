@@ -3,7 +3,11 @@
  *
  *   deno task bench                         (= deno run --allow-all bench/enqueue.ts)
  *   tools/node_modules/.bin/bun bench/enqueue.ts   (Deno and Bun come from tools/, see scripts/setup.sh)
- *   ... [--n 5000] [--many 10000]
+ *   ... [--n 5000] [--many 10000] [--rounds 3]
+ *
+ * Each of --rounds rounds measures rqts, then Python RQ, then BullMQ; every figure printed is the median over the
+ * rounds (the machine's speed drifts by ±20% over a minute, so one measurement of each tool in turn can land a slow
+ * spell on one tool only); the JSON keeps every round.
  *
  * Uses REDIS_URL when set (then nothing is flushed: every queue has a unique name and is deleted
  * afterwards), else starts a private redis-server (scripts/redis_server.ts) and FLUSHALLs it
@@ -31,7 +35,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Queue } from "../mod.ts";
 import { redisUrlOrStart, runJson } from "../scripts/redis_server.ts";
-import { flushAll, fmtRate, pad, positiveInt, redact, runtimeInfo } from "./_common.ts";
+import { flushAll, fmtRate, medianFigures, pad, positiveInt, redact, runtimeInfo } from "./_common.ts";
 
 const FUNC = "bench_tasks.noop";
 const WARMUP = 200;
@@ -100,10 +104,12 @@ async function main(): Promise<void> {
     options: {
       n: { type: "string", default: "5000" },
       many: { type: "string", default: "10000" },
+      rounds: { type: "string", default: "3" },
     },
   });
   const n = positiveInt("n", values.n!);
   const many = positiveInt("many", values.many!);
+  const roundCount = positiveInt("rounds", values.rounds!);
   const rt = runtimeInfo();
   const envUrl = process.env.REDIS_URL || undefined;
   const peer = (file: string) => fileURLToPath(new URL(`./peers/${file}`, import.meta.url));
@@ -116,21 +122,28 @@ async function main(): Promise<void> {
   );
   const redis = await redisUrlOrStart(envUrl);
   let rqts: Figures, rq: Figures, bull: Figures;
+  const rounds: { rqts: Figures[]; rq: Figures[]; bullmq: Figures[] } = { rqts: [], rq: [], bullmq: [] };
   try {
     console.log(envUrl ? `Redis: ${redact(redis.url)} (REDIS_URL; no FLUSHALL)` : `Redis: private ${redis.url}`);
     const peerArgs = ["--url", redis.url, "--n", String(n), "--many", String(many)];
     const between = envUrl ? () => Promise.resolve() : () => flushAll(redis.url);
 
+    for (let round = 1; round <= roundCount; round++) {
+      const of = `(round ${round}/${roundCount})`;
+      await between();
+      console.error(`… rqts ${of}`);
+      rounds.rqts.push(await benchRqts(redis.url, n, many, `${tag}-${round}`));
+      await between();
+      console.error(`… Python RQ (bench/peers/rq_enqueue.py) ${of}`);
+      rounds.rq.push(await runJson("/usr/bin/python3", [peer("rq_enqueue.py"), ...peerArgs]));
+      await between();
+      console.error(`… BullMQ (bench/peers/bullmq_enqueue.mjs) ${of}`);
+      rounds.bullmq.push(await runJson("node", [peer("bullmq_enqueue.mjs"), ...peerArgs]));
+    }
     await between();
-    console.error("… rqts");
-    rqts = await benchRqts(redis.url, n, many, tag);
-    await between();
-    console.error("… Python RQ (bench/peers/rq_enqueue.py)");
-    rq = await runJson("/usr/bin/python3", [peer("rq_enqueue.py"), ...peerArgs]);
-    await between();
-    console.error("… BullMQ (bench/peers/bullmq_enqueue.mjs)");
-    bull = await runJson("node", [peer("bullmq_enqueue.mjs"), ...peerArgs]);
-    await between();
+    rqts = medianFigures(rounds.rqts);
+    rq = medianFigures(rounds.rq);
+    bull = medianFigures(rounds.bullmq);
   } finally {
     await redis.stop();
   }
@@ -162,6 +175,7 @@ async function main(): Promise<void> {
   const loadAfter = loadavg()[0];
   const w = [34, 12, 12, 12];
   console.log("");
+  console.log(`jobs/s, the median of ${roundCount} interleaved rounds (rqts, RQ, BullMQ in turn)`);
   console.log(
     pad("metric (jobs/s)", w[0]) + pad(`rqts (${rt.name})`, w[1], true) + pad("RQ", w[2], true) +
       pad("BullMQ", w[3], true),
@@ -211,10 +225,12 @@ async function main(): Promise<void> {
     loadavg: { before: loadBefore, after: loadAfter },
     warmup: WARMUP,
     redis: envUrl ? { url: redact(redis.url), private: false } : { private: true },
+    metric: `median of ${roundCount} interleaved rounds (rqts, RQ, BullMQ in turn); every round in "rounds"`,
     rqts,
     rq,
     bullmq: bull,
     targets,
+    rounds,
   };
   writeFileSync(file, JSON.stringify(record, null, 2) + "\n");
   console.log(`Raw figures: ${relative(process.cwd(), file) || file}`);

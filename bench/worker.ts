@@ -5,7 +5,11 @@
  *   tools/node_modules/.bin/bun bench/worker.ts          rqts on Bun
  *   deno run -A build_npm.ts && deno run -A bench/worker.ts --runtime node
  *                                                        rqts on Node, from the npm build (bench/worker_node.mjs)
- *   ... [--n 3000] [--fresh 200] [--latency 300]
+ *   ... [--n 3000] [--fresh 200] [--latency 300] [--rounds 3]
+ *
+ * Each of --rounds rounds measures rqts, then Python RQ, then BullMQ; every figure is the median over the rounds
+ * (this shared machine's speed drifts by ±20% within a minute: one measurement of each tool in turn can put a slow
+ * spell on one tool only). The JSON keeps every round (perRound).
  *
  * Uses REDIS_URL when set (then nothing is flushed: every queue has a unique name and its keys are deleted
  * afterwards), else starts a private redis-server (scripts/redis_server.ts) and FLUSHALLs it between phases.
@@ -45,7 +49,16 @@ import { parseArgs } from "node:util";
 import * as rqtsModule from "../mod.ts";
 import { redisUrlOrStart, runJson } from "../scripts/redis_server.ts";
 import { measureRqts } from "./worker_rqts.mjs";
-import { flushAll, fmtRate, pad, positiveInt, redact, runtimeInfo, type RuntimeName } from "./_common.ts";
+import {
+  flushAll,
+  fmtRate,
+  medianFigures,
+  pad,
+  positiveInt,
+  redact,
+  runtimeInfo,
+  type RuntimeName,
+} from "./_common.ts";
 
 type Figures = Record<string, number>;
 
@@ -59,8 +72,10 @@ async function main(): Promise<void> {
       fresh: { type: "string", default: "200" },
       latency: { type: "string", default: "300" },
       runtime: { type: "string" },
+      rounds: { type: "string", default: "3" },
     },
   });
+  const roundCount = positiveInt("rounds", values.rounds!);
   const n = positiveInt("n", values.n!);
   const fresh = positiveInt("fresh", values.fresh!);
   const latencyN = positiveInt("latency", values.latency!);
@@ -84,50 +99,63 @@ async function main(): Promise<void> {
       loadBefore.map((l) => l.toFixed(2)).join(" "),
   );
   const redis = await redisUrlOrStart(envUrl);
-  let rqts: Figures, rq: Figures, rqLat: Figures, bull: Figures;
+  let rqts: Figures, rq: Figures, bull: Figures;
+  const rounds: { rqts: Figures[]; rq: Figures[]; bullmq: Figures[] } = { rqts: [], rq: [], bullmq: [] };
   try {
     console.log(envUrl ? `Redis: ${redact(redis.url)} (REDIS_URL; no FLUSHALL)` : `Redis: private ${redis.url}`);
     const between = envUrl ? () => Promise.resolve() : () => flushAll(redis.url);
     const log = (line: string) => console.error(line);
 
-    await between();
-    if (rt.name === own.name) {
-      console.error(`… rqts on ${rt.name} (bench/worker_rqts.mjs)`);
-      rqts = await measureRqts(rqtsModule, { url: redis.url, jobRoot: root, n, fresh, latency: latencyN, log });
-    } else {
-      console.error("… rqts on node (bench/worker_node.mjs, from npm/esm)");
-      rqts = await runJson("node", [
-        here("./worker_node.mjs"),
-        ...["--url", redis.url, "--n", String(n), "--fresh", String(fresh), "--latency", String(latencyN)],
+    for (let round = 1; round <= roundCount; round++) {
+      const of = `(round ${round}/${roundCount})`;
+      await between();
+      if (rt.name === own.name) {
+        console.error(`… rqts on ${rt.name} (bench/worker_rqts.mjs) ${of}`);
+        rounds.rqts.push(
+          await measureRqts(rqtsModule, { url: redis.url, jobRoot: root, n, fresh, latency: latencyN, log }),
+        );
+      } else {
+        console.error(`… rqts on node (bench/worker_node.mjs, from npm/esm) ${of}`);
+        rounds.rqts.push(
+          await runJson("node", [
+            here("./worker_node.mjs"),
+            ...["--url", redis.url, "--n", String(n), "--fresh", String(fresh), "--latency", String(latencyN)],
+          ]),
+        );
+      }
+      await between();
+      console.error(`… Python RQ workers (bench/peers/rq_worker.py) ${of}`);
+      const rqRound = await runJson("/usr/bin/python3", [
+        here("./peers/rq_worker.py"),
+        ...["--url", redis.url, "--n-fork", String(fresh), "--n-simple", String(n)],
       ]);
+      await between();
+      console.error(`… Python RQ latency (bench/peers/rq_latency.py) ${of}`);
+      const rqLatRound = await runJson("/usr/bin/python3", [
+        here("./peers/rq_latency.py"),
+        "--url",
+        redis.url,
+        "--n",
+        String(latencyN),
+      ]);
+      rounds.rq.push({ ...rqRound, ...rqLatRound });
+      await between();
+      console.error(`… BullMQ (bench/peers/bullmq_worker.mjs) ${of}`);
+      rounds.bullmq.push(
+        await runJson("node", [
+          here("./peers/bullmq_worker.mjs"),
+          ...["--url", redis.url, "--n", String(n), "--latency", String(latencyN)],
+        ]),
+      );
     }
     await between();
-    console.error("… Python RQ workers (bench/peers/rq_worker.py)");
-    rq = await runJson("/usr/bin/python3", [
-      here("./peers/rq_worker.py"),
-      ...["--url", redis.url, "--n-fork", String(fresh), "--n-simple", String(n)],
-    ]);
-    await between();
-    console.error("… Python RQ latency (bench/peers/rq_latency.py)");
-    rqLat = await runJson("/usr/bin/python3", [
-      here("./peers/rq_latency.py"),
-      "--url",
-      redis.url,
-      "--n",
-      String(latencyN),
-    ]);
-    await between();
-    console.error("… BullMQ (bench/peers/bullmq_worker.mjs)");
-    bull = await runJson("node", [
-      here("./peers/bullmq_worker.mjs"),
-      ...["--url", redis.url, "--n", String(n), "--latency", String(latencyN)],
-    ]);
-    await between();
+    rqts = medianFigures(rounds.rqts);
+    rq = medianFigures(rounds.rq);
+    bull = medianFigures(rounds.bullmq);
   } finally {
     await redis.stop();
   }
   const loadAfter = loadavg();
-  rq = { ...rq, ...rqLat };
 
   const need = (fig: Figures, key: string): number => {
     const v = fig[key];
@@ -175,7 +203,10 @@ async function main(): Promise<void> {
 
   const w = [36, 20, 22, 22];
   console.log("");
-  console.log("Throughput, jobs/s: drain rate, start-up excluded (see the header of bench/worker.ts);");
+  console.log(
+    `Throughput, jobs/s, the median of ${roundCount} interleaved rounds (rqts, RQ, BullMQ in turn): drain rate, ` +
+      "start-up excluded (see the header of bench/worker.ts);",
+  );
   console.log("in (): N / total wall time, start-up included");
   console.log(
     pad("scenario", w[0]) + pad(`rqts (${rt.name})`, w[1], true) + pad("RQ 1.13", w[2], true) +
@@ -242,14 +273,17 @@ async function main(): Promise<void> {
     cpus: cpus().length,
     loadavg: { before: loadBefore, after: loadAfter },
     redis: envUrl ? { url: redact(redis.url), private: false } : { private: true },
-    metric: "*_per_s = drain rate from stored job timestamps, start-up excluded (rqts: from the c-th job start; " +
+    metric:
+      "median over the rounds of: *_per_s = drain rate from stored job timestamps, start-up excluded (rqts: from the c-th job start; " +
       "BullMQ: after a 2 x concurrency warm-up; RQ: from the first job start); *_wall_per_s = jobs / total wall " +
       "time, start-up included; latency = enqueue call -> result visible to the enqueuer",
     nodeExtraCaCerts: Boolean(process.env.NODE_EXTRA_CA_CERTS),
+    rounds: roundCount,
     rqts,
     rq,
     bullmq: bull,
     targets,
+    perRound: rounds,
   };
   writeFileSync(file, JSON.stringify(record, null, 2) + "\n");
   console.log(`Raw figures: ${relative(process.cwd(), file) || file}`);
