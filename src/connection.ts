@@ -33,6 +33,12 @@ export interface RedisClient {
   on(event: "error", listener: (error: Error) => void): unknown;
 }
 
+/** A dedicated connection for one blocking command at a time (see {@link Connection.blocking}). */
+export interface BlockingClient {
+  sendCommand(args: WireArg[]): Promise<unknown>;
+  destroy(): void;
+}
+
 /**
  * Where a caller's `pipeline` option must accept commands: node-redis's `client.multi()` fits,
  * as does rqts's own {@link Pipeline}. The caller executes it.
@@ -138,6 +144,8 @@ export class Connection {
   /** The RESP client for non-blocking commands; null where node-redis does everything (TLS, a caller's client). */
   #fast: RespClient | null | undefined;
   #blockingIdle: RedisClient[] = [];
+  #fastBlockingIdle: RespClient[] = [];
+  #fastBlockingAll = new Set<RespClient>();
   #blockingAll = new Set<RedisClient>();
   #closed = false;
 
@@ -291,20 +299,22 @@ export class Connection {
 
   /** Sends on the RESP client, connecting first if needed; a failed connect is a "not sent" RedisConnectionError. */
   async #fastSend<T>(fast: RespClient, send: () => Promise<unknown>): Promise<T> {
-    if (!fast.isOpen) {
-      if (this.#closed) throw new RedisConnectionError(`Connection to ${this.#label} is closed.`);
-      try {
-        await fast.connect();
-      } catch (error) {
-        // The first connection fails with what to do; a later one is an outage (#guard: "unreachable, not sent").
-        if (!this.#everConnected) throw this.#cannotConnect(error);
-        const failure = error instanceof Error ? error : new Error(String(error));
-        reconnectFailures.add(failure);
-        throw failure;
-      }
-      this.#everConnected = true;
-    }
+    if (!fast.isOpen) await this.#connectFast(fast);
     return await send() as T;
+  }
+
+  async #connectFast(fast: RespClient): Promise<void> {
+    if (this.#closed) throw new RedisConnectionError(`Connection to ${this.#label} is closed.`);
+    try {
+      await fast.connect();
+    } catch (error) {
+      // The first connection fails with what to do; a later one is an outage (#guard: "unreachable, not sent").
+      if (!this.#everConnected) throw this.#cannotConnect(error);
+      const failure = error instanceof Error ? error : new Error(String(error));
+      reconnectFailures.add(failure);
+      throw failure;
+    }
+    this.#everConnected = true;
   }
 
   /**
@@ -397,7 +407,25 @@ export class Connection {
    * Runs `fn` on a dedicated connection for blocking commands (XREAD BLOCK, BLMOVE), so they never stall
    * the shared one. Connections are pooled and reused.
    */
-  async blocking<T>(fn: (client: RedisClient) => Promise<T>): Promise<T> {
+  async blocking<T>(fn: (client: BlockingClient) => Promise<T>): Promise<T> {
+    const fast = this.#fast === undefined ? this.#fastClient() : this.#fast;
+    if (fast) {
+      // Dedicated RESP connections, as for every other command of an owned redis:// connection.
+      let dedicated = this.#fastBlockingIdle.pop();
+      if (!dedicated) {
+        dedicated = new RespClient(getRuntime(), respTarget(this.#url!)!);
+        this.#fastBlockingAll.add(dedicated);
+      }
+      try {
+        if (!dedicated.isOpen) await this.#connectFast(dedicated);
+        return await fn(dedicated);
+      } finally {
+        if (this.#closed || !dedicated.isOpen) {
+          this.#fastBlockingAll.delete(dedicated);
+          dedicated.destroy();
+        } else this.#fastBlockingIdle.push(dedicated);
+      }
+    }
     const client = await this.ready();
     let dedicated = this.#blockingIdle.pop();
     if (!dedicated) {
@@ -435,6 +463,9 @@ export class Connection {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const c of this.#fastBlockingAll) c.destroy();
+    this.#fastBlockingAll.clear();
+    this.#fastBlockingIdle = [];
     for (const c of this.#blockingAll) if (c.isOpen) c.destroy();
     this.#blockingAll.clear();
     this.#blockingIdle = [];

@@ -39,7 +39,10 @@ export function withCurrentJob<T>(job: Job, fn: () => Promise<T>): Promise<T> {
     serialJob = job;
     return fn().finally(() => (serialJob = outer));
   }
-  storage ??= new (createRequire(import.meta.url)("node:async_hooks") as typeof import("node:async_hooks"))
-    .AsyncLocalStorage<Job>();
+  if (!storage) {
+    // In two steps: tsc 7 drops the parentheses of `new (require(...) as T).AsyncLocalStorage()` when it emits JS.
+    const hooks = createRequire(import.meta.url)("node:async_hooks") as typeof import("node:async_hooks");
+    storage = new hooks.AsyncLocalStorage<Job>();
+  }
   return storage.run(job, fn);
 }

@@ -122,6 +122,17 @@ export class RespClient {
     return replies;
   }
 
+  /** The node-redis name for {@link send}, so a dedicated connection can stand in where node-redis's would. */
+  sendCommand(args: readonly RespArg[]): Promise<unknown> {
+    return this.send(args);
+  }
+
+  /** Closes the socket now: replies in flight fail ("Socket closed unexpectedly"); later commands fail. */
+  destroy(): void {
+    this.#closed = true;
+    this.#socket?.close();
+  }
+
   /** Waits for replies in flight, then closes the socket. Later commands fail. */
   async close(): Promise<void> {
     this.#closed = true;

@@ -3,10 +3,10 @@
 
 import { setImmediate } from "node:timers";
 import {
+  type BlockingClient,
   Connection,
   type ConnectionOption,
   isConnectionError,
-  type RedisClient,
   type TlsSettings,
 } from "./connection.ts";
 import {
@@ -144,7 +144,7 @@ function abandonedMessage(worker: string): string {
 }
 
 /** CLIENT ID of each dedicated blocking connection, asked once. */
-const clientIds = new WeakMap<RedisClient, number>();
+const clientIds = new WeakMap<BlockingClient, number>();
 
 const utf8 = new TextDecoder();
 
@@ -192,7 +192,7 @@ export class Worker {
   #held = new Map<string, Dequeued>();
   /** Ends the running wait for work, on stop. A Set: each wait removes its own entry when it ends. */
   #wake = new Set<() => void>();
-  #blockedClients = new Set<RedisClient>();
+  #blockedClients = new Set<BlockingClient>();
   #waiting: Promise<void> | undefined;
   #suspendedLogged = false;
   /** Ids this worker dequeued and has not stored or given back: what it knows it holds (see #reconcile). */
@@ -690,7 +690,7 @@ export class Worker {
         // its round trip; it is awaited before the wait ends, so Redis still sees "idle" before the dequeue's "busy".
         const heartbeat = this.#heartbeatIdle();
         heartbeat.catch(() => {});
-        const blocked = new Map<RedisClient, number>(); // dedicated client → its CLIENT ID, while it blocks
+        const blocked = new Map<BlockingClient, number>(); // dedicated client → its CLIENT ID, while it blocks
         const waits = this.queueNames.map((q) =>
           this.connection.blocking(async (client) => {
             if (this.#stopping) return null;
