@@ -413,7 +413,8 @@ export class Connection {
       // Dedicated RESP connections, as for every other command of an owned redis:// connection.
       let dedicated = this.#fastBlockingIdle.pop();
       if (!dedicated) {
-        dedicated = new RespClient(getRuntime(), respTarget(this.#url!)!);
+        // No reply timeout: these connections block on purpose (the caller's own block time bounds each wait).
+        dedicated = new RespClient(getRuntime(), respTarget(this.#url!)!, { replyTimeoutMs: 0 });
         this.#fastBlockingAll.add(dedicated);
       }
       try {

@@ -92,9 +92,38 @@ export class RespClient {
   #closed = false;
   #drained: (() => void) | undefined;
 
-  constructor(runtime: Runtime, target: RespTarget) {
+  /**
+   * @param options.replyTimeoutMs How long replies may be due with no byte from Redis before the connection counts as
+   *   broken (a hung server or a silent network): node-redis's default command timeout, 5 s. 0 = never (for
+   *   dedicated connections that block on purpose).
+   */
+  constructor(runtime: Runtime, target: RespTarget, options: { replyTimeoutMs?: number } = {}) {
     this.#runtime = runtime;
     this.#target = target;
+    this.#replyTimeoutMs = options.replyTimeoutMs ?? 5000;
+  }
+
+  // One timer, armed while replies are due and re-armed when it fires (not one per command): it breaks the connection
+  // when nothing has come from Redis for replyTimeoutMs while replies are due, so no command waits for ever.
+  readonly #replyTimeoutMs: number;
+  #lastHeard = 0;
+  #watchdog: ReturnType<typeof setTimeout> | undefined;
+
+  #armWatchdog(ms: number): void {
+    this.#watchdog = setTimeout(() => {
+      this.#watchdog = undefined;
+      if (this.#head >= this.#pending.length || !this.#socket) return;
+      const quiet = Date.now() - this.#lastHeard;
+      if (quiet < this.#replyTimeoutMs) return this.#armWatchdog(this.#replyTimeoutMs - quiet);
+      const socket = this.#socket;
+      this.#onClosed(socket, new Error(`Socket timeout: no reply from Redis in ${this.#replyTimeoutMs / 1000} s`));
+      socket.close();
+    }, ms);
+  }
+
+  #stopWatchdog(): void {
+    clearTimeout(this.#watchdog);
+    this.#watchdog = undefined;
   }
 
   /** Whether a socket is open. */
@@ -130,6 +159,7 @@ export class RespClient {
   /** Closes the socket now: replies in flight fail ("Socket closed unexpectedly"); later commands fail. */
   destroy(): void {
     this.#closed = true;
+    this.#stopWatchdog();
     this.#socket?.close();
   }
 
@@ -140,6 +170,7 @@ export class RespClient {
     if (this.#pending.length > this.#head || this.#outLen) {
       await new Promise<void>((resolve) => (this.#drained = resolve));
     }
+    this.#stopWatchdog();
     this.#socket?.close();
     this.#socket = undefined;
   }
@@ -222,6 +253,9 @@ export class RespClient {
       return;
     }
     for (const p of unsent) p.sent = true;
+    // The clock starts when a reply becomes due, unless earlier ones already were.
+    if (this.#pending.length - this.#head === unsent.length) this.#lastHeard = Date.now();
+    if (this.#replyTimeoutMs && this.#watchdog === undefined) this.#armWatchdog(this.#replyTimeoutMs);
     socket.write(bytes);
   }
 
@@ -279,6 +313,18 @@ export class RespClient {
   }
 
   #onData(chunk: Uint8Array): void {
+    if (this.#replyTimeoutMs) this.#lastHeard = Date.now();
+    try {
+      this.#read(chunk);
+    } catch (error) {
+      // A reply that is not RESP: nothing after it can be matched to its command any more.
+      const socket = this.#socket;
+      this.#onClosed(socket, error as Error);
+      socket?.close();
+    }
+  }
+
+  #read(chunk: Uint8Array): void {
     // Chunks wait until there are enough bytes for the reply being read: a 50 MB reply is joined once, not per chunk.
     this.#chunks.push(chunk);
     this.#inLen += chunk.length;
@@ -336,6 +382,7 @@ export class RespClient {
   #onClosed(socket: RawSocket | undefined, error?: Error): void {
     if (socket === undefined || this.#socket !== socket) return;
     this.#socket = undefined;
+    this.#stopWatchdog();
     this.#chunks = [];
     this.#inLen = 0;
     this.#need = 0;

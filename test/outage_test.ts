@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import { Connection, Queue, RedisConnectionError } from "../mod.ts";
 import { test, uniqueName } from "./_harness.ts";
 import { cli, exitOf, until } from "./_process.ts";
@@ -55,6 +56,11 @@ class AofRedis {
     } finally {
       await c.close();
     }
+  }
+  /** Sends `signal` to the server (SIGSTOP: it hangs, connections open and silent; SIGCONT: it goes on). */
+  signal(signal: "SIGSTOP" | "SIGCONT"): void {
+    // process.kill: Deno's ChildProcess#kill does not deliver SIGCONT.
+    if (this.#child?.pid) process.kill(this.#child.pid, signal);
   }
   /** SIGTERM (redis-server writes its AOF and exits), then waits for the exit. */
   async stop(): Promise<void> {
@@ -141,3 +147,32 @@ test("Connection: a first command to a Redis that is down fails fast; with offli
   await fast.close();
   await slow.close();
 });
+
+test(
+  "Connection: a Redis that hangs (SIGSTOP) fails a command after 5 s of silence, maybe-ran; it works again after SIGCONT",
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rqts-hang-"));
+    const redis = new AofRedis(dir, await freePort());
+    await redis.start();
+    const c = Connection.fromUrl(redis.url);
+    try {
+      assert.equal(await c.call(["PING"]), "PONG");
+      redis.signal("SIGSTOP");
+      const t0 = Date.now();
+      const error = await c.call(["PING"]).then(() => undefined, (e: unknown) => e);
+      const took = Date.now() - t0;
+      redis.signal("SIGCONT");
+      assert.ok(error instanceof RedisConnectionError, String(error));
+      assert.equal(error.maybeRan, true);
+      assert.match(error.message, /no reply from Redis in 5 s/);
+      assert.ok(took >= 4500 && took < 9000, `failed after about 5 s (${took} ms)`);
+      assert.equal(await c.call(["PING"]), "PONG");
+    } finally {
+      redis.signal("SIGCONT");
+      await c.close();
+      await redis.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+  { timeout: 30_000 },
+);
