@@ -3,7 +3,7 @@
 import { Buffer } from "node:buffer";
 import { DEFAULT_REDIS_URL } from "./defaults.ts";
 import { RedisConnectionError } from "./errors.ts";
-import { RespClient, respTarget } from "./resp.ts";
+import { RespClient, type RespTarget, respTarget } from "./resp.ts";
 import { getRuntime } from "./runtime.ts";
 
 /** One argument of a Redis command. */
@@ -143,6 +143,7 @@ export class Connection {
   #clientConnected = false;
   /** The RESP client for non-blocking commands; null where node-redis does everything (TLS, a caller's client). */
   #fast: RespClient | null | undefined;
+  #fastTarget: RespTarget | undefined;
   #blockingIdle: RedisClient[] = [];
   #fastBlockingIdle: RespClient[] = [];
   #fastBlockingAll = new Set<RespClient>();
@@ -293,16 +294,11 @@ export class Connection {
   #fastClient(): RespClient | null {
     if (this.#fast !== undefined) return this.#fast;
     const runtime = getRuntime();
-    const target = this.#owned && this.#url && runtime.connectTcp ? respTarget(this.#url) : undefined;
-    return this.#fast = target ? new RespClient(runtime, target) : null;
+    this.#fastTarget = this.#owned && this.#url && runtime.connectTcp ? respTarget(this.#url) : undefined;
+    return this.#fast = this.#fastTarget ? new RespClient(runtime, this.#fastTarget) : null;
   }
 
-  /** Sends on the RESP client, connecting first if needed; a failed connect is a "not sent" RedisConnectionError. */
-  async #fastSend<T>(fast: RespClient, send: () => Promise<unknown>): Promise<T> {
-    if (!fast.isOpen) await this.#connectFast(fast);
-    return await send() as T;
-  }
-
+  /** Connects a RESP client; a failed connect is a "not sent" error (a RedisConnectionError the first time). */
   async #connectFast(fast: RespClient): Promise<void> {
     if (this.#closed) throw new RedisConnectionError(`Connection to ${this.#label} is closed.`);
     try {
@@ -353,8 +349,11 @@ export class Connection {
   /** Sends one command; bulk replies come back as strings. @throws {RedisConnectionError} when Redis is away. */
   call<T = unknown>(args: Command): Promise<T> {
     return this.#guard(async () => {
-      const fast = this.#fast === undefined ? this.#fastClient() : this.#fast;
-      if (fast) return fast.isOpen ? await fast.send(args) as T : await this.#fastSend<T>(fast, () => fast.send(args));
+      const fast = this.#fastClient();
+      if (fast) {
+        if (!fast.isOpen) await this.#connectFast(fast);
+        return await fast.send(args) as T;
+      }
       const client = this.#client?.isOpen ? this.#client : await this.ready();
       return await client.sendCommand(wireArgs(args)) as T;
     });
@@ -363,11 +362,10 @@ export class Connection {
   /** Sends one command; bulk replies come back as bytes. @throws {RedisConnectionError} when Redis is away. */
   callBytes<T = unknown>(args: Command): Promise<T> {
     return this.#guard(async () => {
-      const fast = this.#fast === undefined ? this.#fastClient() : this.#fast;
+      const fast = this.#fastClient();
       if (fast) {
-        return fast.isOpen
-          ? await fast.send(args, true) as T
-          : await this.#fastSend<T>(fast, () => fast.send(args, true));
+        if (!fast.isOpen) await this.#connectFast(fast);
+        return await fast.send(args, true) as T;
       }
       if (!this.#client?.isOpen || !this.#bytes) await this.ready();
       return await this.#bytes!.sendCommand(wireArgs(args)) as T;
@@ -380,8 +378,11 @@ export class Connection {
    */
   transaction(commands: Command[]): Promise<unknown[]> {
     return this.#guard(async () => {
-      const fast = this.#fast === undefined ? this.#fastClient() : this.#fast;
-      if (fast) return await this.#fastSend<unknown[]>(fast, () => fast.transaction(commands));
+      const fast = this.#fastClient();
+      if (fast) {
+        if (!fast.isOpen) await this.#connectFast(fast);
+        return await fast.transaction(commands);
+      }
       const client = this.#client?.isOpen ? this.#client : await this.ready();
       const multi = client.multi();
       for (const c of commands) multi.addCommand(wireArgs(c));
@@ -408,13 +409,12 @@ export class Connection {
    * the shared one. Connections are pooled and reused.
    */
   async blocking<T>(fn: (client: BlockingClient) => Promise<T>): Promise<T> {
-    const fast = this.#fast === undefined ? this.#fastClient() : this.#fast;
-    if (fast) {
+    if (this.#fastClient()) {
       // Dedicated RESP connections, as for every other command of an owned redis:// connection.
       let dedicated = this.#fastBlockingIdle.pop();
       if (!dedicated) {
         // No reply timeout: these connections block on purpose (the caller's own block time bounds each wait).
-        dedicated = new RespClient(getRuntime(), respTarget(this.#url!)!, { replyTimeoutMs: 0 });
+        dedicated = new RespClient(getRuntime(), this.#fastTarget!, { replyTimeoutMs: 0 });
         this.#fastBlockingAll.add(dedicated);
       }
       try {
