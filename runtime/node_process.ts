@@ -1,4 +1,5 @@
-// What the Node and Bun adapters share: both speak node:process for the process itself and its IPC channel.
+// What the Node and Bun adapters share: node:process for the process itself; the IPC channel is Bun's horse channel
+// (Node horses talk on fd 3, runtime/node/mod.ts).
 import { createRequire } from "node:module";
 import process from "node:process";
 import type { HorseMessage, RawSocket, RawSocketHandlers, Runtime } from "../src/runtime.ts";

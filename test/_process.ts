@@ -18,10 +18,10 @@ export type Cli = {
 };
 
 /** Starts `rqts <args>` (the real CLI entry of this runtime) as a subprocess, output captured. */
-export function cli(args: string[], options: { detached?: boolean } = {}): Cli {
+export function cli(args: string[], options: { detached?: boolean; denoPermissions?: string[] } = {}): Cli {
   // process.execPath is the running deno, bun or node binary.
   const entry = {
-    deno: ["run", "-A", "runtime/deno/bin.ts"],
+    deno: ["run", "--no-prompt", ...(options.denoPermissions ?? ["-A"]), "runtime/deno/bin.ts"],
     bun: ["runtime/bun/bin.ts"],
     node: ["runtime/node/bin.js"],
   };

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { redisUrl, rqCli, test } from "./_harness.ts";
 import { freshQueue } from "./_fixtures.ts";
 import { childrenOf, type Cli, cli, exitOf, until, workerName } from "./_process.ts";
+import { runtimeName } from "../runtime/detect.ts";
 
 const JOBS = "./test/fixtures/jobs.ts";
 const T = { timeout: 10_000 };
@@ -286,6 +287,31 @@ test("`worker --help` and `info --help` print usage and exit 0", async () => {
     }
   }
 }, T);
+
+test(
+  "worker CLI on Deno with net access only to Redis: horses talk over stdio, job output still reaches the log",
+  async () => {
+    if (runtimeName() !== "deno") return; // the permission model is Deno's
+    await using q = await freshQueue({}, "scopednet");
+    const job = await q.enqueue(`${JOBS}#log`, "scoped");
+    const url = await redisUrl();
+    const { hostname, port } = new URL(url);
+    const w = cli(["worker", q.name, "--burst", "--url", url], {
+      // No unscoped --allow-net: the worker may not listen on its horse socket and must not prompt for it.
+      denoPermissions: [`--allow-net=${hostname}:${port}`, "--allow-read", "--allow-env", "--allow-run", "--allow-sys"],
+    });
+    try {
+      const exit = await exitOf(w);
+      assert.equal(exit.code, 0, w.output());
+      assert.match(w.output(), /job says: scoped/);
+      assert.match(w.output(), new RegExp(`${q.name}: Job OK \\(${job.id}\\)`));
+      assert.equal(await job.result, "scoped");
+    } finally {
+      await w.stop();
+    }
+  },
+  T,
+);
 
 test("worker CLI: a job's stdout and stderr reach the worker's output, and the log reads like RQ's", async () => {
   await using q = await freshQueue({}, "logs");

@@ -50,6 +50,7 @@ interface DenoApi {
   connect(options: { hostname: string; port: number; transport: "tcp" }): Promise<DenoConn>;
   connect(options: { path: string; transport: "unix" }): Promise<DenoConn>;
   listen(options: { path: string; transport: "unix" }): AsyncIterable<DenoConn> & { unref(): void };
+  permissions: { querySync(descriptor: { name: "net" }): { state: string } };
 }
 interface DenoConn {
   read(p: Uint8Array): Promise<number | null>;
@@ -133,12 +134,14 @@ function readMessages(conn: DenoConn, onMessage: (m: HorseMessage) => void, onEn
 /**
  * The worker's end of the horse sockets, made on first use: one listener on an abstract Unix socket. A horse's
  * first line is its marker (a random UUID the worker gave it), which says which horse it is; a connection with
- * another first line is dropped. `null` when this worker may not listen (then horses use stdio).
+ * another first line is dropped. `null` when this worker may not listen (no unscoped --allow-net): horses use stdio.
  */
 let horseListener: { name: string; waiting: Map<string, (conn: DenoConn) => void> } | null | undefined;
 function listenForHorses(): typeof horseListener {
   if (horseListener !== undefined) return horseListener;
   try {
+    // Only with net access already granted: asking would prompt on a terminal.
+    if (Deno.permissions.querySync({ name: "net" }).state !== "granted") return horseListener = null;
     const name = `rqts-${Deno.pid}-${crypto.randomUUID()}`;
     const listener = Deno.listen({ path: "\0" + name, transport: "unix" });
     listener.unref(); // an idle listener does not keep the worker alive
