@@ -2,11 +2,11 @@
  * Soak: leaks over a long run. N noop jobs go through ONE worker process (the real CLI, `rqts worker`, concurrency 1,
  * one warm horse for the whole run), and the bench watches what must stay flat.
  *
- *   deno run -A bench/soak.ts                              100,000 jobs on the Deno worker
+ *   deno run -A bench/soak.ts                              120,000 jobs on the Deno worker (the CI run; ~1 minute)
  *   deno run -A bench/soak.ts --runtime all                the same on Deno, Bun and Node, one after the other
- *   deno run -A bench/soak.ts --jobs 60000                 the CI size for Deno and Bun (under a minute each)
+ *   deno run -A bench/soak.ts --jobs 60000                 enough for Bun and Node's horse (under a minute)
  *   deno run -A bench/soak.ts --pace trickle --jobs 40000  one job at a time: the worker idles before every job
- *   ... [--jobs 100000] [--warmup half the jobs, ≥ 25000] [--runtime deno|bun|node|all] [--pace flood|trickle]
+ *   ... [--jobs 120000] [--warmup half the jobs, ≥ 25000] [--runtime deno|bun|node|all] [--pace flood|trickle]
  *       [--sample-every 5000] [--max-queued 20000]
  *   Diagnosis: [--worker-flags="--heapsnapshot-signal=SIGUSR2"] (runtime flags of the worker process) and
  *   [--worker-log /tmp/soak-{rt}.log] (the worker's whole output; by default only its tail is kept, for errors).
@@ -28,9 +28,10 @@
  * (Mark-Compact) is the figure that tells a leak from a heap merely raising its limit, and is judged too (below).
  *
  * Start and end: every runtime grows its heaps and JIT-compiles for the first thousands of jobs (measured: Bun settles
- * within ~12,000 jobs, Deno's worker and horse and Node's horse within ~25,000; Node's worker raises its V8 heap limit
- * for 60,000 to 110,000 jobs, RSS +40%, while its live heap stays flat), and a GC'd heap's RSS saw-tooths around its
- * level (Bun's worker by ±10% over ~40,000 jobs). So nothing is judged before WARMUP jobs (default: half of them), and
+ * within ~12,000 jobs, Deno's horse and Node's horse within ~25,000, Deno's worker within ~60,000 since its horse
+ * messages travel on a socket (RSS +25% from 45,000 to 55,000 jobs, live heap flat at 7 MB, then flat to 120,000);
+ * Node's worker raises its V8 heap limit for 60,000 to 110,000 jobs, RSS +40%, while its live heap stays flat), and a
+ * GC'd heap's RSS saw-tooths around its level (Bun's worker by ±10% over ~40,000 jobs). So nothing is judged before WARMUP jobs (default: half of them), and
  * "start" and "end" are the median RSS over the first and the second half of the jobs after it: a leak of L bytes a
  * job shows as L × (jobs − warmup) / 2 between them. That is a blunt instrument (the leaks found while building this
  * bench, 0.4 to 2 kB a job, moved a worker's RSS by 8 to 27%), hence the live heap check.
@@ -539,7 +540,7 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
     options: {
-      jobs: { type: "string", default: "100000" },
+      jobs: { type: "string", default: "120000" },
       warmup: { type: "string" },
       runtime: { type: "string" },
       pace: { type: "string", default: "flood" },

@@ -156,21 +156,24 @@ function listenForHorses(): typeof horseListener {
   return horseListener;
 }
 
-/** Reads a horse's marker line byte by byte (what follows is already its first message) and hands `conn` over. */
+/** A horse's marker: the same length for every horse, so a socket horse's first line is read exactly. */
+const newMarker = () => `\u001erqts:${crypto.randomUUID()}:`;
+const MARKER_LINE_BYTES = newMarker().length + 1;
+
+/** Reads a horse's marker line (and nothing after it: its first message follows) and hands `conn` over. */
 async function identify(conn: DenoConn, waiting: Map<string, (conn: DenoConn) => void>): Promise<void> {
-  const one = new Uint8Array(1);
-  let marker = "";
-  while (marker.length < 200) {
-    if ((await conn.read(one)) === null) break;
-    if (one[0] === 10) {
-      const take = waiting.get(marker);
-      waiting.delete(marker);
-      if (take) return take(conn);
-      break;
-    }
-    marker += String.fromCharCode(one[0]);
+  const line = new Uint8Array(MARKER_LINE_BYTES);
+  let got = 0;
+  while (got < line.length) {
+    const n = await conn.read(line.subarray(got));
+    if (n === null) return conn.close();
+    got += n;
   }
-  conn.close();
+  const marker = new TextDecoder().decode(line.subarray(0, -1));
+  const take = line[line.length - 1] === 10 ? waiting.get(marker) : undefined;
+  waiting.delete(marker);
+  if (take) take(conn);
+  else conn.close();
 }
 
 /** The horse's side of a socket channel: connects, names itself, then sends and receives JSON lines. */
@@ -260,7 +263,7 @@ export const denoRuntime: Runtime = {
   args: () => [...Deno.args],
   importModule: (specifier) => import(specifier),
   spawnHorse(options): HorseProcess {
-    const marker = `\u001erqts:${crypto.randomUUID()}:`;
+    const marker = newMarker();
     const flags = options.permissions?.length ? options.permissions : ["--allow-all"];
     const v8 = options.maxHeapMb ? [`--v8-flags=--max-old-space-size=${options.maxHeapMb}`] : [];
     // Horses with the operator's permissions may lack the net access the socket needs: they use stdio.
