@@ -103,17 +103,18 @@ async function* lines(stream: AsyncIterable<Uint8Array>): AsyncGenerator<string>
 }
 
 /** Writes to a connection in order (a write may be partial); a failed write calls `onError` and drops the rest. */
-function inOrder(conn: DenoConn, onError: () => void): (bytes: Uint8Array) => void {
+function inOrder(conn: DenoConn, onError: (error: Error) => void): (bytes: Uint8Array) => void {
   let writing: Promise<void> = Promise.resolve();
   let failed = false;
   return (bytes) => {
     if (failed) return;
     writing = writing.then(async () => {
       let off = 0;
-      while (off < bytes.length) off += await conn.write(off ? bytes.subarray(off) : bytes);
-    }).catch(() => {
+      while (off < bytes.length && !failed) off += await conn.write(off ? bytes.subarray(off) : bytes);
+    }).catch((error) => {
+      if (failed) return;
       failed = true;
-      onError();
+      onError(error);
     });
   };
 }
@@ -207,7 +208,7 @@ function socketChannel(name: string, marker: string): HorseChannel {
   };
 }
 
-/** Deno.connect behind the core's RawSocket: one read loop, writes chained so partial writes keep their order. */
+/** Deno.connect behind the core's RawSocket: one read loop, writes in order. */
 async function connectTcp(target: { host: string; port: number }, handlers: RawSocketHandlers): Promise<RawSocket> {
   const conn = await Deno.connect({ hostname: target.host, port: target.port, transport: "tcp" });
   conn.setNoDelay(true);
@@ -233,14 +234,10 @@ async function connectTcp(target: { host: string; port: number }, handlers: RawS
       finish(closed ? undefined : error as Error);
     }
   })();
-  let writing: Promise<void> = Promise.resolve();
+  const write = inOrder(conn, (error) => finish(error));
   return {
     write(bytes) {
-      if (closed) return;
-      writing = writing.then(async () => {
-        let off = 0;
-        while (off < bytes.length && !closed) off += await conn.write(off ? bytes.subarray(off) : bytes);
-      }).catch((error) => finish(error));
+      if (!closed) write(bytes);
     },
     close: () => finish(),
   };
