@@ -74,32 +74,45 @@ function writeAllSync(w: { writeSync(p: Uint8Array): number }, bytes: Uint8Array
   while (off < bytes.length) off += w.writeSync(bytes.subarray(off));
 }
 
-/** The chunks of a reader read directly (Deno.stdin.read: no stream machinery per chunk). */
-async function* chunks(reader: { read(p: Uint8Array): Promise<number | null> }): AsyncGenerator<Uint8Array> {
+/**
+ * Calls `onLine` for each line of the chunks pushed, as they complete. Only each new chunk is searched, so a 50 MB
+ * message stays linear.
+ */
+function lineSplitter(onLine: (line: string) => void): { push(chunk: Uint8Array): void; end(): void } {
+  const decoder = new TextDecoder();
+  let pieces: string[] = []; // the line being read
+  return {
+    push(chunk) {
+      let text = decoder.decode(chunk, { stream: true });
+      let nl: number;
+      while ((nl = text.indexOf("\n")) >= 0) {
+        pieces.push(text.slice(0, nl));
+        const line = pieces.join("");
+        pieces = [];
+        text = text.slice(nl + 1);
+        onLine(line);
+      }
+      if (text) pieces.push(text);
+    },
+    end() {
+      if (pieces.length) onLine(pieces.join(""));
+      pieces = [];
+    },
+  };
+}
+
+/** Reads `reader` to its end into `sink`, directly (Deno.stdin, a Deno.Conn: no stream machinery per chunk). */
+async function readAll(
+  reader: { read(p: Uint8Array): Promise<number | null> },
+  sink: ReturnType<typeof lineSplitter>,
+): Promise<void> {
   const buffer = new Uint8Array(64 * 1024);
   while (true) {
     const n = await reader.read(buffer);
-    if (n === null) return;
-    yield buffer.subarray(0, n);
+    if (n === null) break;
+    sink.push(buffer.subarray(0, n));
   }
-}
-
-async function* lines(stream: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  // The pieces of the line being read: only each new chunk is searched, so a 50 MB message stays linear.
-  let pieces: string[] = [];
-  for await (const chunk of stream) {
-    let text = decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = text.indexOf("\n")) >= 0) {
-      pieces.push(text.slice(0, nl));
-      yield pieces.join("");
-      pieces = [];
-      text = text.slice(nl + 1);
-    }
-    if (text) pieces.push(text);
-  }
-  if (pieces.length) yield pieces.join("");
+  sink.end();
 }
 
 /** Writes to a connection in order (a write may be partial); a failed write calls `onError` and drops the rest. */
@@ -123,7 +136,7 @@ function inOrder(conn: DenoConn, onError: (error: Error) => void): (bytes: Uint8
 function readMessages(conn: DenoConn, onMessage: (m: HorseMessage) => void, onEnd: () => void): void {
   void (async () => {
     try {
-      for await (const line of lines(chunks(conn))) if (line) onMessage(JSON.parse(line) as HorseMessage);
+      await readAll(conn, lineSplitter((line) => line && onMessage(JSON.parse(line) as HorseMessage)));
     } catch { /* broken connection: the same as its end */ }
     try {
       conn.close();
@@ -306,11 +319,13 @@ export const denoRuntime: Runtime = {
     } else {
       const writer = child.stdin.getWriter();
       write = (bytes) => void writer.write(bytes).catch(() => {});
+      const sink = lineSplitter((line) => {
+        if (line.startsWith(marker)) deliver(JSON.parse(line.slice(marker.length)) as HorseMessage);
+        else writeAllSync(Deno.stdout, encoder.encode(line + "\n"));
+      });
       void (async () => {
-        for await (const line of lines(child.stdout)) {
-          if (line.startsWith(marker)) deliver(JSON.parse(line.slice(marker.length)) as HorseMessage);
-          else writeAllSync(Deno.stdout, encoder.encode(line + "\n"));
-        }
+        for await (const chunk of child.stdout) sink.push(chunk);
+        sink.end();
       })().catch(() => {});
     }
     return {
@@ -345,9 +360,7 @@ export const denoRuntime: Runtime = {
       },
       onMessage: (listener) => {
         void (async () => {
-          for await (const line of lines(chunks(Deno.stdin))) {
-            if (line) listener(JSON.parse(line) as HorseMessage);
-          }
+          await readAll(Deno.stdin, lineSplitter((line) => line && listener(JSON.parse(line) as HorseMessage)));
           for (const l of closeListeners) l(); // the worker closed our stdin: it is gone
         })();
       },
