@@ -233,9 +233,12 @@ export class RespClient {
       const p: Pending = { resolve, reject, bytes, skip: commands.length - 1, sent: false };
       this.#pending.push(p);
       this.#unsent.push(p);
+      // Written after the event loop's current round of I/O callbacks (not per microtask checkpoint): a worker that
+      // hears from several horses at once sends their stores in one write, and Redis wakes once for them (A/B at
+      // concurrency 4 on Node: ~6% more jobs/s; Deno and Bun unchanged).
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
-        queueMicrotask(() => this.#flush());
+        setImmediate(() => this.#flush());
       }
     });
   }
