@@ -783,7 +783,9 @@ export class Worker {
     let hungry = true; // counted in #hungry
     this.#hungry++;
     const setHungry = (h: boolean) => {
-      if (h !== hungry) this.#hungry += (hungry = h) ? 1 : -1;
+      if (h === hungry) return;
+      hungry = h;
+      this.#hungry += h ? 1 : -1;
     };
     try {
       while (true) {

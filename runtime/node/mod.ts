@@ -43,30 +43,32 @@ function horseChannel(): HorseChannel {
   const decoder = new TextDecoder();
   const listeners: ((m: HorseMessage) => void)[] = [];
   let pieces: string[] = [];
-  const socket = new Socket({
-    fd: CHANNEL_FD,
-    readable: true,
-    writable: true,
-    onread: {
-      buffer: new Uint8Array(64 * 1024),
-      callback: (n: number, buffer: Uint8Array) => {
-        let text = decoder.decode(buffer.subarray(0, n), { stream: true });
-        let nl: number;
-        while ((nl = text.indexOf("\n")) >= 0) {
-          pieces.push(text.slice(0, nl));
-          const line = pieces.join("");
-          pieces = [];
-          text = text.slice(nl + 1);
-          if (line) {
-            const message = JSON.parse(line) as HorseMessage;
-            for (const l of listeners) l(message);
+  const socket = new Socket(
+    {
+      fd: CHANNEL_FD,
+      readable: true,
+      writable: true,
+      onread: {
+        buffer: new Uint8Array(64 * 1024),
+        callback: (n: number, buffer: Uint8Array) => {
+          let text = decoder.decode(buffer.subarray(0, n), { stream: true });
+          let nl: number;
+          while ((nl = text.indexOf("\n")) >= 0) {
+            pieces.push(text.slice(0, nl));
+            const line = pieces.join("");
+            pieces = [];
+            text = text.slice(nl + 1);
+            if (line) {
+              const message = JSON.parse(line) as HorseMessage;
+              for (const l of listeners) l(message);
+            }
           }
-        }
-        if (text) pieces.push(text);
-        return true;
+          if (text) pieces.push(text);
+          return true;
+        },
       },
-    },
-  } as ConstructorParameters<typeof Socket>[0]);
+    } as ConstructorParameters<typeof Socket>[0],
+  );
   socket.on("error", () => {}); // the worker is gone: "close" follows
   return {
     send: (message) => {
