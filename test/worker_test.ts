@@ -130,6 +130,42 @@ test("a job past its timeout fails with RQ's JobTimeoutException; the next job r
   assert.notEqual(p1, p2, "the timed-out horse was replaced");
 }, T);
 
+test("the next job, handed over while one runs, starts when that one ends and runs once", async () => {
+  await using q = await freshQueue();
+  await using dir = await tempDir();
+  const file = join(dir.path, "runs");
+  const first = await q.enqueue(`${JOBS}#markThenSleep`, file, "first", 0.6);
+  const second = await q.enqueue(`${JOBS}#mark`, file, "second");
+  const worker = await burst([q.name]);
+  assert.equal(worker.jobsDone, 2);
+  assert.deepEqual(await lines(file), ["first", "second"]);
+  const [a, b] = [await hash(q, first.key), await hash(q, second.key)];
+  const at = (text: string) => Date.parse(text.slice(0, 23) + "Z");
+  // Taken (and, where the horse can hold it, handed to the horse) while the first ran; started when it ended.
+  assert.ok(
+    at(b.started_at) >= at(a.started_at) + 500,
+    `second started ${b.started_at}, first ${a.started_at} to ${a.ended_at}`,
+  );
+  assert.ok(b.started_at <= b.ended_at, "started before it ended");
+}, T);
+
+test(
+  "a job waiting behind one that crashes its horse is not failed with it: it runs once, in the next horse",
+  async () => {
+    await using q = await freshQueue();
+    await using dir = await tempDir();
+    const file = join(dir.path, "runs");
+    const crash = await q.enqueue(`${JOBS}#markThenExit3`, file, "crash");
+    const after = await q.enqueue(`${JOBS}#mark`, file, "after");
+    await burst([q.name]);
+    await expectFailed(crash, /Work-horse terminated unexpectedly; exit code 3/);
+    assert.equal(await after.getStatus(), "finished");
+    assert.deepEqual(await lines(file), ["crash", "after"]);
+    assert.equal(await q.startedJobRegistry.count(), 0);
+  },
+  T,
+);
+
 test(
   "a horse that exits (code 3), is SIGKILLed or throws outside the job fails only its job; the worker goes on",
   async () => {
