@@ -16,6 +16,7 @@ import type {
   RawSocketHandlers,
   Runtime,
 } from "../../src/runtime.ts";
+import { lineSplitter } from "../lines.ts";
 
 // The slice of the Deno namespace this adapter uses, typed here so the npm build (tsc, no Deno types) compiles it.
 interface DenoChild {
@@ -72,33 +73,6 @@ const encoder = new TextEncoder();
 function writeAllSync(w: { writeSync(p: Uint8Array): number }, bytes: Uint8Array) {
   let off = 0;
   while (off < bytes.length) off += w.writeSync(bytes.subarray(off));
-}
-
-/**
- * Calls `onLine` for each line of the chunks pushed, as they complete. Only each new chunk is searched, so a 50 MB
- * message stays linear.
- */
-function lineSplitter(onLine: (line: string) => void): { push(chunk: Uint8Array): void; end(): void } {
-  const decoder = new TextDecoder();
-  let pieces: string[] = []; // the line being read
-  return {
-    push(chunk) {
-      let text = decoder.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = text.indexOf("\n")) >= 0) {
-        pieces.push(text.slice(0, nl));
-        const line = pieces.join("");
-        pieces = [];
-        text = text.slice(nl + 1);
-        onLine(line);
-      }
-      if (text) pieces.push(text);
-    },
-    end() {
-      if (pieces.length) onLine(pieces.join(""));
-      pieces = [];
-    },
-  };
 }
 
 /** Reads `reader` to its end into `sink`, directly (Deno.stdin, a Deno.Conn: no stream machinery per chunk). */

@@ -9,6 +9,7 @@ import process from "node:process";
 import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import type { ExitStatus, HorseChannel, HorseMessage, HorseProcess, Runtime } from "../../src/runtime.ts";
+import { lineSplitter } from "../lines.ts";
 import { nodeProcess } from "../node_process.ts";
 
 // Horses run this adapter's horse entry, next to this file (horse.ts from source, horse.js once built).
@@ -21,28 +22,20 @@ const CHANNEL_FD = 3;
 
 /** Calls `onMessage` for each JSON line read from `stream`. */
 function readMessages(stream: Duplex, onMessage: (m: HorseMessage) => void): void {
-  stream.setEncoding("utf8");
-  let pieces: string[] = [];
-  stream.on("data", (text: string) => {
-    let nl: number;
-    while ((nl = text.indexOf("\n")) >= 0) {
-      pieces.push(text.slice(0, nl));
-      const line = pieces.join("");
-      pieces = [];
-      text = text.slice(nl + 1);
-      if (line) onMessage(JSON.parse(line) as HorseMessage);
-    }
-    if (text) pieces.push(text);
-  });
+  const lines = lineSplitter((line) => line && onMessage(JSON.parse(line) as HorseMessage));
+  stream.on("data", (chunk: Uint8Array) => lines.push(chunk));
 }
 
 /** In a horse: the channel on fd 3. */
 function horseChannel(): HorseChannel {
+  const listeners: ((m: HorseMessage) => void)[] = [];
+  const lines = lineSplitter((line) => {
+    if (!line) return;
+    const message = JSON.parse(line) as HorseMessage;
+    for (const l of listeners) l(message);
+  });
   // Read with `onread` (one reused buffer handed straight to a callback) rather than "data" events: no stream
   // machinery per message, in the process that handles every job.
-  const decoder = new TextDecoder();
-  const listeners: ((m: HorseMessage) => void)[] = [];
-  let pieces: string[] = [];
   const socket = new Socket(
     {
       fd: CHANNEL_FD,
@@ -51,19 +44,7 @@ function horseChannel(): HorseChannel {
       onread: {
         buffer: new Uint8Array(64 * 1024),
         callback: (n: number, buffer: Uint8Array) => {
-          let text = decoder.decode(buffer.subarray(0, n), { stream: true });
-          let nl: number;
-          while ((nl = text.indexOf("\n")) >= 0) {
-            pieces.push(text.slice(0, nl));
-            const line = pieces.join("");
-            pieces = [];
-            text = text.slice(nl + 1);
-            if (line) {
-              const message = JSON.parse(line) as HorseMessage;
-              for (const l of listeners) l(message);
-            }
-          }
-          if (text) pieces.push(text);
+          lines.push(buffer.subarray(0, n));
           return true;
         },
       },
