@@ -130,7 +130,7 @@ test("a job past its timeout fails with RQ's JobTimeoutException; the next job r
   assert.notEqual(p1, p2, "the timed-out horse was replaced");
 }, T);
 
-test("the next job, handed over while one runs, starts when that one ends and runs once", async () => {
+test("the next job, taken ahead while one runs, starts when that one ends and runs once", async () => {
   await using q = await freshQueue();
   await using dir = await tempDir();
   const file = join(dir.path, "runs");
@@ -141,7 +141,7 @@ test("the next job, handed over while one runs, starts when that one ends and ru
   assert.deepEqual(await lines(file), ["first", "second"]);
   const [a, b] = [await hash(q, first.key), await hash(q, second.key)];
   const at = (text: string) => Date.parse(text.slice(0, 23) + "Z");
-  // Taken (and, where the horse can hold it, handed to the horse) while the first ran; started when it ended.
+  // Taken ahead while the first ran; its started_at is when the first ended, not when it was taken.
   assert.ok(
     at(b.started_at) >= at(a.started_at) + 500,
     `second started ${b.started_at}, first ${a.started_at} to ${a.ended_at}`,
