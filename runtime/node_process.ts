@@ -18,7 +18,12 @@ export const nodeProcess: Pick<
   args: () => process.argv.slice(2),
   horseChannel() {
     return {
-      send: (message) => process.send?.(message),
+      send: (message) =>
+        new Promise<void>((resolve) => {
+          if (!process.send) return resolve();
+          // The callback runs once the message is handed to the OS, or on failure (the worker is gone).
+          process.send(message, undefined, undefined, () => resolve());
+        }),
       onMessage: (listener) => process.on("message", (m) => listener(m as HorseMessage)),
       onClose: (listener) => process.once("disconnect", listener),
     };

@@ -32,7 +32,11 @@ export class Horse {
   // never by racing `exited` per job: a reaction added to that long-lived promise per job lives as long as the
   // horse does (with the job's outcome), which leaked ~0.5 kB a job in a warm horse.
   #pending: { seq: number; resolve: (m: DoneMessage | ExitStatus) => void } | undefined;
-  /** Jobs this horse has started. */
+  /** Outcomes of the running batch's jobs that arrived before their turn, by sequence number. */
+  readonly #early = new Map<number, DoneMessage>();
+  /** The last sequence number of the running batch (0: none). */
+  #batchEnd = 0;
+  /** Jobs this horse has been given. */
   jobsRun = 0;
   /** The running job's deadline (ms since the epoch; Infinity = none), what to do past it, and the one timer. */
   #deadline = Infinity;
@@ -61,6 +65,9 @@ export class Horse {
         const p = this.#pending;
         this.#pending = undefined;
         p.resolve(m as DoneMessage);
+      } else if (m.type === "done" && (m.seq as number) <= this.#batchEnd) {
+        // A later job of the running batch reported before the worker got round to waiting for it.
+        this.#early.set(m.seq as number, m as DoneMessage);
       }
     });
   }
@@ -75,44 +82,74 @@ export class Horse {
   }
 
   /**
-   * Runs one job. `timeout` in seconds (`-1` = none): past it the horse is terminated, then killed, and the job
-   * fails with RQ's JobTimeoutException text.
+   * Runs `jobs` one after another, sent to the horse in one message. A job starts when the worker hears that the one
+   * before it ended (the first: now), and its `timeout` (seconds, `-1` = none) counts from then: past it the horse is
+   * terminated, then killed, and the job fails with RQ's JobTimeoutException text. `hooks.started(i)` and
+   * `hooks.ended(i, outcome)` follow each job. Returns how many jobs ran: when the horse dies in a job, the jobs
+   * after it never started (the horse reports each outcome before starting the next job).
    */
   async run(
-    job: WireJob,
-    options: { timeout: number; jobRoot: string; redisUrl: string; tls?: TlsSettings },
-  ): Promise<HorseOutcome> {
+    jobs: { job: WireJob; timeout: number }[],
+    options: { jobRoot: string; redisUrl: string; tls?: TlsSettings },
+    hooks: { started(i: number): void; ended(i: number, outcome: HorseOutcome): void },
+  ): Promise<number> {
     await this.ready;
-    this.jobsRun++;
-    const seq = ++this.#seq;
-    const done = new Promise<DoneMessage | ExitStatus>((resolve) => {
-      if (this.#status) resolve(this.#status);
-      else this.#pending = { seq, resolve };
-    });
+    this.jobsRun += jobs.length;
+    const seq = this.#seq + 1;
+    this.#seq += jobs.length;
+    this.#batchEnd = this.#seq;
     const message: RunMessage = {
       type: "run",
       seq,
-      job,
+      jobs: jobs.map((j) => j.job),
       jobRoot: options.jobRoot,
       redisUrl: options.redisUrl,
       ...(options.tls ? { tls: options.tls } : {}),
     };
     this.#child.send(message);
+    try {
+      for (let i = 0; i < jobs.length; i++) {
+        hooks.started(i);
+        const outcome = await this.#outcome(seq + i, jobs[i].timeout);
+        hooks.ended(i, outcome);
+        if (!outcome.ok && outcome.horseDied) return i + 1;
+      }
+      return jobs.length;
+    } finally {
+      this.#early.clear();
+      this.#batchEnd = 0;
+    }
+  }
+
+  /** Waits for the outcome of job `seq`, under its timeout. */
+  async #outcome(seq: number, timeout: number): Promise<HorseOutcome> {
+    const done = new Promise<DoneMessage | ExitStatus>((resolve) => {
+      const early = this.#early.get(seq);
+      if (early) {
+        this.#early.delete(seq);
+        resolve(early);
+      } else if (this.#status) resolve(this.#status);
+      else this.#pending = { seq, resolve };
+    });
     const timedOut = new Promise<"timeout">((resolve) => {
-      if (options.timeout <= 0) return;
-      this.#deadline = Date.now() + options.timeout * 1000;
+      if (timeout <= 0) return;
+      this.#deadline = Date.now() + timeout * 1000;
       this.#onTimeout = () => resolve("timeout");
       this.#armWatchdog();
     });
     try {
-      const first = await Promise.race([done, timedOut]);
+      let first = await Promise.race([done, timedOut]);
       if (first === "timeout") {
         await this.kill();
-        return {
-          ok: false,
-          horseDied: true,
-          excString: `JobTimeoutException: Task exceeded maximum timeout value (${options.timeout} seconds)\n`,
-        };
+        // Its channel has delivered all it sent by now: a job that ended right at its deadline keeps its outcome.
+        first = await done;
+        if (!("type" in first)) {
+          return {
+            ok: false,
+            horseDied: true,
+            excString: `JobTimeoutException: Task exceeded maximum timeout value (${timeout} seconds)\n`,
+          };
+        }
       }
       if ("type" in first) {
         return first.ok

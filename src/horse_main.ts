@@ -9,11 +9,15 @@ import { runJobFunction } from "./perform.ts";
 import { getRuntime, type HorseMessage } from "./runtime.ts";
 import { JSONSerializer } from "./serializer.ts";
 
-/** Worker → horse: run one job. */
+/**
+ * Worker → horse: run these jobs, one after another (several only when they are short: see the worker's batching).
+ * Job `i` has sequence number `seq + i`; its outcome is written out before job `i + 1` starts, so a horse that dies
+ * has reported every job before the one it died in, and started none after it.
+ */
 export interface RunMessage extends HorseMessage {
   type: "run";
   seq: number;
-  job: WireJob;
+  jobs: WireJob[];
   jobRoot: string;
   redisUrl: string;
   /** The worker's TLS settings for `rediss://`, so jobs in the horse reach the same Redis. */
@@ -45,26 +49,34 @@ export function serveHorse(): void {
   // As RQ's horse (SIG_IGN): Ctrl+C in a terminal signals the whole process group, horses included, and must only
   // start the worker's warm shutdown, not kill the running job. The worker stops horses with SIGTERM/SIGKILL.
   runtime.onSignal("SIGINT", () => {});
+  /** Runs one job; returns its outcome message. */
+  const runOne = async (run: RunMessage, wire: WireJob, seq: number): Promise<DoneMessage> => {
+    try {
+      const connection = connectionFor(run.redisUrl, run.tls);
+      const job = Job.fromWire(wire, connection, JSONSerializer);
+      const outcome = await runJobFunction(job, connection, run.jobRoot);
+      if (!outcome.ok) return { type: "done", seq, ok: false, excString: outcome.excString };
+      const value = outcome.value;
+      const returnValue = value === undefined || value === null
+        ? null
+        : Buffer.from(job.serializer.dumps(value)).toString("base64");
+      return { type: "done", seq, ok: true, returnValue };
+    } catch (error) {
+      return { type: "done", seq, ok: false, excString: `Horse error: ${(error as Error)?.stack ?? error}\n` };
+    }
+  };
   channel.onMessage((message) => {
     if (message.type === "exit") return void shutdown(0);
     if (message.type !== "run") return;
     const run = message as RunMessage;
     void (async () => {
-      const connection = connectionFor(run.redisUrl, run.tls);
-      const job = Job.fromWire(run.job, connection, JSONSerializer);
-      const outcome = await runJobFunction(job, connection, run.jobRoot);
-      let done: DoneMessage;
-      if (outcome.ok) {
-        const value = outcome.value;
-        const returnValue = value === undefined || value === null
-          ? null
-          : Buffer.from(job.serializer.dumps(value)).toString("base64");
-        done = { type: "done", seq: run.seq, ok: true, returnValue };
-      } else done = { type: "done", seq: run.seq, ok: false, excString: outcome.excString };
-      channel.send(done);
-    })().catch((error) => {
-      channel.send({ type: "done", seq: run.seq, ok: false, excString: `Horse error: ${error?.stack ?? error}\n` });
-    });
+      for (let i = 0; i < run.jobs.length; i++) {
+        const sent = channel.send(await runOne(run, run.jobs[i], run.seq + i));
+        // The next job starts only once this outcome has left the process: if the next one kills the horse, the
+        // worker still learns how this one ended.
+        if (i + 1 < run.jobs.length) await sent;
+      }
+    })();
   });
   channel.send({ type: "ready", pid: runtime.pid() });
 }

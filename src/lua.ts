@@ -335,6 +335,23 @@ local function dequeue(a)
   return false
 end
 
+-- Takes up to n jobs as dequeue does, in one step. a: n, then dequeue's arguments (its 'started' applies once).
+-- Returns {{id, queue, hash}, ...} (at least one), or 'suspended' or false.
+local function dequeue_many(a)
+  local n = tonumber(table.remove(a, 1))
+  local got = {}
+  for i = 1, n do
+    local taken = dequeue(a)
+    if type(taken) ~= 'table' then
+      if i == 1 then return taken end
+      break
+    end
+    table.insert(got, taken)
+    a[7] = ''
+  end
+  return got
+end
+
 local function split(args)
   local n = tonumber(args[1])
   local first, second = {}, {}
@@ -350,18 +367,18 @@ export const FINISH_SUCCESS = new Script(PRELUDE + FINISH_FUNCTIONS + "return fi
 /** Stores a failure; ARGV as `finish_failure`. Returns the released dependents. */
 export const FINISH_FAILURE = new Script(PRELUDE + FINISH_FUNCTIONS + "return finish_failure(ARGV)");
 
-/** Takes the next job; ARGV as `dequeue`. */
-export const DEQUEUE = new Script(PRELUDE + FINISH_FUNCTIONS + "return dequeue(ARGV)");
+/** Takes the next jobs; ARGV as `dequeue_many` (how many at most, then `dequeue`'s). */
+export const DEQUEUE = new Script(PRELUDE + FINISH_FUNCTIONS + "return dequeue_many(ARGV)");
 
 /**
- * Stores one job's outcome and takes the next job in the same round trip (what lets a worker run a job per round
- * trip). ARGV: n, the n finish arguments (success or failure by `kind`), then the dequeue arguments.
+ * Stores one job's outcome and takes the next jobs in the same round trip (what lets a worker run a job per round
+ * trip, or several). ARGV: n, the n finish arguments (success or failure by `kind`), then `dequeue_many`'s.
  */
 export const FINISH_SUCCESS_AND_DEQUEUE = new Script(
   PRELUDE + FINISH_FUNCTIONS + `
 local f, d = split(ARGV)
 finish_success(f, true)
-local taken = dequeue(d)
+local taken = dequeue_many(d)
 if type(taken) ~= 'table' and f[7] ~= '' then redis.call('HDEL', f[7], 'current_job') end
 return taken
 `,
@@ -370,7 +387,7 @@ export const FINISH_FAILURE_AND_DEQUEUE = new Script(
   PRELUDE + FINISH_FUNCTIONS + `
 local f, d = split(ARGV)
 finish_failure(f)
-return dequeue(d)
+return dequeue_many(d)
 `,
 );
 

@@ -17,7 +17,11 @@ export interface HorseProcess {
   send(message: HorseMessage): void;
   /** Listens to the horse's messages. */
   onMessage(listener: (message: HorseMessage) => void): void;
-  /** Resolves when the process has exited. */
+  /**
+   * Resolves when the process has exited and every message it sent has been delivered to `onMessage` (its channel
+   * reached its end; at most {@link CHANNEL_DRAIN_MS} after the exit, for a channel a surviving child of the horse
+   * keeps open). So a horse's death is never seen before an outcome it reported.
+   */
   readonly exited: Promise<ExitStatus>;
   /** Sends a signal (SIGTERM to ask, SIGKILL to force). Safe after exit. */
   kill(signal: "SIGTERM" | "SIGKILL"): void;
@@ -36,10 +40,29 @@ export interface SpawnHorseOptions {
 
 /** The horse's side of its channel to the worker. */
 export interface HorseChannel {
-  send(message: HorseMessage): void;
+  /** Sends a message; resolves once it has left this process (a crash after that cannot lose it). */
+  send(message: HorseMessage): Promise<void>;
   onMessage(listener: (message: HorseMessage) => void): void;
   /** Called once when the worker is gone (channel closed), so a horse never outlives it. */
   onClose(listener: () => void): void;
+}
+
+/** How long after a horse's exit its channel may take to deliver what it sent, at most, in milliseconds. */
+export const CHANNEL_DRAIN_MS = 1000;
+
+/**
+ * For adapters: `exit` (the process's end), resolved no earlier than `channelEnd` (its message channel's end) or
+ * {@link CHANNEL_DRAIN_MS} after the exit, whichever comes first.
+ */
+export function afterChannelEnd(exit: Promise<ExitStatus>, channelEnd: Promise<void>): Promise<ExitStatus> {
+  return exit.then((status) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, CHANNEL_DRAIN_MS)));
+    return Promise.race([channelEnd, cap]).then(() => {
+      clearTimeout(timer);
+      return status;
+    });
+  });
 }
 
 /** A TCP connection as the core's RESP client uses it (src/resp.ts). */

@@ -20,7 +20,7 @@ import {
 } from "./defaults.ts";
 import { RedisConnectionError, RqtsError } from "./errors.ts";
 import { Horse, type HorseOutcome } from "./horse.ts";
-import { Job } from "./job.ts";
+import { Job, type WireJob } from "./job.ts";
 import {
   aliveKey,
   cleanRegistriesKey,
@@ -121,6 +121,10 @@ type Finish = { kind: "success" | "failure"; args: string[] };
 
 /** How long a blocking dequeue waits before looking around (heartbeats run on their own timer), seconds. */
 const BLOCK_SECONDS = 5;
+/** Most jobs taken ahead at once, to go to a horse in one message. */
+const BATCH_MAX = 8;
+/** Jobs are batched only in a slot whose last jobs each took less than this, ms. */
+const BATCH_JOB_MS = 10;
 /** Registry maintenance interval, seconds (RQ's). */
 const MAINTENANCE_INTERVAL = 600;
 /** Longest pause between retries while Redis is unreachable, ms. */
@@ -148,13 +152,15 @@ const clientIds = new WeakMap<BlockingClient, number>();
 
 const utf8 = new TextDecoder();
 
-function decodeDequeued(reply: unknown, epoch: number): Dequeued | "suspended" | null {
+/** The reply of a dequeue script: the jobs taken (at least one), "suspended", or null (none). */
+function decodeDequeued(reply: unknown, epoch: number): Dequeued[] | "suspended" | null {
   if (!reply) return null;
   if (!Array.isArray(reply)) return utf8.decode(reply as Uint8Array) === "suspended" ? "suspended" : null;
-  const [id, queue, flat] = reply as [Uint8Array, Uint8Array, Uint8Array[]];
-  const raw: Record<string, Uint8Array> = {};
-  for (let i = 0; i < flat.length; i += 2) raw[utf8.decode(flat[i])] = flat[i + 1];
-  return { id: utf8.decode(id), queue: utf8.decode(queue), raw, epoch };
+  return (reply as [Uint8Array, Uint8Array, Uint8Array[]][]).map(([id, queue, flat]) => {
+    const raw: Record<string, Uint8Array> = {};
+    for (let i = 0; i < flat.length; i += 2) raw[utf8.decode(flat[i])] = flat[i + 1];
+    return { id: utf8.decode(id), queue: utf8.decode(queue), raw, epoch };
+  });
 }
 
 /**
@@ -641,15 +647,16 @@ export class Worker {
   }
 
   /**
-   * Stores `finish` (if any) and takes the next job, in one round trip. `ahead`: the job is taken while another
-   * runs, so it is recorded in the held set until it starts. `started` (with `ahead`): a job taken ahead earlier that
-   * starts now, taken out of the held set in the same round trip.
+   * Stores `finish` (if any) and takes up to `count` jobs, in one round trip. `ahead`: the jobs are taken while
+   * another runs, so they are recorded in the held set until they start. `started` (with `ahead`): a job taken ahead
+   * earlier that starts now, taken out of the held set in the same round trip.
    */
   async #finishAndDequeue(
     finish: Finish | undefined,
     ahead = false,
     started = "",
-  ): Promise<Dequeued | "suspended" | null> {
+    count = 1,
+  ): Promise<Dequeued[] | "suspended" | null> {
     if (this.#stopping) {
       if (started) this.#unhold(started);
       if (finish) await this.#store(finish);
@@ -659,20 +666,25 @@ export class Worker {
       while (this.#gate) await this.#gate;
       this.#inflight++;
       let reply: unknown;
+      const dequeueArgs = [String(count), ...this.#dequeueArgs(ahead, started)];
       try {
-        if (!finish) reply = await this.connection.eval(DEQUEUE, [], this.#dequeueArgs(ahead, started), true);
+        if (!finish) reply = await this.connection.eval(DEQUEUE, [], dequeueArgs, true);
         else {
           const script = finish.kind === "success" ? FINISH_SUCCESS_AND_DEQUEUE : FINISH_FAILURE_AND_DEQUEUE;
-          const args = [String(finish.args.length), ...finish.args, ...this.#dequeueArgs(ahead, started)];
-          reply = await this.connection.eval(script, [], args, true);
+          reply = await this.connection.eval(
+            script,
+            [],
+            [String(finish.args.length), ...finish.args, ...dequeueArgs],
+            true,
+          );
         }
       } finally {
         this.#inflight--;
       }
       if (finish) this.#taken.delete(finish.args[0]);
-      const d = decodeDequeued(reply, this.#epoch);
-      if (d && d !== "suspended") this.#taken.add(d.id);
-      return d;
+      const taken = decodeDequeued(reply, this.#epoch);
+      if (taken && taken !== "suspended") { for (const d of taken) this.#taken.add(d.id); }
+      return taken;
     });
   }
 
@@ -777,9 +789,11 @@ export class Worker {
     // With one job per horse, process start-up is the cost: keep two horses starting ahead of need.
     const spares: Horse[] = [];
     const sparesWanted = this.maxJobsPerHorse === 1 ? 2 : 1;
-    let finish: Finish | undefined; // the last outcome, not stored yet
-    let next: Dequeued | "suspended" | null = null;
-    let fetched = false; // whether `next` is the answer of a dequeue made since the last job started
+    let finishes: Finish[] = []; // the last outcomes, not stored yet
+    let next: Dequeued[] | "suspended" | null = null;
+    let fetched = false; // whether `next` is the answer of a dequeue made since the last jobs started
+    // The longest job of the slot's last batch, ms (Infinity: none yet). Jobs are batched only behind short ones.
+    let slowestMs = Infinity;
     let hungry = true; // counted in #hungry
     this.#hungry++;
     const setHungry = (h: boolean) => {
@@ -804,8 +818,10 @@ export class Worker {
           }
         }
         if (!fetched) {
-          next = await this.#finishAndDequeue(finish);
-          finish = undefined;
+          // The last outcome goes with the dequeue; any others in the same write.
+          const last = finishes.pop();
+          [next] = await Promise.all([this.#finishAndDequeue(last), ...finishes.map((f) => this.#store(f))]);
+          finishes = [];
         }
         fetched = false;
         setHungry(!next || next === "suspended");
@@ -827,51 +843,77 @@ export class Worker {
           continue;
         }
         if (this.#stopping) {
-          await this.#giveBack(next);
+          await this.#giveBackAll(next);
           break;
         }
-        // When this horse is about to reach its job limit, the next ones start now, while this job runs.
-        if (this.maxJobsPerHorse && horse.jobsRun + 1 >= this.maxJobsPerHorse) {
+        // When this horse is about to reach its job limit, the next ones start now, while these jobs run.
+        if (this.maxJobsPerHorse && horse.jobsRun + next.length >= this.maxJobsPerHorse) {
           while (spares.length < sparesWanted) spares.push(this.#spawnHorse());
         }
-        const job: Dequeued = next;
-        // A job taken ahead leaves the held set as it starts: in the round trip that takes the next one ahead, or alone.
-        const wasHeld = this.#held.delete(job.id);
-        if (wasHeld && job.epoch !== this.#epoch) {
-          // Taken ahead before this worker was presumed dead: it may have been given back and run elsewhere.
-          await this.#giveBack(job);
-          fetched = false;
-          continue;
+        const jobs: Dequeued[] = [];
+        const heldIds: string[] = []; // jobs taken ahead, which leave the held set as they go to the horse
+        for (const d of next) {
+          const wasHeld = this.#held.delete(d.id);
+          if (wasHeld && d.epoch !== this.#epoch) {
+            // Taken ahead before this worker was presumed dead: it may have been given back and run elsewhere.
+            await this.#giveBack(d);
+            continue;
+          }
+          if (wasHeld) heldIds.push(d.id);
+          jobs.push(d);
         }
-        // Meanwhile: store the previous outcome and take the next job (it waits, started, in this slot) — but only
+        if (!jobs.length) continue;
+        // Meanwhile: store the previous outcomes and take the next jobs (they wait, started, in this slot) — but only
         // when every slot has a job: while another slot is idle, the next job is its to run now, not this one's later.
         // (A slot between two jobs it holds is not idle: counting running jobs instead sent a fifth of all jobs at
-        // concurrency 4 through three round trips instead of one.)
-        const allBusy = this.#hungry === 0;
-        if (wasHeld && !allBusy) this.#unhold(job.id);
-        const ahead = allBusy
-          ? this.#finishAndDequeue(finish, true, wasHeld ? job.id : "").then((d) => {
-            if (d && d !== "suspended") this.#held.set(d.id, d);
-            return d;
+        // concurrency 4 through three round trips instead of one.) Behind short jobs, up to BATCH_MAX are taken, to
+        // go to the horse in one message (one round of messages and wake-ups for several jobs).
+        let take = 0;
+        if (this.#hungry === 0) {
+          take = slowestMs < BATCH_JOB_MS ? BATCH_MAX : 1;
+          if (this.maxJobsPerHorse) {
+            const room = this.maxJobsPerHorse - horse.jobsRun - jobs.length; // left in this horse after these jobs
+            take = Math.min(take, room > 0 ? room : this.maxJobsPerHorse);
+          }
+        }
+        // One script stores the first outcome and takes the jobs; the other outcomes and held-set removals go in the
+        // same write.
+        const ahead = take
+          ? this.#finishAndDequeue(finishes[0], true, heldIds[0] ?? "", take).then((taken) => {
+            if (taken && taken !== "suspended") { for (const d of taken) this.#held.set(d.id, d); }
+            return taken;
           })
-          : (finish ? this.#store(finish) : Promise.resolve()).then(() => null);
-        finish = undefined;
-        // The command taking the job out of the held set must be on the socket before the job reaches its horse:
-        // a worker killed after that leaves a job that ran nowhere in the held set (which would run it again).
-        if (wasHeld) await afterWrites();
-        const running = this.#perform(horse, job);
-        [finish, next] = await Promise.all([running, ahead]);
-        // With a job in hand, its predecessor's outcome is stored when it ends; with none, store it now (and look
-        // again) rather than leave a finished job waiting on the next arrival.
+          : Promise.resolve(null);
+        const stores = finishes.slice(take ? 1 : 0).map((f) => this.#store(f));
+        for (const id of heldIds.slice(take ? 1 : 0)) this.#unhold(id);
+        finishes = [];
+        // The commands taking the jobs out of the held set must be on the socket before the jobs reach their horse:
+        // a worker killed after that leaves jobs that ran nowhere in the held set (which would run them again).
+        if (heldIds.length) await afterWrites();
+        const [ran, got] = await Promise.all([this.#perform(horse, jobs), ahead, Promise.all(stores)]);
+        finishes = ran.finishes;
+        slowestMs = ran.slowestMs;
+        // Jobs after one that killed its horse never started: back to the front of their queues, in order.
+        for (const d of ran.notStarted.reverse()) await this.#giveBack(d);
+        next = got;
+        // With jobs in hand, their predecessors' outcomes are stored when they start; with none, store them now (and
+        // look again) rather than leave finished jobs waiting on the next arrival.
         fetched = !!next && next !== "suspended";
       }
     } finally {
       setHungry(false);
-      if (fetched && next && next !== "suspended") await this.#giveBack(next).catch(() => {});
-      if (finish) await this.#store(finish).catch((e) => this.#log("error", `Could not store a job's outcome: ${e}`));
+      if (fetched && next && next !== "suspended") await this.#giveBackAll(next).catch(() => {});
+      for (const f of finishes) {
+        await this.#store(f).catch((e) => this.#log("error", `Could not store a job's outcome: ${e}`));
+      }
       if (horse) this.#retire(horse);
       for (const h of spares) this.#retire(h);
     }
+  }
+
+  /** Gives back jobs this slot took but did not start, keeping their order at the front of their queues. */
+  async #giveBackAll(jobs: Dequeued[]): Promise<void> {
+    for (const d of [...jobs].reverse()) await this.#giveBack(d);
   }
 
   /** Returns a job this slot took but did not start (a stopping worker) to the front of its queue. */
@@ -882,30 +924,77 @@ export class Worker {
     await this.connection.call(["SREM", this.#heldKey, d.id]).catch(() => {});
   }
 
-  /** Runs one dequeued (already started) job in `horse`; returns the outcome to store. */
-  async #perform(horse: Horse, next: Dequeued): Promise<Finish> {
-    const startedMicros = nowMicros();
-    const job = new Job(next.id, this.connection, this.serializer);
-    let outcome: HorseOutcome;
-    let timeout = DEFAULT_JOB_TIMEOUT;
-    try {
-      job.restore(next.raw);
-      job.origin ||= next.queue;
-      timeout = job.timeout ?? DEFAULT_JOB_TIMEOUT;
-      this.#log("info", `${next.queue}: ${job.description ?? job.funcName} (${job.id})`);
-      this.#running.set(job.id, { job, startedMicros, timeout });
-      outcome = await horse.run(job.toWire(), {
-        timeout,
-        jobRoot: this.jobRoot,
-        redisUrl: this.#redisUrl,
-        tls: this.connection.settings.tls ?? this.#callerTls(),
-      });
-    } catch (error) {
-      job.origin ||= next.queue;
-      outcome = { ok: false, horseDied: false, excString: describeError(error) };
-    } finally {
-      this.#running.delete(job.id);
+  /**
+   * Runs dequeued (already started) jobs in `horse`, one after another; returns the outcomes to store, the jobs that
+   * never started (the horse died in an earlier one) and the longest job's duration in ms.
+   */
+  async #perform(
+    horse: Horse,
+    batch: Dequeued[],
+  ): Promise<{ finishes: Finish[]; notStarted: Dequeued[]; slowestMs: number }> {
+    const finishes: Finish[] = [];
+    const ready: { d: Dequeued; job: Job; run: { job: WireJob; timeout: number } }[] = [];
+    for (const d of batch) {
+      const job = new Job(d.id, this.connection, this.serializer);
+      try {
+        job.restore(d.raw);
+        job.origin ||= d.queue;
+        ready.push({ d, job, run: { job: job.toWire(), timeout: job.timeout ?? DEFAULT_JOB_TIMEOUT } });
+      } catch (error) {
+        // A hash this worker cannot read fails without reaching a horse.
+        job.origin ||= d.queue;
+        const outcome: HorseOutcome = { ok: false, horseDied: false, excString: describeError(error) };
+        finishes.push(this.#finishOf(job, d, nowMicros(), outcome));
+      }
     }
+    let slowestMs = 0;
+    let started = 0;
+    let ended = 0;
+    let startedMicros = 0;
+    if (ready.length > 1) {
+      this.#log(
+        "debug",
+        `Horse ${horse.pid}: ${ready.length} jobs in one message (${ready.map((r) => r.job.id).join(" ")})`,
+      );
+    }
+    if (ready.length) {
+      try {
+        await horse.run(ready.map((r) => r.run), {
+          jobRoot: this.jobRoot,
+          redisUrl: this.#redisUrl,
+          tls: this.connection.settings.tls ?? this.#callerTls(),
+        }, {
+          started: (i) => {
+            const { d, job } = ready[i];
+            started = i + 1;
+            startedMicros = nowMicros();
+            this.#log("info", `${d.queue}: ${job.description ?? job.funcName} (${job.id})`);
+            this.#running.set(job.id, { job, startedMicros, timeout: ready[i].run.timeout });
+          },
+          ended: (i, outcome) => {
+            const { d, job } = ready[i];
+            ended = i + 1;
+            this.#running.delete(job.id);
+            slowestMs = Math.max(slowestMs, (nowMicros() - startedMicros) / 1000);
+            finishes.push(this.#finishOf(job, d, startedMicros, outcome));
+          },
+        });
+      } catch (error) {
+        // Not expected (the horse reports deaths as outcomes): the job it was in fails with the error.
+        if (started > ended) {
+          const { d, job } = ready[ended];
+          this.#running.delete(job.id);
+          const outcome: HorseOutcome = { ok: false, horseDied: false, excString: describeError(error) };
+          finishes.push(this.#finishOf(job, d, startedMicros, outcome));
+          ended++;
+        }
+      }
+    }
+    return { finishes, notStarted: ready.slice(ended).map((r) => r.d), slowestMs };
+  }
+
+  /** The outcome of `job` (run from `startedMicros`, ended now), as the arguments of its finish script. */
+  #finishOf(job: Job, next: Dequeued, startedMicros: number, outcome: HorseOutcome): Finish {
     if (!outcome.ok && outcome.horseDied && this.#cold) {
       outcome.excString =
         `Worker was shut down (cold) while the job ran: its work-horse was killed.\n${outcome.excString}`;

@@ -15,10 +15,16 @@ function nextMessage(h: HorseProcess, type: string): Promise<HorseMessage> {
   return new Promise((resolve) => h.onMessage((m) => m.type === type && resolve(m)));
 }
 
-const runMessage = (seq: number, fn: string, args: unknown[]) => ({
+/** A run message for jobs `calls` (function reference and arguments), numbered from `seq`. */
+const runMessage = (seq: number, ...calls: [fn: string, args: unknown[]][]) => ({
   type: "run",
   seq,
-  job: { id: `conf-${seq}`, fields: { origin: "conformance" }, call: { funcName: fn, args, kwargs: {} }, meta: {} },
+  jobs: calls.map(([fn, args], i) => ({
+    id: `conf-${seq + i}`,
+    fields: { origin: "conformance" },
+    call: { funcName: fn, args, kwargs: {} },
+    meta: {},
+  })),
   jobRoot: process.cwd(),
   redisUrl: "redis://127.0.0.1:1",
 });
@@ -48,14 +54,25 @@ test("Runtime.spawnHorse(): a horse says ready, runs jobs over its channel, and 
   try {
     const ready = await nextMessage(h, "ready");
     assert.equal(ready.pid, h.pid);
-    h.send(runMessage(1, `./test/fixtures/jobs.ts#add`, [3, 4]));
+    h.send(runMessage(1, [`./test/fixtures/jobs.ts#add`, [3, 4]]));
     const done = await nextMessage(h, "done");
     assert.deepEqual({ ok: done.ok, seq: done.seq }, { ok: true, seq: 1 });
     assert.equal(atob(done.returnValue as string), "7");
-    h.send(runMessage(2, `./test/fixtures/jobs.ts#fail`, ["kaput"]));
+    h.send(runMessage(2, [`./test/fixtures/jobs.ts#fail`, ["kaput"]]));
     const failed = await nextMessage(h, "done");
     assert.equal(failed.ok, false);
     assert.match(failed.excString as string, /Error: kaput/);
+    // Several jobs in one message run in order, each reported under its own number.
+    const seen: HorseMessage[] = [];
+    h.onMessage((m) => m.type === "done" && seen.push(m));
+    h.send(runMessage(3, [`./test/fixtures/jobs.ts#add`, [1, 1]], [`./test/fixtures/jobs.ts#fail`, ["x"]], [
+      `./test/fixtures/jobs.ts#add`,
+      [2, 2],
+    ]));
+    const deadline = Date.now() + 10_000;
+    while (seen.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(seen.map((m) => [m.seq, m.ok]), [[3, true], [4, false], [5, true]]);
+    assert.deepEqual([atob(seen[0].returnValue as string), atob(seen[2].returnValue as string)], ["2", "4"]);
     h.send({ type: "exit" });
     assert.deepEqual(await h.exited, { code: 0, signal: null });
   } finally {
@@ -66,8 +83,16 @@ test("Runtime.spawnHorse(): a horse says ready, runs jobs over its channel, and 
 test("Runtime.spawnHorse(): exit codes and signals are reported; kill() after exit is harmless", async () => {
   const a = rt().spawnHorse({ env: {}, cwd: process.cwd() });
   await nextMessage(a, "ready");
-  a.send(runMessage(1, `./test/fixtures/jobs.ts#exit3`, []));
+  // The outcome a horse reported just before it died reaches the worker before its death does; a job after the one
+  // that killed it never starts.
+  const reported: HorseMessage[] = [];
+  a.onMessage((m) => m.type === "done" && reported.push(m));
+  a.send(runMessage(1, [`./test/fixtures/jobs.ts#add`, [3, 4]], [`./test/fixtures/jobs.ts#exit3`, []], [
+    `./test/fixtures/jobs.ts#add`,
+    [5, 6],
+  ]));
   assert.deepEqual(await a.exited, { code: 3, signal: null });
+  assert.deepEqual(reported.map((m) => [m.seq, m.ok]), [[1, true]]);
   a.kill("SIGKILL");
   const b = rt().spawnHorse({ env: {}, cwd: process.cwd() });
   await nextMessage(b, "ready");

@@ -166,6 +166,93 @@ test(
   T,
 );
 
+/** A logger keeping every line, debug included. */
+function recorder(): { lines: string[]; logger: { log(level: string, message: string): void } } {
+  const lines: string[] = [];
+  return { lines, logger: { log: (_level, message) => void lines.push(message) } };
+}
+
+/** The batches a worker logged (one message to a horse, several jobs), as lists of job ids. */
+const batches = (log: string[]) =>
+  log.map((l) => /jobs in one message \((.*)\)$/.exec(l)?.[1].split(" ")).filter((b): b is string[] => !!b);
+
+/** Whether some batch had `id` followed by another job (which then had to wait for it, in the same horse). */
+const midBatch = (log: string[], ids: string[]) =>
+  batches(log).some((b) => ids.some((id) => b.includes(id) && b.indexOf(id) < b.length - 1));
+
+test(
+  "short jobs go to the horse several to a message; a crash in one fails only it, the jobs after it run once, later",
+  async () => {
+    await using q = await freshQueue();
+    await using dir = await tempDir();
+    const file = join(dir.path, "runs");
+    const labels: string[] = [];
+    const enqueueMark = async (label: string) => (labels.push(label), await q.enqueue(`${JOBS}#mark`, file, label));
+    const marks: Job[] = [];
+    const crashes: Job[] = [];
+    for (let i = 0; i < 6; i++) marks.push(await enqueueMark(`a${i}`));
+    for (let i = 0; i < 4; i++) {
+      labels.push(`crash${i}`);
+      crashes.push(await q.enqueue(`${JOBS}#markThenExit3`, file, `crash${i}`));
+      marks.push(await enqueueMark(`b${i}`));
+    }
+    for (let i = 0; i < 6; i++) marks.push(await enqueueMark(`c${i}`));
+    const rec = recorder();
+    const worker = await burst([q.name], { logLevel: "debug", logger: rec.logger });
+    assert.ok(batches(rec.lines).length > 0, "jobs went to the horse several to a message");
+    assert.ok(midBatch(rec.lines, crashes.map((j) => j.id)), "a crash had jobs after it in its message");
+    for (const crash of crashes) await expectFailed(crash, /Work-horse terminated unexpectedly; exit code 3/);
+    for (const m of marks) assert.equal(await m.getStatus(), "finished", m.description ?? m.id);
+    assert.deepEqual((await lines(file)).sort(), labels.sort(), "every job ran exactly once");
+    assert.equal(worker.jobsDone, marks.length + crashes.length);
+    assert.equal(await q.startedJobRegistry.count(), 0);
+    assert.equal(await q.count(), 0);
+    // Each job of a batch has its own times: one horse runs them one after another, so they never overlap.
+    const spans = [];
+    for (const m of marks) {
+      await m.refresh();
+      spans.push([m.startedAt!.getTime(), m.endedAt!.getTime()]);
+    }
+    spans.sort((x, y) => x[0] - y[0]);
+    for (let i = 0; i < spans.length; i++) {
+      assert.ok(spans[i][0] <= spans[i][1], "started before it ended");
+      if (i) assert.ok(spans[i - 1][1] <= spans[i][0], "a job starts once the one before it has ended");
+    }
+  },
+  { timeout: 30_000 },
+);
+
+test(
+  "a job in a batch that runs past its timeout fails with RQ's message; the jobs after it run once, in a new horse",
+  async () => {
+    await using q = await freshQueue();
+    await using dir = await tempDir();
+    const file = join(dir.path, "runs");
+    const labels: string[] = [];
+    const enqueueMark = async (label: string) => (labels.push(label), await q.enqueue(`${JOBS}#mark`, file, label));
+    const marks: Job[] = [];
+    const slow: Job[] = [];
+    for (let i = 0; i < 6; i++) marks.push(await enqueueMark(`a${i}`));
+    // A period of three against batches of up to four: some slow job is not the last of its message.
+    for (let i = 0; i < 3; i++) {
+      labels.push(`slow${i}`);
+      slow.push(await q.enqueueCall(`${JOBS}#markThenSleep`, { args: [file, `slow${i}`, 30], jobTimeout: 1 }));
+      marks.push(await enqueueMark(`b${i}`));
+      marks.push(await enqueueMark(`c${i}`));
+    }
+    const rec = recorder();
+    await burst([q.name], { logLevel: "debug", logger: rec.logger });
+    assert.ok(midBatch(rec.lines, slow.map((j) => j.id)), "a slow job had jobs after it in its message");
+    for (const s of slow) {
+      await expectFailed(s, /JobTimeoutException: Task exceeded maximum timeout value \(1 seconds\)/);
+    }
+    for (const m of marks) assert.equal(await m.getStatus(), "finished", m.description ?? m.id);
+    assert.deepEqual((await lines(file)).sort(), labels.sort(), "every job ran exactly once");
+    assert.equal(await q.startedJobRegistry.count(), 0);
+  },
+  { timeout: 30_000 },
+);
+
 test(
   "a horse that exits (code 3), is SIGKILLed or throws outside the job fails only its job; the worker goes on",
   async () => {

@@ -1,13 +1,14 @@
 // The Bun adapter: Bun.spawn with its IPC channel, and Bun's process APIs, behind the core's Runtime.
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import type {
-  ExitStatus,
-  HorseMessage,
-  HorseProcess,
-  RawSocket,
-  RawSocketHandlers,
-  Runtime,
+import {
+  afterChannelEnd,
+  type ExitStatus,
+  type HorseMessage,
+  type HorseProcess,
+  type RawSocket,
+  type RawSocketHandlers,
+  type Runtime,
 } from "../../src/runtime.ts";
 import type { HorseBundle } from "./horse_bundle.ts";
 import { nodeProcess } from "../node_process.ts";
@@ -42,6 +43,7 @@ declare const Bun: {
     stdio: ["ignore", "inherit", "inherit"];
     serialization: "json";
     ipc(message: unknown): void;
+    onDisconnect(): void;
   }): BunSubprocess;
 };
 
@@ -120,6 +122,8 @@ export const bunRuntime: Runtime = {
   importModule: (specifier) => import(specifier),
   spawnHorse(options): HorseProcess {
     const listeners: ((m: HorseMessage) => void)[] = [];
+    let onDisconnect!: () => void;
+    const disconnected = new Promise<void>((resolve) => (onDisconnect = resolve));
     const child = Bun.spawn({
       cmd: [process.execPath, horseEntry()],
       cwd: options.cwd,
@@ -129,11 +133,14 @@ export const bunRuntime: Runtime = {
       ipc: (message) => {
         for (const l of listeners) l(message as HorseMessage);
       },
+      // After it, no message of this horse's is delivered any more.
+      onDisconnect,
     });
-    const exited: Promise<ExitStatus> = child.exited.then((code) => ({
+    const exit: Promise<ExitStatus> = child.exited.then((code) => ({
       code: child.signalCode ? null : code,
       signal: child.signalCode ?? null,
     }));
+    const exited = afterChannelEnd(exit, disconnected);
     let done = false;
     void exited.then(() => (done = true));
     return {

@@ -7,14 +7,15 @@
 // - stdio, when horses run with the operator's --horse-permissions (the socket needs net access to connect) or the
 //   worker may not listen: worker → horse on stdin, horse → worker on stdout behind the marker; other stdout lines
 //   are the job's own output and go to the worker's stdout.
-import type {
-  ExitStatus,
-  HorseChannel,
-  HorseMessage,
-  HorseProcess,
-  RawSocket,
-  RawSocketHandlers,
-  Runtime,
+import {
+  afterChannelEnd,
+  type ExitStatus,
+  type HorseChannel,
+  type HorseMessage,
+  type HorseProcess,
+  type RawSocket,
+  type RawSocketHandlers,
+  type Runtime,
 } from "../../src/runtime.ts";
 import { lineSplitter } from "../lines.ts";
 
@@ -89,12 +90,15 @@ async function readAll(
   sink.end();
 }
 
-/** Writes to a connection in order (a write may be partial); a failed write calls `onError` and drops the rest. */
-function inOrder(conn: DenoConn, onError: (error: Error) => void): (bytes: Uint8Array) => void {
+/**
+ * Writes to a connection in order (a write may be partial); each call resolves once its bytes are written (or
+ * dropped). A failed write calls `onError` and drops the rest.
+ */
+function inOrder(conn: DenoConn, onError: (error: Error) => void): (bytes: Uint8Array) => Promise<void> {
   let writing: Promise<void> = Promise.resolve();
   let failed = false;
   return (bytes) => {
-    if (failed) return;
+    if (failed) return Promise.resolve();
     writing = writing.then(async () => {
       let off = 0;
       while (off < bytes.length && !failed) off += await conn.write(off ? bytes.subarray(off) : bytes);
@@ -103,6 +107,7 @@ function inOrder(conn: DenoConn, onError: (error: Error) => void): (bytes: Uint8
       failed = true;
       onError(error);
     });
+    return writing;
   };
 }
 
@@ -174,21 +179,23 @@ function socketChannel(name: string, marker: string): HorseChannel {
     closed = true;
     for (const l of closeListeners) l();
   };
-  let write: ((bytes: Uint8Array) => void) | undefined;
-  const queued: Uint8Array[] = [encoder.encode(marker + "\n")];
-  void Deno.connect({ path: "\0" + name, transport: "unix" }).then((conn) => {
-    write = inOrder(conn, () => conn.close());
-    for (const bytes of queued) write(bytes);
-    queued.length = 0;
+  let write: ((bytes: Uint8Array) => Promise<void>) | undefined;
+  // Until connected, sends wait for this (in order: reactions run in the order they were added).
+  const connected = Deno.connect({ path: "\0" + name, transport: "unix" }).then((conn) => {
+    const w = inOrder(conn, () => conn.close());
+    void w(encoder.encode(marker + "\n"));
     readMessages(conn, (m) => {
       for (const l of messageListeners) l(m);
     }, close);
-  }, close);
+    return write = w;
+  }, () => {
+    close();
+    return undefined;
+  });
   return {
     send: (message) => {
       const bytes = encoder.encode(JSON.stringify(message) + "\n");
-      if (write) write(bytes);
-      else queued.push(bytes);
+      return write ? write(bytes) : connected.then((w) => w?.(bytes));
     },
     onMessage: (listener) => void messageListeners.push(listener),
     onClose: (listener) => void closeListeners.push(listener),
@@ -274,21 +281,27 @@ export const denoRuntime: Runtime = {
       for (const l of listeners) l(message);
     };
     let done = false;
-    const exited: Promise<ExitStatus> = child.status.then((s) => {
-      done = true;
-      socket?.waiting.delete(marker);
-      return { code: s.signal ? null : s.code, signal: s.signal };
-    });
+    let channelEnded!: () => void;
+    const channelEnd = new Promise<void>((resolve) => (channelEnded = resolve));
+    const exited: Promise<ExitStatus> = afterChannelEnd(
+      child.status.then((s) => {
+        done = true;
+        socket?.waiting.delete(marker);
+        return { code: s.signal ? null : s.code, signal: s.signal };
+      }),
+      channelEnd,
+    );
     let write: (bytes: Uint8Array) => void;
     if (socket) {
       // Until the horse connects, messages wait here.
       const queued: Uint8Array[] = [];
       write = (bytes) => void queued.push(bytes);
       socket.waiting.set(marker, (conn) => {
-        write = inOrder(conn, () => conn.close());
+        const w = inOrder(conn, () => conn.close());
+        write = (bytes) => void w(bytes);
         for (const bytes of queued) write(bytes);
         queued.length = 0;
-        readMessages(conn, deliver, () => {});
+        readMessages(conn, deliver, channelEnded);
       });
     } else {
       const writer = child.stdin.getWriter();
@@ -300,7 +313,7 @@ export const denoRuntime: Runtime = {
       void (async () => {
         for await (const chunk of child.stdout) sink.push(chunk);
         sink.end();
-      })().catch(() => {});
+      })().catch(() => {}).finally(channelEnded);
     }
     return {
       pid: child.pid,
@@ -331,6 +344,7 @@ export const denoRuntime: Runtime = {
           // The worker is gone (SIGKILLed): nobody reads the outcome; the horse ends as its channel closes.
           if ((error as Error)?.name !== "BrokenPipe") throw error;
         }
+        return Promise.resolve();
       },
       onMessage: (listener) => {
         void (async () => {

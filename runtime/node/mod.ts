@@ -8,7 +8,14 @@ import { Socket } from "node:net";
 import process from "node:process";
 import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
-import type { ExitStatus, HorseChannel, HorseMessage, HorseProcess, Runtime } from "../../src/runtime.ts";
+import {
+  afterChannelEnd,
+  type ExitStatus,
+  type HorseChannel,
+  type HorseMessage,
+  type HorseProcess,
+  type Runtime,
+} from "../../src/runtime.ts";
 import { lineSplitter } from "../lines.ts";
 import { nodeProcess } from "../node_process.ts";
 
@@ -52,9 +59,12 @@ function horseChannel(): HorseChannel {
   );
   socket.on("error", () => {}); // the worker is gone: "close" follows
   return {
-    send: (message) => {
-      if (!socket.destroyed) socket.write(JSON.stringify(message) + "\n");
-    },
+    send: (message) =>
+      new Promise<void>((resolve) => {
+        if (socket.destroyed) return resolve();
+        // The callback runs once the bytes are written to the socket, or on failure (the worker is gone).
+        socket.write(JSON.stringify(message) + "\n", () => resolve());
+      }),
     onMessage: (listener) => void listeners.push(listener),
     onClose: (listener) => void socket.once("close", listener),
   };
@@ -85,10 +95,11 @@ export const nodeRuntime: Runtime = {
     );
     const channel = child.stdio[CHANNEL_FD] as Duplex;
     channel.on("error", () => {}); // the horse is gone: its exit is reported
-    const exited = new Promise<ExitStatus>((resolve) => {
+    const exit = new Promise<ExitStatus>((resolve) => {
       child.once("exit", (code, signal) => resolve({ code, signal }));
       child.once("error", () => resolve({ code: child.exitCode ?? -1, signal: child.signalCode }));
     });
+    const exited = afterChannelEnd(exit, new Promise((resolve) => channel.once("close", () => resolve())));
     return {
       pid: child.pid ?? -1,
       send: (message) => {
