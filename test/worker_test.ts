@@ -176,6 +176,14 @@ function recorder(): { lines: string[]; logger: { log(level: string, message: st
 const batches = (log: string[]) =>
   log.map((l) => /jobs in one message \((.*)\)$/.exec(l)?.[1].split(" ")).filter((b): b is string[] => !!b);
 
+/** A file in `dir` that `mark` jobs append their labels to, and every label expected in it. */
+function marking(q: Queue, dir: string) {
+  const file = join(dir, "runs");
+  const labels: string[] = [];
+  const enqueueMark = async (label: string) => (labels.push(label), await q.enqueue(`${JOBS}#mark`, file, label));
+  return { file, labels, enqueueMark };
+}
+
 /** Whether some batch had `id` followed by another job (which then had to wait for it, in the same horse). */
 const midBatch = (log: string[], ids: string[]) =>
   batches(log).some((b) => ids.some((id) => b.includes(id) && b.indexOf(id) < b.length - 1));
@@ -185,9 +193,7 @@ test(
   async () => {
     await using q = await freshQueue();
     await using dir = await tempDir();
-    const file = join(dir.path, "runs");
-    const labels: string[] = [];
-    const enqueueMark = async (label: string) => (labels.push(label), await q.enqueue(`${JOBS}#mark`, file, label));
+    const { file, labels, enqueueMark } = marking(q, dir.path);
     const marks: Job[] = [];
     const crashes: Job[] = [];
     for (let i = 0; i < 6; i++) marks.push(await enqueueMark(`a${i}`));
@@ -227,13 +233,11 @@ test(
   async () => {
     await using q = await freshQueue();
     await using dir = await tempDir();
-    const file = join(dir.path, "runs");
-    const labels: string[] = [];
-    const enqueueMark = async (label: string) => (labels.push(label), await q.enqueue(`${JOBS}#mark`, file, label));
+    const { file, labels, enqueueMark } = marking(q, dir.path);
     const marks: Job[] = [];
     const slow: Job[] = [];
     for (let i = 0; i < 6; i++) marks.push(await enqueueMark(`a${i}`));
-    // A period of three against batches of up to four: some slow job is not the last of its message.
+    // A period of three, shorter than a batch: some slow job is not the last of its message.
     for (let i = 0; i < 3; i++) {
       labels.push(`slow${i}`);
       slow.push(await q.enqueueCall(`${JOBS}#markThenSleep`, { args: [file, `slow${i}`, 30], jobTimeout: 1 }));
