@@ -894,7 +894,7 @@ export class Worker {
         finishes = ran.finishes;
         slowestMs = ran.slowestMs;
         // Jobs after one that killed its horse never started: back to the front of their queues, in order.
-        for (const d of ran.notStarted.reverse()) await this.#giveBack(d);
+        await this.#giveBackAll(ran.notStarted);
         next = got;
         // With jobs in hand, their predecessors' outcomes are stored when they start; with none, store them now (and
         // look again) rather than leave finished jobs waiting on the next arrival.
