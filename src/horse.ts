@@ -2,7 +2,7 @@
 // timeout, and how its death is reported. A horse that failed to start or died is never reused.
 
 import type { TlsSettings } from "./connection.ts";
-import type { DoneMessage, RunMessage } from "./horse_main.ts";
+import type { DoneMessage, ReleasedMessage, ReleaseMessage, RunMessage } from "./horse_main.ts";
 import type { WireJob } from "./job.ts";
 import type { ExitStatus, HorseMessage, HorseProcess, Runtime, SpawnHorseOptions } from "./runtime.ts";
 
@@ -34,8 +34,14 @@ export class Horse {
   #pending: { seq: number; resolve: (m: DoneMessage | ExitStatus) => void } | undefined;
   /** Outcomes of the running batch's jobs that arrived before their turn, by sequence number. */
   readonly #early = new Map<number, DoneMessage>();
-  /** The last sequence number of the running batch (0: none). */
+  /** The first and last sequence numbers of the running batch (0: none). */
+  #batchStart = 0;
   #batchEnd = 0;
+  /** After {@link release}: the first sequence number of the batch that will not run (Infinity: all will). */
+  #released: Promise<number> | undefined;
+  #onReleased: ((seq: number) => void) | undefined;
+  /** The running batch's `released` hook, by sequence number. */
+  #onRelease: ((seq: number) => void) | undefined;
   /** Jobs this horse has been given. */
   jobsRun = 0;
   /** The running job's deadline (ms since the epoch; Infinity = none), what to do past it, and the one timer. */
@@ -52,6 +58,7 @@ export class Horse {
       const p = this.#pending;
       this.#pending = undefined;
       p?.resolve(s);
+      this.#onReleased?.(Infinity);
     });
     let onReady!: () => void;
     this.ready = new Promise<void>((resolve, reject) => {
@@ -68,6 +75,8 @@ export class Horse {
       } else if (m.type === "done" && (m.seq as number) <= this.#batchEnd) {
         // A later job of the running batch reported before the worker got round to waiting for it.
         this.#early.set(m.seq as number, m as DoneMessage);
+      } else if (m.type === "released" && (m as ReleasedMessage).batch === this.#batchStart) {
+        this.#onReleased?.((m as ReleasedMessage).seq ?? Infinity);
       }
     });
   }
@@ -86,17 +95,25 @@ export class Horse {
    * before it ended (the first: now), and its `timeout` (seconds, `-1` = none) counts from then: past it the horse is
    * terminated, then killed, and the job fails with RQ's JobTimeoutException text. `hooks.started(i)` and
    * `hooks.ended(i, outcome)` follow each job. Returns how many jobs ran: when the horse dies in a job, the jobs
-   * after it never started (the horse reports each outcome before starting the next job).
+   * after it never started (the horse reports each outcome before starting the next job). `options.worker`: the
+   * worker's name, with which a horse whose worker dies mid-batch gives the jobs it has not started back (to the
+   * `queue` each was taken from).
    */
   async run(
-    jobs: { job: WireJob; timeout: number }[],
-    options: { jobRoot: string; redisUrl: string; tls?: TlsSettings },
-    hooks: { started(i: number): void; ended(i: number, outcome: HorseOutcome): void },
+    jobs: { job: WireJob; timeout: number; queue?: string }[],
+    options: { jobRoot: string; redisUrl: string; tls?: TlsSettings; worker?: string },
+    hooks: {
+      started(i: number): void;
+      ended(i: number, outcome: HorseOutcome): void;
+      /** After {@link release}: jobs from `i` on will not run (as soon as the horse says so). */
+      released?(i: number): void;
+    },
   ): Promise<number> {
     await this.ready;
     this.jobsRun += jobs.length;
     const seq = this.#seq + 1;
     this.#seq += jobs.length;
+    this.#batchStart = seq;
     this.#batchEnd = this.#seq;
     const message: RunMessage = {
       type: "run",
@@ -105,20 +122,40 @@ export class Horse {
       jobRoot: options.jobRoot,
       redisUrl: options.redisUrl,
       ...(options.tls ? { tls: options.tls } : {}),
+      ...(options.worker && jobs.length > 1 ? { worker: options.worker, queues: jobs.map((j) => j.queue ?? "") } : {}),
     };
     this.#child.send(message);
+    this.#onRelease = (from) => {
+      if (from < seq + jobs.length) hooks.released?.(from - seq);
+    };
     try {
       for (let i = 0; i < jobs.length; i++) {
         hooks.started(i);
         const outcome = await this.#outcome(seq + i, jobs[i].timeout);
         hooks.ended(i, outcome);
         if (!outcome.ok && outcome.horseDied) return i + 1;
+        // Released: the horse says which job is the first it will not start.
+        if (this.#released && i + 1 < jobs.length && seq + i + 1 >= await this.#released) return i + 1;
       }
       return jobs.length;
     } finally {
       this.#early.clear();
-      this.#batchEnd = 0;
+      this.#batchStart = this.#batchEnd = 0;
+      this.#released = this.#onReleased = this.#onRelease = undefined;
     }
+  }
+
+  /**
+   * Asks the horse to start no more jobs of the running batch after the one it runs (which is taking long): `run`
+   * then returns once that job ends, and the jobs after it count as never started. No-op without a batch running.
+   */
+  release(): void {
+    if (!this.#batchStart || this.#batchStart === this.#batchEnd || this.#released || this.#status) return;
+    const hook = this.#onRelease;
+    this.#released = new Promise((resolve) => (this.#onReleased = resolve));
+    void this.#released.then((from) => hook?.(from));
+    const message: ReleaseMessage = { type: "release", seq: this.#batchStart };
+    this.#child.send(message);
   }
 
   /** Waits for the outcome of job `seq`, under its timeout. */

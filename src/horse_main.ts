@@ -1,10 +1,12 @@
 // The child side of RQ's work horse (Worker.main_work_horse / perform_job): runs the jobs its worker sends, one at a
 // time, and reports each outcome. It never writes job state itself; the worker does, so a killed horse loses nothing.
+// The one exception: when its worker is gone in the middle of a batch, it gives the jobs it has not started back.
 
 import { Buffer } from "node:buffer";
 import { Connection, type TlsSettings } from "./connection.ts";
 import { Job, type WireJob } from "./job.ts";
 import { runJobsSerially } from "./current.ts";
+import { GIVE_BACK } from "./lua.ts";
 import { runJobFunction } from "./perform.ts";
 import { getRuntime, type HorseMessage } from "./runtime.ts";
 import { JSONSerializer } from "./serializer.ts";
@@ -22,6 +24,35 @@ export interface RunMessage extends HorseMessage {
   redisUrl: string;
   /** The worker's TLS settings for `rediss://`, so jobs in the horse reach the same Redis. */
   tls?: TlsSettings;
+  /**
+   * The worker's name. When its channel closes in the middle of a batch (the worker was killed), the horse gives the
+   * jobs it has not started back to the front of their queues, as the worker would have.
+   */
+  worker?: string;
+  /** With `worker`: the queue each job was taken from ('' = its origin). */
+  queues?: string[];
+}
+
+/** How long a horse whose worker is gone spends giving back jobs it has not started, at most, in milliseconds. */
+const GIVE_BACK_MS = 5000;
+
+/**
+ * Worker → horse: start no more jobs of batch `seq` after the running one (it is taking long, and the jobs behind it
+ * should not wait in this horse). The horse answers with a {@link ReleasedMessage}.
+ */
+export interface ReleaseMessage extends HorseMessage {
+  type: "release";
+  seq: number;
+}
+
+/**
+ * Horse → worker: jobs of batch `batch` from sequence number `seq` on will not run here (the worker gives them back);
+ * `seq: null` when every job of that batch had already started.
+ */
+export interface ReleasedMessage extends HorseMessage {
+  type: "released";
+  batch: number;
+  seq: number | null;
 }
 
 /** Horse → worker: how the job ended. `returnValue` is base64 of the serialized value, `null` for none. */
@@ -45,7 +76,33 @@ export function serveHorse(): void {
     await Promise.allSettled([...connections.values()].map((c) => c.close()));
     runtime.exit(code);
   };
-  channel.onClose(() => void shutdown(0));
+  // The batch being run, how many of its jobs have started, and how many may (fewer once released).
+  let batch: { run: RunMessage; started: number; end: number } | undefined;
+  let closed = false;
+  /** Jobs of the batch that never started go back to the front of their queues, in order. */
+  const giveBackUnstarted = async () => {
+    const b = batch;
+    if (!b?.run.worker || b.started >= b.end) return;
+    const jobs = b.run.jobs.slice(b.started, b.end).flatMap((wire, i) => [
+      wire.id,
+      b.run.queues?.[b.started + i] ?? "",
+      "",
+      "",
+      "",
+    ]);
+    await connectionFor(b.run.redisUrl, b.run.tls).eval(GIVE_BACK, [], [b.run.worker, ...jobs]);
+  };
+  // The worker is gone (killed): nobody will read outcomes; the running job ends with the horse (the worker's
+  // recovery fails it as abandoned), the jobs after it go back to their queues, unrun.
+  channel.onClose(() => {
+    closed = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, GIVE_BACK_MS)));
+    void Promise.race([giveBackUnstarted().catch(() => {}), late]).finally(() => {
+      clearTimeout(timer);
+      void shutdown(0);
+    });
+  });
   // As RQ's horse (SIG_IGN): Ctrl+C in a terminal signals the whole process group, horses included, and must only
   // start the worker's warm shutdown, not kill the running job. The worker stops horses with SIGTERM/SIGKILL.
   runtime.onSignal("SIGINT", () => {});
@@ -67,15 +124,25 @@ export function serveHorse(): void {
   };
   channel.onMessage((message) => {
     if (message.type === "exit") return void shutdown(0);
+    if (message.type === "release") {
+      const { seq } = message as ReleaseMessage;
+      const b = batch?.run.seq === seq ? batch : undefined;
+      if (b) b.end = b.started;
+      const reply: ReleasedMessage = { type: "released", batch: seq, seq: b ? seq + b.started : null };
+      return void channel.send(reply);
+    }
     if (message.type !== "run") return;
     const run = message as RunMessage;
     void (async () => {
-      for (let i = 0; i < run.jobs.length; i++) {
+      const b = batch = { run, started: 0, end: run.jobs.length };
+      for (let i = 0; i < b.end && !closed; i++) {
+        b.started = i + 1;
         const sent = channel.send(await runOne(run, run.jobs[i], run.seq + i));
         // The next job starts only once this outcome has left the process: if the next one kills the horse, the
         // worker still learns how this one ended.
-        if (i + 1 < run.jobs.length) await sent;
+        if (i + 1 < b.end) await sent;
       }
+      if (batch === b) batch = undefined;
     })();
   });
   channel.send({ type: "ready", pid: runtime.pid() });

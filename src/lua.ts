@@ -41,16 +41,27 @@ local function is_job(id)
   return redis.call('TYPE', JOB .. id)['ok'] == 'hash'
 end
 -- Puts a job worker wname marked started but never ran back at the front of its queue, as if never dequeued; only
--- while it is still started by wname. queue: where it goes when it has no origin. Returns 1 when it went back.
-local function give_back(id, wname, queue)
+-- while it is still started by wname. queue: the queue it was taken from ('' = unknown: its origin, else 'default';
+-- the two differ only for a hash whose origin names another queue). Returns 1 when it went back.
+-- was: nil, or the values dequeuing overwrote as they were before, {started_at, last_heartbeat, worker_name}, each
+-- '=' .. value, or '-' for a field that was absent (without them, those fields are emptied).
+local function give_back(id, wname, queue, was)
   local key = JOB .. id
   local st, w = unpack(redis.call('HMGET', key, 'status', 'worker_name'))
   if st ~= 'started' or w ~= wname then return 0 end
-  local origin = origin_of(id) or queue
-  redis.call('ZREM', REG.started .. origin, id)
+  local origin = origin_of(id)
+  if queue == '' then queue = origin or 'default' end
+  redis.call('ZREM', REG.started .. (origin or queue), id)
   redis.call('SREM', RUNNING .. wname, id)
   redis.call('HSET', key, 'status', 'queued', 'started_at', '', 'last_heartbeat', '', 'worker_name', '')
-  redis.call('LPUSH', QUEUE .. origin, id)
+  if was then
+    for i, field in ipairs({'started_at', 'last_heartbeat', 'worker_name'}) do
+      local v = was[i]
+      if v == '-' then redis.call('HDEL', key, field)
+      elseif string.sub(v, 1, 1) == '=' then redis.call('HSET', key, field, string.sub(v, 2)) end
+    end
+  end
+  redis.call('LPUSH', QUEUE .. queue, id)
   return 1
 end
 -- Puts the ids left in a worker's own list back at the front of their queues, in order; drops ids that are no job.
@@ -425,12 +436,18 @@ return return_own_list(KEYS[1])
 );
 
 /**
- * Puts a job a worker took ahead but never started back at the front of its queue, as if never dequeued.
- * ARGV: id, worker_name, queue (used when the job has no origin).
+ * Puts jobs a worker took but never started back at the front of their queues, in the order given, as if never
+ * dequeued (each only while it is still started by that worker). ARGV: worker_name, then for each job: id, queue
+ * (the one it was taken from; '' = its origin), and the started_at, last_heartbeat and worker_name it had before
+ * (see `give_back`; '' each when unknown). Returns how many went back.
  */
 export const GIVE_BACK = new Script(
   PRELUDE + `
-return give_back(ARGV[1], ARGV[2], ARGV[3])
+local n = 0
+for i = #ARGV - 4, 2, -5 do
+  n = n + give_back(ARGV[i], ARGV[1], ARGV[i + 1], { ARGV[i + 2], ARGV[i + 3], ARGV[i + 4] })
+end
+return n
 `,
 );
 
@@ -450,7 +467,7 @@ local own, held, running = ${JSON.stringify(OWN_LIST_PREFIX)} .. wname, ${JSON.s
   RUNNING .. wname
 local abandoned = {}
 local returned = return_own_list(own)
-for _, id in ipairs(redis.call('SMEMBERS', held)) do returned = returned + give_back(id, wname, 'default') end
+for _, id in ipairs(redis.call('SMEMBERS', held)) do returned = returned + give_back(id, wname, '') end
 for _, id in ipairs(redis.call('SMEMBERS', running)) do
   local key = JOB .. id
   local st, w, origin, fttl, started_at, hb = unpack(redis.call('HMGET', key, 'status', 'worker_name', 'origin',
@@ -494,7 +511,7 @@ for _, id in ipairs(redis.call('SMEMBERS', RUNNING .. wname)) do
   if not known[id] then
     redis.call('SREM', RUNNING .. wname, id)
     redis.call('SREM', ${JSON.stringify(HELD_PREFIX)} .. wname, id)
-    n = n + give_back(id, wname, 'default')
+    n = n + give_back(id, wname, '')
   end
 end
 return n

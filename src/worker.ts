@@ -1,6 +1,7 @@
 // RQ's rq/worker.py: a process that takes jobs off its queues in priority order and runs each one in a horse
 // process under its timeout, registered so that `rq info` lists it, and storing outcomes exactly as RQ does.
 
+import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
 import {
   type BlockingClient,
@@ -125,6 +126,11 @@ const BLOCK_SECONDS = 5;
 const BATCH_MAX = 8;
 /** Jobs are batched only in a slot whose last jobs each took less than this, ms. */
 const BATCH_JOB_MS = 10;
+/**
+ * A job running longer than this, ms, releases the jobs queued behind it in its slot (the rest of its batch, and all
+ * but one of those taken ahead): they go back to their queue, for other slots and workers.
+ */
+const RELEASE_AFTER_MS = 50;
 /** Registry maintenance interval, seconds (RQ's). */
 const MAINTENANCE_INTERVAL = 600;
 /** Longest pause between retries while Redis is unreachable, ms. */
@@ -151,6 +157,7 @@ function abandonedMessage(worker: string): string {
 const clientIds = new WeakMap<BlockingClient, number>();
 
 const utf8 = new TextDecoder();
+const EQUALS = Buffer.from("=");
 
 /** The reply of a dequeue script: the jobs taken (at least one), "suspended", or null (none). */
 function decodeDequeued(reply: unknown, epoch: number): Dequeued[] | "suspended" | null {
@@ -161,6 +168,49 @@ function decodeDequeued(reply: unknown, epoch: number): Dequeued[] | "suspended"
     for (let i = 0; i < flat.length; i += 2) raw[utf8.decode(flat[i])] = flat[i + 1];
     return { id: utf8.decode(id), queue: utf8.decode(queue), raw, epoch };
   });
+}
+
+/**
+ * Calls back when the watched job has run for a given time. One timer per slot, re-armed lazily (not one per job):
+ * when it fires it calls back if the watched job is due, else re-arms for it.
+ */
+class SlowWatch {
+  #due = Infinity;
+  #fire: (() => void) | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+
+  watch(ms: number, fire: () => void): void {
+    this.#due = Date.now() + ms;
+    this.#fire = fire;
+    if (this.#timer !== undefined && this.#timerAt <= this.#due) return;
+    clearTimeout(this.#timer);
+    this.#arm();
+  }
+
+  clear(): void {
+    this.#due = Infinity;
+    this.#fire = undefined;
+  }
+
+  dispose(): void {
+    this.clear();
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #arm(): void {
+    const delay = Math.max(this.#due - Date.now(), 0);
+    this.#timerAt = Date.now() + delay;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#due === Infinity) return;
+      if (Date.now() < this.#due) return this.#arm();
+      const fire = this.#fire;
+      this.clear();
+      fire?.();
+    }, delay);
+  }
 }
 
 /**
@@ -608,10 +658,8 @@ export class Worker {
     });
     // Jobs a dead worker had taken ahead (started in Redis, never run): back to the front of their queues.
     await this.#forDeadWorkers(HELD_PREFIX, async (key, owner, name) => {
-      let n = 0;
-      for (const id of await c.call<string[]>(["SMEMBERS", key])) {
-        n += await c.eval<number>(GIVE_BACK, [], [id, name, "default"]);
-      }
+      const ids = await c.call<string[]>(["SMEMBERS", key]);
+      const n = await c.eval<number>(GIVE_BACK, [], [name, ...ids.flatMap((id) => [id, "", "", "", ""])]);
       await c.call(["DEL", key]);
       if (n) this.#log("warning", `Returned ${n} job(s) that dead worker ${owner} had taken ahead to their queues`);
     });
@@ -796,6 +844,7 @@ export class Worker {
     let slowestMs = Infinity;
     let hungry = true; // counted in #hungry
     this.#hungry++;
+    const slow = new SlowWatch();
     const setHungry = (h: boolean) => {
       if (h === hungry) return;
       hungry = h;
@@ -856,7 +905,7 @@ export class Worker {
           const wasHeld = this.#held.delete(d.id);
           if (wasHeld && d.epoch !== this.#epoch) {
             // Taken ahead before this worker was presumed dead: it may have been given back and run elsewhere.
-            await this.#giveBack(d);
+            await this.#giveBackAll([d]);
             continue;
           }
           if (wasHeld) heldIds.push(d.id);
@@ -890,10 +939,20 @@ export class Worker {
         // The commands taking the jobs out of the held set must be on the socket before the jobs reach their horse:
         // a worker killed after that leaves jobs that ran nowhere in the held set (which would run them again).
         if (heldIds.length) await afterWrites();
-        const [ran, got] = await Promise.all([this.#perform(horse, jobs), ahead, Promise.all(stores)]);
+        // When a job turns out long, all but one of the jobs taken ahead go back to their queue instead of waiting.
+        let trimmed: Promise<void> | undefined;
+        const trim = take > 1
+          ? () =>
+            void (trimmed ??= ahead.then((taken) =>
+              Array.isArray(taken) && taken.length > 1 ? this.#giveBackAll(taken.splice(1)) : undefined
+            ))
+          : undefined;
+        const [ran, got] = await Promise.all([this.#perform(horse, jobs, slow, trim), ahead, Promise.all(stores)]);
+        await trimmed;
         finishes = ran.finishes;
         slowestMs = ran.slowestMs;
-        // Jobs after one that killed its horse never started: back to the front of their queues, in order.
+        // Jobs after one that killed its horse never started: back to the front of their queues, in order. (Jobs
+        // released behind a long one went back as soon as the horse let them go.)
         await this.#giveBackAll(ran.notStarted);
         next = got;
         // With jobs in hand, their predecessors' outcomes are stored when they start; with none, store them now (and
@@ -901,6 +960,7 @@ export class Worker {
         fetched = !!next && next !== "suspended";
       }
     } finally {
+      slow.dispose();
       setHungry(false);
       if (fetched && next && next !== "suspended") await this.#giveBackAll(next).catch(() => {});
       for (const f of finishes) {
@@ -911,35 +971,56 @@ export class Worker {
     }
   }
 
-  /** Gives back jobs this slot took but did not start, keeping their order at the front of their queues. */
+  /**
+   * Gives back jobs this slot took but did not start (a stopping worker, a dead horse, a release), keeping their
+   * order at the front of their queues: one script, so two give-backs at once do not interleave.
+   */
   async #giveBackAll(jobs: Dequeued[]): Promise<void> {
-    for (const d of [...jobs].reverse()) await this.#giveBack(d);
-  }
-
-  /** Returns a job this slot took but did not start (a stopping worker) to the front of its queue. */
-  async #giveBack(d: Dequeued): Promise<void> {
-    this.#held.delete(d.id);
-    await this.#retrying(() => this.connection.eval(GIVE_BACK, [], [d.id, this.name, d.queue]));
-    this.#taken.delete(d.id);
-    await this.connection.call(["SREM", this.#heldKey, d.id]).catch(() => {});
+    if (!jobs.length) return;
+    for (const d of jobs) this.#held.delete(d.id);
+    // As if never taken: the fields dequeuing set get their values from before (a foreign client's, even garbage).
+    const was = (v: Uint8Array | undefined) => v ? Buffer.concat([EQUALS, v]) : "-";
+    const args = jobs.flatMap((d) => [
+      d.id,
+      d.queue,
+      was(d.raw.started_at),
+      was(d.raw.last_heartbeat),
+      was(d.raw.worker_name),
+    ]);
+    await this.#retrying(() => this.connection.eval(GIVE_BACK, [], [this.name, ...args]));
+    for (const d of jobs) this.#taken.delete(d.id);
+    await this.connection.call(["SREM", this.#heldKey, ...jobs.map((d) => d.id)]).catch(() => {});
   }
 
   /**
    * Runs dequeued (already started) jobs in `horse`, one after another; returns the outcomes to store, the jobs that
-   * never started (the horse died in an earlier one) and the longest job's duration in ms.
+   * never started (the horse died in an earlier one, or they were released) and the longest job's duration in ms.
+   * A job running past RELEASE_AFTER_MS releases the jobs after it (`horse.release()`), has the outcomes so far stored
+   * now rather than when the batch ends, and calls `onSlow`.
    */
   async #perform(
     horse: Horse,
     batch: Dequeued[],
+    slow: SlowWatch,
+    onSlow?: () => void,
   ): Promise<{ finishes: Finish[]; notStarted: Dequeued[]; slowestMs: number }> {
     const finishes: Finish[] = [];
-    const ready: { d: Dequeued; job: Job; run: { job: WireJob; timeout: number } }[] = [];
+    const stored: Promise<unknown>[] = []; // outcomes stored early, and released jobs given back
+    let releasedFrom = Infinity;
+    const onLong = () => {
+      // onSlow first: its give-back (jobs taken ahead, behind this batch) then reaches Redis before the release's (the
+      // horse's answer takes a message each way), so the batch's own jobs end up in front of them, in order.
+      onSlow?.();
+      horse.release();
+      if (finishes.length) stored.push(Promise.all(finishes.splice(0).map((f) => this.#store(f))));
+    };
+    const ready: { d: Dequeued; job: Job; run: { job: WireJob; timeout: number; queue: string } }[] = [];
     for (const d of batch) {
       const job = new Job(d.id, this.connection, this.serializer);
       try {
         job.restore(d.raw);
         job.origin ||= d.queue;
-        ready.push({ d, job, run: { job: job.toWire(), timeout: job.timeout ?? DEFAULT_JOB_TIMEOUT } });
+        ready.push({ d, job, run: { job: job.toWire(), timeout: job.timeout ?? DEFAULT_JOB_TIMEOUT, queue: d.queue } });
       } catch (error) {
         // A hash this worker cannot read fails without reaching a horse.
         job.origin ||= d.queue;
@@ -963,6 +1044,7 @@ export class Worker {
           jobRoot: this.jobRoot,
           redisUrl: this.#redisUrl,
           tls: this.connection.settings.tls ?? this.#callerTls(),
+          worker: this.name,
         }, {
           started: (i) => {
             const { d, job } = ready[i];
@@ -970,13 +1052,24 @@ export class Worker {
             startedMicros = nowMicros();
             this.#log("info", `${d.queue}: ${job.description ?? job.funcName} (${job.id})`);
             this.#running.set(job.id, { job, startedMicros, timeout: ready[i].run.timeout });
+            if (onSlow || i + 1 < ready.length) slow.watch(RELEASE_AFTER_MS, onLong);
           },
           ended: (i, outcome) => {
             const { d, job } = ready[i];
             ended = i + 1;
+            slow.clear();
             this.#running.delete(job.id);
             slowestMs = Math.max(slowestMs, (nowMicros() - startedMicros) / 1000);
             finishes.push(this.#finishOf(job, d, startedMicros, outcome));
+          },
+          released: (i) => {
+            // Back to the front of their queue now, not when the long job ends.
+            releasedFrom = i;
+            stored.push(this.#giveBackAll(ready.slice(i).map((r) => r.d)));
+            this.#log(
+              "debug",
+              `Horse ${horse.pid}: ${ready.length - i} job(s) behind a long one went back to their queue`,
+            );
           },
         });
       } catch (error) {
@@ -990,7 +1083,9 @@ export class Worker {
         }
       }
     }
-    return { finishes, notStarted: ready.slice(ended).map((r) => r.d), slowestMs };
+    slow.clear();
+    await Promise.all(stored);
+    return { finishes, notStarted: ready.slice(ended, releasedFrom).map((r) => r.d), slowestMs };
   }
 
   /** The outcome of `job` (run from `startedMicros`, ended now), as the arguments of its finish script. */

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { redisUrl, rqCli, test } from "./_harness.ts";
 import { freshQueue } from "./_fixtures.ts";
+import { Queue } from "../mod.ts";
 import { childrenOf, type Cli, cli, exitOf, until, workerName } from "./_process.ts";
 import { runtimeName } from "../runtime/detect.ts";
 
@@ -207,6 +208,73 @@ test(
     }
   },
   { timeout: 20_000 },
+);
+
+test(
+  "a worker SIGKILLed in the middle of a batch: its horse gives the jobs it had not started back at once, run once",
+  async () => {
+    await using q = await freshQueue();
+    const c = q.connection;
+    const dir = await mkdtemp(join(tmpdir(), "rqts-batch-kill-"));
+    const file = join(dir, "runs");
+    const name = workerName();
+    const url = await redisUrl();
+    const read = async () => existsSync(file) ? (await readFile(file, "utf8")).split("\n").filter(Boolean) : [];
+    const mark = (label: string) => Queue.prepareData(`${JOBS}#mark`, { args: [file, label] });
+    // Short jobs first, so that the worker batches what follows them.
+    const warm = await q.enqueueMany(Array.from({ length: 24 }, (_, i) => mark(`w${i}`)));
+    const killed = cli(["worker", q.name, "--url", url, "--name", name, "--liveness-ttl", "1", "--log-level", "debug"]);
+    let rescuer: Cli | undefined;
+    try {
+      await until(
+        "the short jobs to finish",
+        async () => (await warm.at(-1)!.getStatus()) === "finished",
+        8000,
+        killed,
+      );
+      await until(
+        "the worker to be idle",
+        async () => (await c.call(["HGET", `rq:worker:${name}`, "state"])) === "idle",
+      );
+      // Arriving together at an idle worker: `first` runs alone, the rest are taken while it runs, as one batch.
+      const [first, slow, ...after] = await q.enqueueMany([
+        mark("first"),
+        Queue.prepareData(`${JOBS}#markThenSleep`, { args: [file, "slow", 30] }),
+        ...Array.from({ length: 5 }, (_, i) => mark(`after${i}`)),
+      ]);
+      await until("the slow job to start", async () => (await read()).includes("slow"), 6000, killed);
+      const batch = [slow, ...after].map((j) => j.id).join(" ");
+      assert.match(killed.output(), new RegExp(`jobs in one message \\(${batch}\\)`), "slow and the rest: one message");
+      const [horse] = childrenOf(killed.pid);
+      killed.signal("SIGKILL");
+      await exitOf(killed);
+      // No other worker yet: the horse itself puts them back, in order, before the worker's liveness even lapses.
+      await until("the unstarted jobs to be queued again", async () => (await q.count()) === after.length, 4000);
+      assert.deepEqual(await q.getJobIds(), after.map((j) => j.id));
+      for (const j of after) assert.equal(await j.getStatus(), "queued");
+      assert.deepEqual(await q.startedJobRegistry.getJobIds(), [slow.id]);
+      await until("the orphan horse to exit", () => !existsSync(`/proc/${horse}`), 4000);
+      rescuer = cli(["worker", q.name, "--url", url, "--liveness-ttl", "1"]);
+      await until(
+        "the slow job to fail as abandoned",
+        async () => (await slow.getStatus()) === "failed",
+        8000,
+        rescuer,
+      );
+      await until("the rest to finish", async () => (await after.at(-1)!.getStatus()) === "finished", 8000, rescuer);
+      for (const j of after) assert.equal(await j.getStatus(), "finished");
+      assert.equal(await first.getStatus(), "finished");
+      assert.match(await slow.excInfo ?? "", new RegExp(`AbandonedJobError: worker ${name} died while this job ran`));
+      assert.deepEqual(await q.failedJobRegistry.getJobIds(), [slow.id], "only the running job failed");
+      const labels = ["first", "slow", ...after.map((_, i) => `after${i}`)];
+      assert.deepEqual((await read()).filter((l) => !l.startsWith("w")), labels, "each ran once, in order");
+    } finally {
+      await killed.stop();
+      await rescuer?.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+  { timeout: 30_000 },
 );
 
 test(

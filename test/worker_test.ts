@@ -5,10 +5,11 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { type Job, type Queue, Worker, type WorkerOptions } from "../mod.ts";
+import { type Job, Queue, Worker, type WorkerOptions } from "../mod.ts";
 import { runtimeName } from "../runtime/detect.ts";
 import { redisUrl, test, uniqueName } from "./_harness.ts";
 import { freshQueue } from "./_fixtures.ts";
+import { until } from "./_process.ts";
 
 const JOBS = "./test/fixtures/jobs.ts";
 const T = { timeout: 10_000 };
@@ -253,6 +254,86 @@ test(
     for (const m of marks) assert.equal(await m.getStatus(), "finished", m.description ?? m.id);
     assert.deepEqual((await lines(file)).sort(), labels.sort(), "every job ran exactly once");
     assert.equal(await q.startedJobRegistry.count(), 0);
+  },
+  { timeout: 30_000 },
+);
+
+test(
+  "a long job in a batch releases the jobs behind it to their queue at once, as if never taken; outcomes before it are stored",
+  async () => {
+    await using q = await freshQueue();
+    await using dir = await tempDir();
+    const file = join(dir.path, "runs");
+    const mark = (label: string) => Queue.prepareData(`${JOBS}#mark`, { args: [file, label] });
+    const warm = await q.enqueueMany(Array.from({ length: 24 }, (_, i) => mark(`w${i}`)));
+    const rec = recorder();
+    const name = uniqueName("w").replaceAll("-", "");
+    const worker = new Worker([q.name], {
+      connection: await redisUrl(),
+      name,
+      logLevel: "debug",
+      logger: rec.logger,
+      handleSignals: false,
+    });
+    const working = worker.work();
+    try {
+      await until("the short jobs to finish", async () => (await warm.at(-1)!.getStatus()) === "finished");
+      await until("the worker to be idle", async () => (await hash(q, worker.key)).state === "idle");
+      // Arriving together at an idle worker: `first` runs alone while the next eight are taken as one batch (the
+      // long job third in it), and the eight after those are taken ahead, to wait for the batch.
+      const pipe = q.pipeline();
+      const [first, ...jobs] = await q.enqueueMany([
+        mark("first"),
+        mark("pre0"),
+        mark("pre1"),
+        Queue.prepareData(`${JOBS}#markThenSleep`, { args: [file, "slow", 5] }),
+        ...Array.from({ length: 13 }, (_, i) => mark(`after${i}`)),
+      ], { pipeline: pipe });
+      const [pre0, pre1, slow, ...after] = jobs;
+      // Jobs that ran before (as a requeued one has): the fields a dequeue sets hold the last run's values.
+      const before = { started_at: "2026-01-01T00:00:00.000000Z", last_heartbeat: "2026-01-01T00:00:01.000000Z" };
+      for (const j of after) pipe.addCommand(["HSET", j.key, ...Object.entries(before).flat(), "worker_name", "w0"]);
+      await pipe.exec();
+      await until("the long job to start", async () => (await lines(file)).includes("slow"));
+      assert.ok(
+        batches(rec.lines).some((b) => b.join(" ") === jobs.slice(0, 8).map((j) => j.id).join(" ")),
+        `one message with the long job third\n${rec.lines.join("\n")}`,
+      );
+      // All but the one job kept ahead go back, in order, while the long one runs.
+      const back = [...after.slice(0, 5), ...after.slice(6)].map((j) => j.id);
+      await until("the jobs behind the long one to be queued again", async () => (await q.count()) === back.length);
+      assert.deepEqual(await q.getJobIds(), back);
+      // As if never taken: the fields the dequeue set have their values from before again.
+      for (const id of back) {
+        const h = await hash(q, `rq:job:${id}`);
+        assert.deepEqual([h.status, h.started_at, h.last_heartbeat, h.worker_name], [
+          "queued",
+          ...Object.values(before),
+          "w0",
+        ]);
+      }
+      assert.equal(await after[5].getStatus(), "started", "one job stays taken ahead");
+      assert.equal(await slow.getStatus(), "started");
+      for (const j of [first, pre0, pre1]) {
+        assert.equal(await j.getStatus(), "finished", "stored before the batch ends");
+      }
+      // So another worker runs them meanwhile.
+      await burst([q.name]);
+      assert.equal(await slow.getStatus(), "started", "the long job still runs");
+      for (const id of back) assert.equal(await q.fetchJob(id).then((j) => j?.getStatus()), "finished");
+      await until(
+        "the long job and the one kept ahead to finish",
+        async () => (await after[5].getStatus()) === "finished",
+        8000,
+      );
+      assert.equal(await slow.getStatus(), "finished");
+      const labels = ["first", "pre0", "pre1", "slow", ...after.map((_, i) => `after${i}`)];
+      assert.deepEqual((await lines(file)).filter((l) => !l.startsWith("w")).sort(), labels.sort(), "each ran once");
+      assert.equal(await q.startedJobRegistry.count(), 0);
+    } finally {
+      worker.stop();
+      await working;
+    }
   },
   { timeout: 30_000 },
 );
