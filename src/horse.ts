@@ -44,6 +44,8 @@ export class Horse {
   #onRelease: ((seq: number) => void) | undefined;
   /** Jobs this horse has been given. */
   jobsRun = 0;
+  /** Whether it has said it is ready ({@link ready} resolved). */
+  isReady = false;
   /** The running job's deadline (ms since the epoch; Infinity = none), what to do past it, and the one timer. */
   #deadline = Infinity;
   #onTimeout: (() => void) | undefined;
@@ -67,7 +69,10 @@ export class Horse {
     });
     this.ready.catch(() => {});
     this.#child.onMessage((m: HorseMessage) => {
-      if (m.type === "ready") onReady();
+      if (m.type === "ready") {
+        this.isReady = true;
+        onReady();
+      }
       else if (m.type === "done" && this.#pending && m.seq === this.#pending.seq) {
         const p = this.#pending;
         this.#pending = undefined;

@@ -856,15 +856,19 @@ export class Worker {
         if (!horse || horse.dead || (this.maxJobsPerHorse && horse.jobsRun >= this.maxJobsPerHorse)) {
           if (horse) this.#retire(horse);
           horse = spares.shift() ?? this.#spawnHorse();
+          // Outcomes do not wait for a horse to start (after one died, say): a worker killed meanwhile would lose them.
+          const stored = Promise.all(horse.isReady ? [] : finishes.splice(0).map((f) => this.#store(f)));
           try {
             await horse.ready;
           } catch {
+            await stored;
             this.#retire(horse);
             horse = undefined;
             if (this.#stopping) break;
             await new Promise((r) => setTimeout(r, 1000));
             continue;
           }
+          await stored;
         }
         if (!fetched) {
           // The last outcome goes with the dequeue; any others in the same write.

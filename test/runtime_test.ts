@@ -104,6 +104,55 @@ test("Runtime.spawnHorse(): exit codes and signals are reported; kill() after ex
   assert.deepEqual(await c.exited, { code: null, signal: "SIGTERM" });
 });
 
+test("Runtime.spawnHorse(): a released batch starts no job after the running one; the horse says which", async () => {
+  const h = rt().spawnHorse({ env: {}, cwd: process.cwd() });
+  try {
+    await nextMessage(h, "ready");
+    const seen: HorseMessage[] = [];
+    h.onMessage((m) => (m.type === "done" || m.type === "released") && seen.push(m));
+    h.send(runMessage(1, [`./test/fixtures/jobs.ts#sleep`, [0.5]], [`./test/fixtures/jobs.ts#add`, [1, 1]], [
+      `./test/fixtures/jobs.ts#add`,
+      [2, 2],
+    ]));
+    await new Promise((r) => setTimeout(r, 200));
+    h.send({ type: "release", seq: 1 });
+    // A release for a batch that is not running (stale) changes nothing and says so.
+    h.send({ type: "release", seq: 99 });
+    const deadline = Date.now() + 5000;
+    while (seen.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 200)); // time for a job that should not run to report
+    assert.deepEqual(seen.map((m) => [m.type, m.batch ?? null, m.seq]), [
+      ["released", 1, 2],
+      ["released", 99, null],
+      ["done", null, 1],
+    ]);
+    // The horse goes on with the next message.
+    h.send(runMessage(4, [`./test/fixtures/jobs.ts#add`, [3, 4]]));
+    const done = await nextMessage(h, "done");
+    assert.deepEqual([done.seq, atob(done.returnValue as string)], [4, "7"]);
+  } finally {
+    h.kill("SIGKILL");
+  }
+});
+
+test("Runtime.spawnHorse(): send() to a horse that is dying or gone is dropped, never an error", async () => {
+  const h = rt().spawnHorse({ env: {}, cwd: process.cwd() });
+  await nextMessage(h, "ready");
+  let exited = false;
+  void h.exited.then(() => (exited = true));
+  // Large messages, so that writes are still pending when the horse's end closes.
+  const pad = "x".repeat(1 << 20);
+  h.send({ type: "release", seq: 0, pad });
+  h.kill("SIGKILL");
+  for (let i = 1; !exited && i < 2_000; i++) {
+    h.send({ type: "release", seq: i, pad });
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  assert.deepEqual(await h.exited, { code: null, signal: "SIGKILL" });
+  h.send({ type: "exit" });
+  await new Promise((r) => setTimeout(r, 100)); // an unhandled rejection from a failed write would surface here
+});
+
 test("Runtime.onSignal() calls the handler until unsubscribed", async () => {
   let calls = 0;
   const off = rt().onSignal("SIGTERM", () => calls++);

@@ -10,6 +10,7 @@ import { runtimeName } from "../runtime/detect.ts";
 import { redisUrl, test, uniqueName } from "./_harness.ts";
 import { freshQueue } from "./_fixtures.ts";
 import { until } from "./_process.ts";
+import { getRuntime, type Runtime, setRuntime } from "../src/runtime.ts";
 
 const JOBS = "./test/fixtures/jobs.ts";
 const T = { timeout: 10_000 };
@@ -337,6 +338,52 @@ test(
   },
   { timeout: 30_000 },
 );
+
+test("an outcome is stored while the horse replacing a dead one starts, not once it is ready", async () => {
+  await using q = await freshQueue();
+  await using dir = await tempDir();
+  const { file, enqueueMark } = marking(q, dir.path);
+  const crash = await q.enqueue(`${JOBS}#markThenExit3`, file, "crash");
+  const after = await enqueueMark("after");
+  // Real horses; the second one's "ready" reaches the worker 3 s late (a slow start: a worker killed during one must
+  // not lose the outcomes that were waiting for it).
+  const HOLD_MS = 3000;
+  const real = getRuntime();
+  let spawned = 0;
+  const slowSecond: Runtime = {
+    ...real,
+    spawnHorse(options) {
+      const h = real.spawnHorse(options);
+      if (++spawned !== 2) return h;
+      return {
+        pid: h.pid,
+        exited: h.exited,
+        send: (m) => h.send(m),
+        kill: (sig) => h.kill(sig),
+        onMessage: (listener) =>
+          h.onMessage((m) => m.type === "ready" ? void setTimeout(() => listener(m), HOLD_MS) : listener(m)),
+      };
+    },
+  };
+  setRuntime(slowSecond);
+  let worker: Worker;
+  try {
+    worker = new Worker([q.name], { connection: await redisUrl(), logLevel: "error", handleSignals: false });
+  } finally {
+    setRuntime(real);
+  }
+  const begun = Date.now();
+  const working = worker.work({ burst: true });
+  try {
+    await until("the crashed job's failure to be stored", async () => (await crash.getStatus()) === "failed", 2000);
+    assert.equal(spawned, 2, "its replacement is starting");
+  } finally {
+    await working;
+  }
+  assert.ok(Date.now() - begun >= HOLD_MS, "the replacement was slow to start");
+  await expectFailed(crash, /Work-horse terminated unexpectedly; exit code 3/);
+  assert.equal(await after.getStatus(), "finished");
+}, { timeout: 20_000 });
 
 test(
   "a horse that exits (code 3), is SIGKILLed or throws outside the job fails only its job; the worker goes on",

@@ -111,15 +111,20 @@ function inOrder(conn: DenoConn, onError: (error: Error) => void): (bytes: Uint8
   };
 }
 
+/** Closes `conn`, which its reader may have closed already (a write failing after the peer went away). */
+function closeQuietly(conn: DenoConn): void {
+  try {
+    conn.close();
+  } catch { /* already closed */ }
+}
+
 /** Calls `onMessage` for each JSON line read from `conn`, then `onEnd` once it ends (and closes it). */
 function readMessages(conn: DenoConn, onMessage: (m: HorseMessage) => void, onEnd: () => void): void {
   void (async () => {
     try {
       await readAll(conn, lineSplitter((line) => line && onMessage(JSON.parse(line) as HorseMessage)));
     } catch { /* broken connection: the same as its end */ }
-    try {
-      conn.close();
-    } catch { /* already closed */ }
+    closeQuietly(conn);
     onEnd();
   })();
 }
@@ -182,7 +187,7 @@ function socketChannel(name: string, marker: string): HorseChannel {
   let write: ((bytes: Uint8Array) => Promise<void>) | undefined;
   // Until connected, sends wait for this (in order: reactions run in the order they were added).
   const connected = Deno.connect({ path: "\0" + name, transport: "unix" }).then((conn) => {
-    const w = inOrder(conn, () => conn.close());
+    const w = inOrder(conn, () => closeQuietly(conn));
     void w(encoder.encode(marker + "\n"));
     readMessages(conn, (m) => {
       for (const l of messageListeners) l(m);
@@ -297,7 +302,7 @@ export const denoRuntime: Runtime = {
       const queued: Uint8Array[] = [];
       write = (bytes) => void queued.push(bytes);
       socket.waiting.set(marker, (conn) => {
-        const w = inOrder(conn, () => conn.close());
+        const w = inOrder(conn, () => closeQuietly(conn));
         write = (bytes) => void w(bytes);
         for (const bytes of queued) write(bytes);
         queued.length = 0;
