@@ -72,8 +72,7 @@ export class Horse {
       if (m.type === "ready") {
         this.isReady = true;
         onReady();
-      }
-      else if (m.type === "done" && this.#pending && m.seq === this.#pending.seq) {
+      } else if (m.type === "done" && this.#pending && m.seq === this.#pending.seq) {
         const p = this.#pending;
         this.#pending = undefined;
         p.resolve(m as DoneMessage);
