@@ -231,9 +231,14 @@ async function main(): Promise<void> {
   console.log(`Redis round trip: ${fmtRate(ping)} sequential PING/s (rqts connection.call, ${rt.name}).`);
   const rtp = (key: string) => {
     const r = need(rqts, `${key}_per_s`) / ping;
-    return `${r.toFixed(3)} (a job per ${(1 / r).toFixed(1)} PING round trips)`;
+    return `${r.toFixed(3)} (a job per ${(1 / r).toFixed(1)} PING round-trip times)`;
   };
   console.log(`rqts jobs/s ÷ PING/s:  c1 ${rtp("rqts_c1")};  c4 ${rtp("rqts_c4")};  c8 ${rtp("rqts_c8")}`);
+  const spj = (key: string) => need(rqts, `${key}_scripts_per_job`).toFixed(2);
+  console.log(
+    `Lua scripts per job (whole burst): c1 ${spj("rqts_c1")};  c4 ${spj("rqts_c4")};  c8 ${spj("rqts_c8")}  (one per ` +
+      "outcome stored; the one that also takes the next jobs, up to 8, goes in the same write as the others)",
+  );
   console.log("");
   const tw = 46;
   console.log(pad("target", tw) + pad("ratio", 9, true) + pad("need", 8, true) + "  result");

@@ -10,6 +10,9 @@
 //                           spawns — is excluded: the same "warm" state the BullMQ peer is measured in)
 //   rqts_<s>_wall_per_s     N / the time `await worker.work({ burst: true })` took (start-up and shutdown included)
 //   rqts_<s>_wall_ms        that time
+//   rqts_<s>_scripts_per_job
+//                           Lua scripts Redis ran during that time (EVALSHA/EVAL calls from every client: the worker's
+//                           store-and-take scripts, its other stores, recovery; one script may take up to 8 jobs) / N
 // for the scenarios s (one Worker each, a fresh queue each):
 //   c1, c4, c8              concurrency 1 / 4 / 8, horses reused for every job (warm)
 //   fresh_c1, fresh_c2      maxJobsPerHorse: 1 (a new horse process per job, RQ's fork isolation), concurrency 1 / 2
@@ -59,6 +62,13 @@ async function pingRate(queue, count) {
   return count / ((now() - t0) / 1000);
 }
 
+/** How many Lua scripts Redis has run (EVALSHA and EVAL calls, INFO commandstats), from every client. */
+async function scriptsRun(queue) {
+  const info = String(await queue.connection.call(["INFO", "commandstats"]));
+  const calls = (cmd) => Number(new RegExp(`^cmdstat_${cmd}:calls=(\\d+)`, "m").exec(info)?.[1] ?? 0);
+  return calls("evalsha") + calls("eval");
+}
+
 /**
  * Fills a fresh queue with `n` noop jobs, runs one burst Worker with `workerOptions` on it, checks that every job
  * finished, and returns the figures under `key`.
@@ -77,9 +87,11 @@ async function drain(rqts, ctx, key, workerOptions, n) {
       handleSignals: false,
       ...workerOptions,
     });
+    const scripts0 = await scriptsRun(queue);
     const t0 = now();
     await worker.work({ burst: true });
     const wall = now() - t0;
+    const scripts = await scriptsRun(queue) - scripts0;
     if (worker.jobsDone !== n) throw new Error(`${key}: the worker ran ${worker.jobsDone} jobs, expected ${n}`);
     const starts = [];
     let last = -Infinity;
@@ -101,6 +113,7 @@ async function drain(rqts, ctx, key, workerOptions, n) {
       [`${key}_per_s`]: counted / ((last - from) / 1e6),
       [`${key}_wall_per_s`]: n / (wall / 1000),
       [`${key}_wall_ms`]: wall,
+      [`${key}_scripts_per_job`]: scripts / n,
     };
   } finally {
     try {
