@@ -2,15 +2,13 @@
 // timeout, and how its death is reported. A horse that failed to start or died is never reused.
 
 import type { TlsSettings } from "./connection.ts";
+import { Deadline } from "./deadline.ts";
 import type { DoneMessage, ReleasedMessage, ReleaseMessage, RunMessage } from "./horse_main.ts";
 import type { WireJob } from "./job.ts";
 import type { ExitStatus, HorseMessage, HorseProcess, Runtime, SpawnHorseOptions } from "./runtime.ts";
 
 /** How long a horse gets to exit after SIGTERM before SIGKILL, in milliseconds. */
 export const KILL_GRACE_MS = 1000;
-
-/** The longest delay setTimeout keeps, in milliseconds. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The outcome of one job in a horse: the function's, or the horse's death. */
 export type HorseOutcome =
@@ -49,17 +47,14 @@ export class Horse {
   jobsRun = 0;
   /** Whether it has said it is ready ({@link ready} resolved). */
   isReady = false;
-  /** The running job's deadline (ms since the epoch; Infinity = none), what to do past it, and the one timer. */
-  #deadline = Infinity;
-  #onTimeout: (() => void) | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #timerAt = Infinity;
+  /** The running job's timeout: one timer per horse, not one per job. */
+  readonly #watchdog = new Deadline();
 
   constructor(runtime: Runtime, options: SpawnHorseOptions) {
     this.#child = runtime.spawnHorse(options);
     void this.#child.exited.then((s) => {
       this.#status = s;
-      this.#stopWatchdog();
+      this.#watchdog.dispose();
       const p = this.#pending;
       this.#pending = undefined;
       p?.resolve(s);
@@ -174,10 +169,7 @@ export class Horse {
       else this.#pending = { seq, resolve };
     });
     const timedOut = new Promise<"timeout">((resolve) => {
-      if (timeout <= 0) return;
-      this.#deadline = Date.now() + timeout * 1000;
-      this.#onTimeout = () => resolve("timeout");
-      this.#armWatchdog();
+      if (timeout > 0) this.#watchdog.set(Date.now() + timeout * 1000, () => resolve("timeout"));
     });
     try {
       let first = await Promise.race([done, timedOut]);
@@ -200,33 +192,9 @@ export class Horse {
       }
       return { ok: false, horseDied: true, excString: deathText(first) + "\n" };
     } finally {
-      this.#deadline = Infinity;
-      this.#onTimeout = undefined;
+      this.#watchdog.clear();
       this.#pending = undefined;
     }
-  }
-
-  /**
-   * One timer per horse, not one per job: it stays armed across jobs and, when it fires, times out the running job
-   * if that job is past its deadline, else re-arms for it. Re-armed early only for a job with a nearer deadline.
-   */
-  #armWatchdog(): void {
-    if (this.#timer !== undefined && this.#timerAt <= this.#deadline) return;
-    clearTimeout(this.#timer);
-    // setTimeout fires at once for delays beyond 2^31 - 1 ms (~24.8 days): longer timeouts are waited in steps.
-    const delay = Math.min(Math.max(this.#deadline - Date.now(), 0), MAX_TIMER_MS);
-    this.#timerAt = Date.now() + delay;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      if (this.#deadline === Infinity) return;
-      if (Date.now() >= this.#deadline) this.#onTimeout?.();
-      else this.#armWatchdog();
-    }, delay);
-  }
-
-  #stopWatchdog(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
   }
 
   /** Terminates the horse: SIGTERM, then SIGKILL after a short grace. Resolves once it has exited. */
@@ -243,7 +211,7 @@ export class Horse {
 
   /** Asks the horse to exit, then makes sure it did. */
   async dispose(): Promise<void> {
-    this.#stopWatchdog();
+    this.#watchdog.dispose();
     if (this.#status) return;
     this.#child.send({ type: "exit" });
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -19,6 +19,7 @@ import {
   DEFAULT_WORKER_TTL,
   RQ_VERSION,
 } from "./defaults.ts";
+import { Deadline } from "./deadline.ts";
 import { RedisConnectionError, RqtsError } from "./errors.ts";
 import { Horse, type HorseOutcome } from "./horse.ts";
 import { Job, type WireJob } from "./job.ts";
@@ -168,49 +169,6 @@ function decodeDequeued(reply: unknown, epoch: number): Dequeued[] | "suspended"
     for (let i = 0; i < flat.length; i += 2) raw[utf8.decode(flat[i])] = flat[i + 1];
     return { id: utf8.decode(id), queue: utf8.decode(queue), raw, epoch };
   });
-}
-
-/**
- * Calls back when the watched job has run for a given time. One timer per slot, re-armed lazily (not one per job):
- * when it fires it calls back if the watched job is due, else re-arms for it.
- */
-class SlowWatch {
-  #due = Infinity;
-  #fire: (() => void) | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #timerAt = Infinity;
-
-  watch(ms: number, fire: () => void): void {
-    this.#due = Date.now() + ms;
-    this.#fire = fire;
-    if (this.#timer !== undefined && this.#timerAt <= this.#due) return;
-    clearTimeout(this.#timer);
-    this.#arm();
-  }
-
-  clear(): void {
-    this.#due = Infinity;
-    this.#fire = undefined;
-  }
-
-  dispose(): void {
-    this.clear();
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
-  #arm(): void {
-    const delay = Math.max(this.#due - Date.now(), 0);
-    this.#timerAt = Date.now() + delay;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      if (this.#due === Infinity) return;
-      if (Date.now() < this.#due) return this.#arm();
-      const fire = this.#fire;
-      this.clear();
-      fire?.();
-    }, delay);
-  }
 }
 
 /**
@@ -844,7 +802,7 @@ export class Worker {
     let slowestMs = Infinity;
     let hungry = true; // counted in #hungry
     this.#hungry++;
-    const slow = new SlowWatch();
+    const slow = new Deadline(); // the running job's "taking long" point (see RELEASE_AFTER_MS)
     const setHungry = (h: boolean) => {
       if (h === hungry) return;
       hungry = h;
@@ -1005,7 +963,7 @@ export class Worker {
   async #perform(
     horse: Horse,
     batch: Dequeued[],
-    slow: SlowWatch,
+    slow: Deadline,
     onSlow?: () => void,
   ): Promise<{ finishes: Finish[]; notStarted: Dequeued[]; slowestMs: number }> {
     const finishes: Finish[] = [];
@@ -1056,7 +1014,7 @@ export class Worker {
             startedMicros = nowMicros();
             this.#log("info", `${d.queue}: ${job.description ?? job.funcName} (${job.id})`);
             this.#running.set(job.id, { job, startedMicros, timeout: ready[i].run.timeout });
-            if (onSlow || i + 1 < ready.length) slow.watch(RELEASE_AFTER_MS, onLong);
+            if (onSlow || i + 1 < ready.length) slow.set(Date.now() + RELEASE_AFTER_MS, onLong);
           },
           ended: (i, outcome) => {
             const { d, job } = ready[i];
