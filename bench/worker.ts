@@ -5,11 +5,13 @@
  *   tools/node_modules/.bin/bun bench/worker.ts          rqts on Bun
  *   deno run -A build_npm.ts && deno run -A bench/worker.ts --runtime node
  *                                                        rqts on Node, from the npm build (bench/worker_node.mjs)
- *   ... [--n 3000] [--fresh 200] [--latency 300] [--rounds 3]
+ *   ... [--n 3000] [--fresh 200] [--latency 1000] [--rounds 3]
  *
- * Each of --rounds rounds measures rqts, then Python RQ, then BullMQ; every figure is the median over the rounds
- * (this shared machine's speed drifts by ±20% within a minute: one measurement of each tool in turn can put a slow
- * spell on one tool only). The JSON keeps every round (perRound).
+ * Each of --rounds rounds measures rqts, then BullMQ, then Python RQ; every figure is the median over the rounds
+ * (this shared machine's speed drifts by ±20% within a minute, and its latency by up to 2× between runs a minute
+ * apart: one measurement of each tool in turn can put a slow spell on one tool only). BullMQ comes right after rqts
+ * so that the two latency measurements, which end each run, are seconds apart rather than minutes (RQ's runs take
+ * about two). The JSON keeps every round (perRound).
  *
  * Uses REDIS_URL when set (then nothing is flushed: every queue has a unique name and its keys are deleted
  * afterwards), else starts a private redis-server (scripts/redis_server.ts) and FLUSHALLs it between phases.
@@ -70,7 +72,7 @@ async function main(): Promise<void> {
     options: {
       n: { type: "string", default: "3000" },
       fresh: { type: "string", default: "200" },
-      latency: { type: "string", default: "300" },
+      latency: { type: "string", default: "1000" },
       runtime: { type: "string" },
       rounds: { type: "string", default: "3" },
     },
@@ -124,6 +126,14 @@ async function main(): Promise<void> {
         );
       }
       await between();
+      console.error(`… BullMQ (bench/peers/bullmq_worker.mjs) ${of}`);
+      rounds.bullmq.push(
+        await runJson("node", [
+          here("./peers/bullmq_worker.mjs"),
+          ...["--url", redis.url, "--n", String(n), "--latency", String(latencyN)],
+        ]),
+      );
+      await between();
       console.error(`… Python RQ workers (bench/peers/rq_worker.py) ${of}`);
       const rqRound = await runJson("/usr/bin/python3", [
         here("./peers/rq_worker.py"),
@@ -139,14 +149,6 @@ async function main(): Promise<void> {
         String(latencyN),
       ]);
       rounds.rq.push({ ...rqRound, ...rqLatRound });
-      await between();
-      console.error(`… BullMQ (bench/peers/bullmq_worker.mjs) ${of}`);
-      rounds.bullmq.push(
-        await runJson("node", [
-          here("./peers/bullmq_worker.mjs"),
-          ...["--url", redis.url, "--n", String(n), "--latency", String(latencyN)],
-        ]),
-      );
     }
     await between();
     rqts = medianFigures(rounds.rqts);
@@ -204,7 +206,7 @@ async function main(): Promise<void> {
   const w = [36, 20, 22, 22];
   console.log("");
   console.log(
-    `Throughput, jobs/s, the median of ${roundCount} interleaved rounds (rqts, RQ, BullMQ in turn): drain rate, ` +
+    `Throughput, jobs/s, the median of ${roundCount} interleaved rounds (rqts, BullMQ, RQ in turn): drain rate, ` +
       "start-up excluded (see the header of bench/worker.ts);",
   );
   console.log("in (): N / total wall time, start-up included");

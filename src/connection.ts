@@ -404,6 +404,11 @@ export class Connection {
     }
   }
 
+  /** Whether {@link blocking} hands out rqts' own RESP clients (an owned redis:// connection), not node-redis ones. */
+  get blockingIsResp(): boolean {
+    return this.#fastClient() !== null;
+  }
+
   /**
    * Runs `fn` on a dedicated connection for blocking commands (XREAD BLOCK, BLMOVE), so they never stall
    * the shared one. Connections are pooled and reused.

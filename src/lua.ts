@@ -346,10 +346,34 @@ local function dequeue(a)
   return false
 end
 
--- Takes up to n jobs as dequeue does, in one step. a: n, then dequeue's arguments (its 'started' applies once).
+-- Redis' clock as RQ's timestamp (%Y-%m-%dT%H:%M:%S.%fZ, UTC): days to a civil date as in Howard Hinnant's
+-- civil_from_days.
+local function iso_utc(sec, usec)
+  local days = math.floor(sec / 86400)
+  local rem = sec - days * 86400
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  local y = yoe + era * 400 + (m <= 2 and 1 or 0)
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06dZ', y, m, d, math.floor(rem / 3600),
+    math.floor(rem % 3600 / 60), rem % 60, usec)
+end
+
+-- Takes up to n jobs as dequeue does, in one step. a: n, then dequeue's arguments (its 'started' applies once; an
+-- empty now_seconds means now by Redis' clock, for a dequeue sent ahead of the time it runs).
 -- Returns {{id, queue, hash}, ...} (at least one), or 'suspended' or false.
 local function dequeue_many(a)
   local n = tonumber(table.remove(a, 1))
+  if a[4] == '' then
+    local t = redis.call('TIME')
+    a[4] = t[1]
+    a[5] = iso_utc(tonumber(t[1]), tonumber(t[2]))
+  end
   local got = {}
   for i = 1, n do
     local taken = dequeue(a)
@@ -361,6 +385,14 @@ local function dequeue_many(a)
     a[7] = ''
   end
   return got
+end
+
+-- The idle heartbeat (state idle, last_heartbeat, the worker key's TTL) of a worker that took nothing; idle_ttl ''
+-- or no worker key: nothing.
+local function mark_idle(wkey, idle_ttl, now_ts)
+  if idle_ttl == '' or wkey == '' then return end
+  redis.call('HSET', wkey, 'state', 'idle', 'last_heartbeat', now_ts)
+  redis.call('EXPIRE', wkey, idle_ttl)
 end
 
 local function split(args)
@@ -383,22 +415,29 @@ export const DEQUEUE = new Script(PRELUDE + FINISH_FUNCTIONS + "return dequeue_m
 
 /**
  * Stores one job's outcome and takes the next jobs in the same round trip (what lets a worker run a job per round
- * trip, or several). ARGV: n, the n finish arguments (success or failure by `kind`), then `dequeue_many`'s.
+ * trip, or several). ARGV: idle_ttl, n, the n finish arguments (success or failure by `kind`), then `dequeue_many`'s.
+ * With an idle_ttl (not ''), a worker that takes nothing is marked idle (its key living idle_ttl seconds), as its
+ * idle heartbeat would.
  */
 export const FINISH_SUCCESS_AND_DEQUEUE = new Script(
   PRELUDE + FINISH_FUNCTIONS + `
+local idle_ttl = table.remove(ARGV, 1)
 local f, d = split(ARGV)
 finish_success(f, true)
 local taken = dequeue_many(d)
 if type(taken) ~= 'table' and f[7] ~= '' then redis.call('HDEL', f[7], 'current_job') end
+if not taken then mark_idle(f[7], idle_ttl, f[4]) end
 return taken
 `,
 );
 export const FINISH_FAILURE_AND_DEQUEUE = new Script(
   PRELUDE + FINISH_FUNCTIONS + `
+local idle_ttl = table.remove(ARGV, 1)
 local f, d = split(ARGV)
 finish_failure(f)
-return dequeue_many(d)
+local taken = dequeue_many(d)
+if not taken then mark_idle(f[7], idle_ttl, f[4]) end
+return taken
 `,
 );
 

@@ -102,11 +102,10 @@ export async function waitLatest<R>(
   serializer: Serializer,
   timeoutSeconds: number,
 ): Promise<Result<R> | null> {
-  const existing = await fetchLatest<R>(conn, jobId, serializer);
-  if (existing || timeoutSeconds <= 0) return existing;
+  if (timeoutSeconds <= 0) return await fetchLatest<R>(conn, jobId, serializer);
   const key = resultsKey(jobId);
   const ms = Math.max(1, Math.round(timeoutSeconds * 1000));
-  // Reading from 0-0 returns at once if an entry was added between the XREVRANGE above and now.
+  // Reading from 0-0 returns at once when the stream has entries (no XREVRANGE first: one command less per wait).
   const reply = await conn.blocking((client) =>
     client.sendCommand(["XREAD", "BLOCK", String(ms), "STREAMS", key, "0-0"])
   ) as unknown;

@@ -52,6 +52,7 @@ import {
   RETURN_OWN_LIST,
 } from "./lua.ts";
 import { describeError } from "./perform.ts";
+import { RedisReplyError, type RespClient } from "./resp.ts";
 import type { Queue } from "./queue.ts";
 import { FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry } from "./registry.ts";
 import { failureFields, RESULT_TYPES } from "./results.ts";
@@ -120,6 +121,13 @@ export interface WorkerOptions {
 /** A job taken off a queue; `epoch`: the worker's life it was taken in (see Worker.#epoch). */
 type Dequeued = { id: string; queue: string; raw: Record<string, Uint8Array>; epoch: number };
 type Finish = { kind: "success" | "failure"; args: string[] };
+/**
+ * The end of a wait for work: jobs the wait itself took (single-queue workers), for the first idle slot to claim, and
+ * whether more may be queued behind them (false: the queue was empty once they were taken).
+ */
+type Wake = { jobs: Dequeued[] | null; more: boolean };
+/** What Worker.#waitAndTake did (see there). */
+type Taking = { next: Dequeued[] | "suspended" | null; more: boolean; stored: boolean; error?: unknown };
 
 /** How long a blocking dequeue waits before looking around (heartbeats run on their own timer), seconds. */
 const BLOCK_SECONDS = 5;
@@ -212,7 +220,9 @@ export class Worker {
   /** Ends the running wait for work, on stop. A Set: each wait removes its own entry when it ends. */
   #wake = new Set<() => void>();
   #blockedClients = new Set<BlockingClient>();
-  #waiting: Promise<void> | undefined;
+  /** Waits that dequeue what they wake for (see #waitAndTake), with their connection's CLIENT ID: unblocked, not cut. */
+  #takingWaits = new Set<{ id: number }>();
+  #waiting: Promise<Wake> | undefined;
   #suspendedLogged = false;
   /** Ids this worker dequeued and has not stored or given back: what it knows it holds (see #reconcile). */
   #taken = new Set<string>();
@@ -338,6 +348,8 @@ export class Worker {
     } finally {
       for (const u of unsubscribe) u();
       await Promise.allSettled([...this.#horses].map((h) => h.dispose()));
+      // A dequeue whose reply was lost (Redis went away under it) may have left a job started: give it back first.
+      if (this.#needReconcile) await this.#reconcile().catch(() => {});
       await this.#registerDeath().catch((e) => this.#log("error", `Could not unregister: ${e?.message ?? e}`));
       await this.connection.close();
     }
@@ -352,8 +364,30 @@ export class Worker {
     }
     for (const c of this.#blockedClients) c.destroy();
     this.#blockedClients.clear();
+    this.#unblockTakingWaits();
     for (const w of this.#wake) w();
     this.#wake.clear();
+  }
+
+  /**
+   * Ends the waits that dequeue what they wake for by unblocking them (CLIENT UNBLOCK), never by cutting their
+   * connection: their dequeue still runs (taking at most an id their BLMOVE moved) and its reply is read.
+   */
+  #unblockTakingWaits(): void {
+    for (const wait of this.#takingWaits) this.#unblock(wait);
+  }
+
+  /** Unblocks a taking wait (one of #takingWaits). */
+  #unblock(wait: { id: number }): void {
+    void (async () => {
+      // The unblock travels on another connection: it may reach Redis before the BLMOVE it is meant for (0: nothing
+      // was blocked). Again until that wait ends.
+      while (this.#takingWaits.has(wait)) {
+        const n = await this.connection.call<number>(["CLIENT", "UNBLOCK", String(wait.id)]).catch(() => -1);
+        if (n !== 0) return; // unblocked, or Redis is unreachable (the wait's connection fails with it)
+        await sleep(5);
+      }
+    })();
   }
 
   #heartbeatMs(): number {
@@ -541,6 +575,7 @@ export class Worker {
     let open!: () => void;
     this.#gate = new Promise((r) => (open = r));
     try {
+      this.#unblockTakingWaits(); // in flight while they block
       while (this.#inflight > 0) await sleep(10);
       const n = await this.connection.eval<number>(RECONCILE, [], [this.name, ...this.#taken]);
       this.#needReconcile = false;
@@ -680,7 +715,7 @@ export class Worker {
           reply = await this.connection.eval(
             script,
             [],
-            [String(finish.args.length), ...finish.args, ...dequeueArgs],
+            ["", String(finish.args.length), ...finish.args, ...dequeueArgs],
             true,
           );
         }
@@ -703,12 +738,20 @@ export class Worker {
 
   /**
    * Waits until a queue may have work: one BLMOVE per queue (on dedicated connections) moves the first id that
-   * arrives into this worker's own list, where the next dequeue takes it. Shared by all idle slots.
+   * arrives into this worker's own list, where the next dequeue takes it. A single-queue worker takes the job in the
+   * wait itself (see {@link #waitAndTake}). Shared by all idle slots: the first to look claims the jobs taken.
    */
-  #waitForWork(): Promise<void> {
+  #waitForWork(): Promise<Wake> {
     return this.#waiting ??= (async () => {
+      const woken: Wake = { jobs: null, more: true };
       let wake: (() => void) | undefined;
       try {
+        if (this.#takesInWait()) {
+          const taking = await this.#waitAndTake();
+          if (Array.isArray(taking.next)) [woken.jobs, woken.more] = [taking.next, taking.more];
+          else if (taking.error) throw taking.error;
+          return woken;
+        }
         // Sent alongside the blocking wait rather than before it, so a job that arrives meanwhile is not held up by
         // its round trip; it is awaited before the wait ends, so Redis still sees "idle" before the dequeue's "busy".
         const heartbeat = this.#heartbeatIdle();
@@ -755,7 +798,107 @@ export class Worker {
         if (wake) this.#wake.delete(wake);
         this.#waiting = undefined;
       }
+      return woken;
     })();
+  }
+
+  /** Whether waits take the job they wake for (see #waitAndTake): a single queue, on rqts' own RESP connections. */
+  #takesInWait(): boolean {
+    return this.queueNames.length === 1 && this.connection.blockingIsResp;
+  }
+
+  /**
+   * The wait of a single-queue worker, which takes the job it wakes for in the same round trip: the idle heartbeat,
+   * BLMOVE and a dequeue go to Redis in one write on the blocking connection. Redis runs the dequeue the moment BLMOVE
+   * returns (an id moved into the own list, or none after BLOCK_SECONDS or an unblock), before it replies to either,
+   * so a job reaching an idle worker costs one round trip less. The dequeue reads only the own list (an id there is
+   * this worker's already), with Redis' clock (it runs when the job arrives, not when it was sent); an LLEN behind it
+   * says whether more jobs wait. It counts as in flight until its reply is read; a reply lost with the connection
+   * leaves #reconcile to find the job.
+   *
+   * With `finish` (a worker of concurrency 1 whose last job had found the queue empty), the same write starts with
+   * the finish script, which stores the outcome and takes the next job as #finishAndDequeue does, or marks the worker
+   * idle when there is none: the wait behind it then costs no write of its own. When the finish script takes a job,
+   * the wait is unblocked at once (a job it then took too comes along).
+   *
+   * Never throws: `error` says what failed, `stored` whether `finish` was stored (if not, the caller stores it the
+   * ordinary way; a finish that did run stores nothing the second time). Jobs taken are in `next` even then.
+   */
+  async #waitAndTake(finish?: Finish): Promise<Taking> {
+    const out: Taking = { next: null, more: true, stored: !finish };
+    try {
+      while (this.#gate) await this.#gate;
+      const script = finish && (finish.kind === "success" ? FINISH_SUCCESS_AND_DEQUEUE : FINISH_FAILURE_AND_DEQUEUE);
+      const [sha, finishSha] = await Promise.all([DEQUEUE.sha(), script?.sha()]);
+      await this.connection.blocking(async (dedicated) => {
+        const client = dedicated as RespClient;
+        let id = clientIds.get(client);
+        if (id === undefined) clientIds.set(client, id = Number(await client.send(["CLIENT", "ID"])));
+        if (this.#stopping || this.#gate) return;
+        const queue = queueKey(this.queueNames[0]);
+        const others: Promise<unknown>[] = []; // replies whose failure is the dequeue's
+        let finished: Promise<unknown> | undefined;
+        if (finish) {
+          const ttl = String(this.#workerTtl());
+          const dequeueArgs = ["1", ...this.#dequeueArgs(false, "")];
+          finished = client.send(
+            ["EVALSHA", finishSha!, "0", ttl, String(finish.args.length), ...finish.args, ...dequeueArgs],
+            true,
+          );
+        } else if (this.#running.size === 0) {
+          others.push(
+            client.send(["HSET", this.key, "state", "idle", "last_heartbeat", utcNow()]),
+            client.send(["EXPIRE", this.key, String(this.#workerTtl())]),
+          );
+        }
+        others.push(client.send(["BLMOVE", queue, this.#ownList, "LEFT", "RIGHT", String(BLOCK_SECONDS)]));
+        // No queue names after the dequeue's fixed arguments: it takes from the own list only.
+        const taken = client.send(["EVALSHA", sha, "0", "1", this.key, this.name, this.#ownList, "", "", "", ""], true);
+        const left = client.send(["LLEN", queue]);
+        for (const r of [...others, finished, taken, left]) r?.catch(() => {});
+        this.#inflight++;
+        const wait = { id };
+        this.#takingWaits.add(wait);
+        try {
+          if (finished) {
+            try {
+              const now = decodeDequeued(await finished, this.#epoch);
+              out.stored = true;
+              if (Array.isArray(now)) { for (const d of now) this.#taken.add(d.id); }
+              out.next = now;
+            } catch (error) {
+              if (!(error instanceof RedisReplyError)) throw error;
+              // Not run (NOSCRIPT, say): the caller stores the outcome once this wait ends.
+            }
+            // A job taken, suspended, or the finish not stored: the wait behind is not wanted.
+            if (out.next || !out.stored) this.#unblock(wait);
+          }
+          let reply: unknown;
+          try {
+            reply = await taken;
+          } catch (error) {
+            // An error reply: the dequeue did not run, and an id BLMOVE moved waits in the own list for the next one.
+            if (error instanceof RedisReplyError) return;
+            throw error;
+          }
+          const jobs = decodeDequeued(reply, this.#epoch);
+          if (Array.isArray(jobs)) {
+            for (const d of jobs) this.#taken.add(d.id);
+            out.more = Array.isArray(out.next) || await left.then((n) => n !== 0, () => true);
+            out.next = Array.isArray(out.next) ? [...out.next, ...jobs] : jobs;
+          }
+        } catch (error) {
+          this.#needReconcile = true; // the connection broke: a dequeue may have run unheard
+          throw error;
+        } finally {
+          this.#takingWaits.delete(wait);
+          this.#inflight--;
+        }
+      });
+    } catch (error) {
+      out.error = error;
+    }
+    return out;
   }
 
   async #heartbeatIdle(): Promise<void> {
@@ -801,6 +944,9 @@ export class Worker {
     // The longest job of the slot's last batch, ms (Infinity: none yet). Jobs are batched only behind short ones.
     let slowestMs = Infinity;
     let hungry = true; // counted in #hungry
+    // Whether the jobs in hand were taken by a wait for work that left their queue empty: taking ahead while they run
+    // would most likely find nothing (a script call per job for nothing, in the path of latency).
+    let woke = false;
     this.#hungry++;
     const slow = new Deadline(); // the running job's "taking long" point (see RELEASE_AFTER_MS)
     const setHungry = (h: boolean) => {
@@ -828,11 +974,29 @@ export class Worker {
           }
           await stored;
         }
+        if (!fetched && woke && !burst && finishes.length === 1 && this.concurrency === 1 && this.#takesInWait()) {
+          // The job came to an idle worker and found its queue empty: store its outcome and wait for the next in one
+          // write (see #waitAndTake).
+          const last = finishes.pop()!;
+          const taking = await this.#waitAndTake(last);
+          next = taking.next;
+          woke = !taking.more;
+          if (!taking.stored) {
+            const more = await this.#finishAndDequeue(last);
+            next = Array.isArray(next) && Array.isArray(more) ? [...next, ...more] : Array.isArray(next) ? next : more;
+          } else if (!next && taking.error && !this.#stopping) {
+            // The wait failed (Redis went away, say): as #waitForWork does, before looking again.
+            if (this.#transient(taking.error)) this.#redisDown(taking.error);
+            await sleep(1000);
+          }
+          if (next) fetched = true;
+        }
         if (!fetched) {
           // The last outcome goes with the dequeue; any others in the same write.
           const last = finishes.pop();
           [next] = await Promise.all([this.#finishAndDequeue(last), ...finishes.map((f) => this.#store(f))]);
           finishes = [];
+          woke = false;
         }
         fetched = false;
         setHungry(!next || next === "suspended");
@@ -849,8 +1013,14 @@ export class Worker {
         this.#suspendedLogged = false;
         if (!next) {
           if (burst || this.#stopping) break;
-          await this.#waitForWork();
-          if (this.#stopping) break;
+          const woken = await this.#waitForWork();
+          woke = !woken.more;
+          // Claimed before anything else: jobs the wait took are this slot's to run (or give back, when stopping).
+          if (woken.jobs) {
+            next = woken.jobs;
+            woken.jobs = null;
+            fetched = true;
+          } else if (this.#stopping) break;
           continue;
         }
         if (this.#stopping) {
@@ -880,7 +1050,7 @@ export class Worker {
         // concurrency 4 through three round trips instead of one.) Behind short jobs, up to BATCH_MAX are taken, to
         // go to the horse in one message (one round of messages and wake-ups for several jobs).
         let take = 0;
-        if (this.#hungry === 0) {
+        if (this.#hungry === 0 && !woke) {
           take = slowestMs < BATCH_JOB_MS ? BATCH_MAX : 1;
           if (this.maxJobsPerHorse) {
             const room = this.maxJobsPerHorse - horse.jobsRun - jobs.length; // left in this horse after these jobs

@@ -500,6 +500,114 @@ test("a running (not burst) worker stores each outcome when the job ends, not wh
   }
 }, T);
 
+/** The CLIENT ID of the worker's connection blocked in BLMOVE on `queue`, once it blocks. */
+async function blockedClientId(q: Queue): Promise<string> {
+  let id = "";
+  await until("the worker to block on its queue", async () => {
+    const list = await q.connection.call<string>(["CLIENT", "LIST"]);
+    id = /^id=(\d+) .* flags=b .*cmd=blmove/m.exec(list)?.[1] ?? "";
+    return id !== "";
+  });
+  return id;
+}
+
+test(
+  "an idle one-queue worker takes arriving jobs in its wait: idle between jobs, busy in them, each runs once",
+  async () => {
+    await using q = await freshQueue();
+    const worker = new Worker([q.name], { connection: await redisUrl(), logLevel: "error", handleSignals: false });
+    const working = worker.work();
+    try {
+      for (let i = 0; i < 3; i++) {
+        await blockedClientId(q);
+        // The outcome is stored, and the worker marked idle, by the script that starts its next wait.
+        const job = await q.enqueue(`${JOBS}#sleep`, 0.3);
+        await until("the job to start", async () => (await job.getStatus()) === "started");
+        const busy = await hash(q, worker.key);
+        assert.deepEqual([busy.state, busy.current_job], ["busy", job.id]);
+        assert.equal((await job.latestResult({ timeout: 5 }))?.returnValue, "slept 0.3");
+        await until("the worker to be idle", async () => (await hash(q, worker.key)).state === "idle");
+        assert.equal((await hash(q, worker.key)).current_job, undefined);
+      }
+      // Several at once: the first is taken by the wait, the rest ahead of it; each runs once, in order.
+      await blockedClientId(q);
+      const jobs = await q.enqueueMany(
+        Array.from({ length: 6 }, (_, i) => Queue.prepareData(`${JOBS}#add`, { args: [i, i] })),
+      );
+      for (const [i, job] of jobs.entries()) assert.equal((await job.latestResult({ timeout: 5 }))?.returnValue, 2 * i);
+      assert.equal(worker.jobsDone, 9);
+    } finally {
+      worker.stop();
+      await working;
+    }
+  },
+  T,
+);
+
+test(
+  "a worker stopped while it waits for work quits at once; a job arriving meanwhile runs or stays queued",
+  async () => {
+    await using q = await freshQueue();
+    for (let round = 0; round < 6; round++) {
+      const worker = new Worker([q.name], { connection: await redisUrl(), logLevel: "error", handleSignals: false });
+      const working = worker.work();
+      // Even rounds stop the first wait; odd rounds the wait that a finished job's outcome starts.
+      if (round % 2) {
+        await (await q.enqueue(`${JOBS}#add`, 1, 1)).latestResult({ timeout: 5 });
+      }
+      await blockedClientId(q);
+      const t0 = Date.now();
+      const [job] = await Promise.all([
+        q.enqueue(`${JOBS}#add`, round, 1),
+        Promise.resolve().then(() => worker.stop()),
+      ]);
+      await working;
+      assert.ok(Date.now() - t0 < 2000, `round ${round}: the worker quit after ${Date.now() - t0} ms`);
+      const status = await job.getStatus();
+      assert.ok(status === "finished" || status === "queued", `round ${round}: the job is ${status}`);
+      if (status === "queued") assert.deepEqual(await q.getJobIds(), [job.id]);
+      else assert.equal((await job.latestResult())?.returnValue, round + 1);
+      await q.empty();
+      const left = ["rqts:dequeued:", "rqts:running:"].map((prefix) => prefix + worker.name);
+      assert.equal(await q.connection.call(["EXISTS", ...left]), 0, `round ${round}: nothing left taken`);
+    }
+  },
+  { timeout: 30_000 },
+);
+
+test(
+  "a worker whose waiting connection is killed, or whose scripts are flushed while it waits, runs the next job",
+  async () => {
+    await using q = await freshQueue();
+    const worker = new Worker([q.name], { connection: await redisUrl(), logLevel: "error", handleSignals: false });
+    const working = worker.work();
+    try {
+      // Flushed while it waits: the dequeue sent behind BLMOVE finds no script; the job waits in the worker's list for
+      // the ordinary dequeue. Then while a job runs: the finish script that would start the next wait finds none.
+      await blockedClientId(q);
+      await q.connection.call(["SCRIPT", "FLUSH"]);
+      assert.equal((await (await q.enqueue(`${JOBS}#add`, 1, 2)).latestResult({ timeout: 5 }))?.returnValue, 3);
+      await blockedClientId(q);
+      const slow = await q.enqueue(`${JOBS}#sleep`, 0.5);
+      await until("the job to start", async () => (await slow.getStatus()) === "started");
+      await q.connection.call(["SCRIPT", "FLUSH"]);
+      assert.equal((await slow.latestResult({ timeout: 5 }))?.returnValue, "slept 0.5");
+      assert.equal((await (await q.enqueue(`${JOBS}#add`, 2, 2)).latestResult({ timeout: 5 }))?.returnValue, 4);
+      // Its waiting connection killed: it waits again on a new one and takes the next job; nothing is left started.
+      for (let i = 0; i < 2; i++) {
+        await q.connection.call(["CLIENT", "KILL", "ID", await blockedClientId(q)]);
+        const job = await q.enqueue(`${JOBS}#add`, i, 10);
+        assert.equal((await job.latestResult({ timeout: 8 }))?.returnValue, i + 10);
+      }
+      assert.equal(await q.connection.call(["SCARD", `rqts:running:${worker.name}`]), 0);
+    } finally {
+      worker.stop();
+      await working;
+    }
+  },
+  { timeout: 30_000 },
+);
+
 test("getCurrentJob() in a horse saves meta progress", async () => {
   await using q = await freshQueue();
   const job = await q.enqueue(`${JOBS}#progress`, 4);
