@@ -787,11 +787,7 @@ export class Worker {
         await Promise.race([Promise.allSettled(waits), stop]);
         await heartbeat;
       } catch (error) {
-        if (!this.#stopping) {
-          if (this.#transient(error)) this.#redisDown(error);
-          else this.#log("warning", `Waiting for jobs failed (${(error as Error)?.message ?? error}); retrying in 1 s`);
-          await sleep(1000);
-        }
+        await this.#waitFailed(error);
       } finally {
         // Each wait's stop handle goes with it: kept, they held every past wait's promises and maps (~1.5 kB a wait,
         // i.e. a job arriving at an idle worker, or BLOCK_SECONDS of idling).
@@ -846,10 +842,7 @@ export class Worker {
             true,
           );
         } else if (this.#running.size === 0) {
-          others.push(
-            client.send(["HSET", this.key, "state", "idle", "last_heartbeat", utcNow()]),
-            client.send(["EXPIRE", this.key, String(this.#workerTtl())]),
-          );
+          others.push(...this.#idleHeartbeat().map((command) => client.send(command)));
         }
         others.push(client.send(["BLMOVE", queue, this.#ownList, "LEFT", "RIGHT", String(BLOCK_SECONDS)]));
         // No queue names after the dequeue's fixed arguments: it takes from the own list only.
@@ -901,12 +894,25 @@ export class Worker {
     return out;
   }
 
-  async #heartbeatIdle(): Promise<void> {
-    if (this.#running.size) return;
-    await this.connection.transaction([
+  /** After a wait for work failed (Redis went away, say): says so, and pauses a second before the next look. */
+  async #waitFailed(error: unknown): Promise<void> {
+    if (this.#stopping) return;
+    if (this.#transient(error)) this.#redisDown(error);
+    else this.#log("warning", `Waiting for jobs failed (${(error as Error)?.message ?? error}); retrying in 1 s`);
+    await sleep(1000);
+  }
+
+  /** The commands of the idle heartbeat: state idle, last_heartbeat, the worker key's TTL. */
+  #idleHeartbeat(): string[][] {
+    return [
       ["HSET", this.key, "state", "idle", "last_heartbeat", utcNow()],
       ["EXPIRE", this.key, String(this.#workerTtl())],
-    ]);
+    ];
+  }
+
+  async #heartbeatIdle(): Promise<void> {
+    if (this.#running.size) return;
+    await this.connection.transaction(this.#idleHeartbeat());
   }
 
   #spawnHorse(): Horse {
@@ -984,11 +990,7 @@ export class Worker {
           if (!taking.stored) {
             const more = await this.#finishAndDequeue(last);
             next = Array.isArray(next) && Array.isArray(more) ? [...next, ...more] : Array.isArray(next) ? next : more;
-          } else if (!next && taking.error && !this.#stopping) {
-            // The wait failed (Redis went away, say): as #waitForWork does, before looking again.
-            if (this.#transient(taking.error)) this.#redisDown(taking.error);
-            await sleep(1000);
-          }
+          } else if (!next && taking.error) await this.#waitFailed(taking.error);
           if (next) fetched = true;
         }
         if (!fetched) {
