@@ -5,7 +5,7 @@ import { startRedis } from "../scripts/redis_server.ts";
 import { runtimeName } from "../runtime/detect.ts";
 
 type Fn = () => Promise<void> | void;
-type Register = (name: string, fn: Fn, timeoutMs: number) => void;
+type Register = (name: string, fn: Fn, timeoutMs: number, skip?: string) => void;
 type Runner = { register: Register; afterAll: (fn: Fn) => void };
 
 const runtime = runtimeName();
@@ -13,31 +13,49 @@ const runtime = runtimeName();
 async function loadRunner(): Promise<Runner> {
   if (runtime === "deno") {
     const D = (globalThis as unknown as {
-      Deno: { test(o: { name: string; fn: Fn; sanitizeOps: boolean; sanitizeResources: boolean }): void };
+      Deno: {
+        test(o: { name: string; fn: Fn; ignore: boolean; sanitizeOps: boolean; sanitizeResources: boolean }): void;
+      };
     }).Deno;
     return {
-      register: (name, fn) => D.test({ name, fn, sanitizeOps: false, sanitizeResources: false }),
+      register: (name, fn, _timeoutMs, skip) =>
+        D.test({ name, fn, ignore: skip !== undefined, sanitizeOps: false, sanitizeResources: false }),
       // Deno emits no node "exit" event; "unload" runs when the test module's isolate ends.
       afterAll: (fn) => globalThis.addEventListener("unload", () => void fn()),
     };
   }
   if (runtime === "bun") {
     const spec = "bun:test";
-    const bun = await import(spec) as { test(name: string, fn: Fn, timeout?: number): void; afterAll(fn: Fn): void };
-    return { register: (name, fn, timeoutMs) => bun.test(name, fn, timeoutMs), afterAll: bun.afterAll };
+    type BunTest = (name: string, fn: Fn, timeout?: number) => void;
+    const bun = await import(spec) as { test: BunTest & { skip: BunTest }; afterAll(fn: Fn): void };
+    return {
+      register: (name, fn, timeoutMs, skip) => (skip === undefined ? bun.test : bun.test.skip)(name, fn, timeoutMs),
+      afterAll: bun.afterAll,
+    };
   }
   const node = await import("node:test") as unknown as {
-    test(name: string, options: { timeout: number }, fn: Fn): void;
+    test(name: string, options: { timeout: number; skip?: string }, fn: Fn): void;
     after(fn: Fn): void;
   };
-  return { register: (name, fn, timeoutMs) => node.test(name, { timeout: timeoutMs }, fn), afterAll: node.after };
+  return {
+    register: (name, fn, timeoutMs, skip) => node.test(name, { timeout: timeoutMs, skip }, fn),
+    afterAll: node.after,
+  };
 }
 
 const { register, afterAll } = await loadRunner();
 
-/** Registers a test; `timeout` in milliseconds (default 30 s). */
-export function test(name: string, fn: Fn, options: { timeout?: number } = {}): void {
-  register(name, fn, options.timeout ?? 30_000);
+/**
+ * Registers a test; `timeout` in milliseconds (default 30 s). `skip`, a reason, registers it as skipped on this
+ * runtime (each runner reports it as skipped, not passed), e.g. `{ skip: onlyOn("deno") }`.
+ */
+export function test(name: string, fn: Fn, options: { timeout?: number; skip?: string } = {}): void {
+  register(name, fn, options.timeout ?? 30_000, options.skip);
+}
+
+/** A `skip` reason when this runtime is not one of `runtimes`, else `undefined` (the test runs). */
+export function onlyOn(...runtimes: Array<"deno" | "bun" | "node">): string | undefined {
+  return runtimes.includes(runtime) ? undefined : `runs on ${runtimes.join(" and ")} only`;
 }
 
 let server: Promise<string> | undefined;

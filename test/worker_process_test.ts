@@ -5,11 +5,10 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { redisUrl, rqCli, test } from "./_harness.ts";
+import { onlyOn, redisUrl, rqCli, test } from "./_harness.ts";
 import { freshQueue } from "./_fixtures.ts";
 import { Queue } from "../mod.ts";
 import { childrenOf, type Cli, cli, exitOf, until, workerName } from "./_process.ts";
-import { runtimeName } from "../runtime/detect.ts";
 
 const JOBS = "./test/fixtures/jobs.ts";
 const T = { timeout: 10_000 };
@@ -359,7 +358,6 @@ test("`worker --help` and `info --help` print usage and exit 0", async () => {
 test(
   "worker CLI on Deno with net access only to Redis: horses talk over stdio, job output still reaches the log",
   async () => {
-    if (runtimeName() !== "deno") return; // the permission model is Deno's
     await using q = await freshQueue({}, "scopednet");
     const job = await q.enqueue(`${JOBS}#log`, "scoped");
     const url = await redisUrl();
@@ -378,7 +376,7 @@ test(
       await w.stop();
     }
   },
-  T,
+  { ...T, skip: onlyOn("deno") }, // the permission model is Deno's
 );
 
 test("worker CLI: a job's stdout and stderr reach the worker's output, and the log reads like RQ's", async () => {
