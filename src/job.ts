@@ -1,7 +1,7 @@
 // RQ's rq/job.py: a job as stored in `rq:job:<id>`, with its lifecycle operations.
 
 import { Buffer } from "node:buffer";
-import { deflate as deflateSync, inflate as inflateSync } from "./zlib.ts";
+import { deflate, inflate } from "./zlib.ts";
 import { Connection, type ConnectionOption } from "./connection.ts";
 import { DeserializationError, InvalidJobOperationError, NoSuchJobError, SerializationError } from "./errors.ts";
 import {
@@ -181,7 +181,7 @@ export class Job<R = unknown> {
     }
     // A chunkSize that fits the output avoids a 16 KiB output buffer per job (most of deflateSync's cost for
     // small payloads on Deno and Bun); the compressed bytes are the same for any chunkSize.
-    job.#data = deflateSync(json, { chunkSize: Math.min(16 * 1024, Math.max(1024, json.length + 64)) });
+    job.#data = deflate(json, { chunkSize: Math.min(16 * 1024, Math.max(1024, json.length + 64)) });
     job.origin = init.origin;
     job.description = init.description ?? null;
     job.timeout = init.timeout ?? null;
@@ -235,7 +235,7 @@ export class Job<R = unknown> {
     if (this.#data === undefined) throw new DeserializationError(this.id, "data", "the field is missing");
     let bytes: Uint8Array;
     try {
-      bytes = inflateSync(this.#data);
+      bytes = inflate(this.#data);
     } catch {
       bytes = this.#data; // RQ falls back to uncompressed bytes
     }
@@ -425,7 +425,7 @@ export class Job<R = unknown> {
     } else this.meta = {};
     if (raw.exc_info?.length) {
       try {
-        this.#legacyExcInfo = inflateSync(bytes(raw.exc_info)).toString("utf8");
+        this.#legacyExcInfo = inflate(bytes(raw.exc_info)).toString("utf8");
       } catch {
         this.#legacyExcInfo = text(raw.exc_info)!;
       }
@@ -580,7 +580,7 @@ export class Job<R = unknown> {
     this.stamp("enqueued_at", utcNow());
     await this.connection.transaction([
       ["ZREM", registryKey("failed", this.origin), this.id],
-      ["HSET", this.key, ...this.mapping(), "exc_info", deflateSync(Buffer.alloc(0))],
+      ["HSET", this.key, ...this.mapping(), "exc_info", deflate(Buffer.alloc(0))],
       ["SADD", QUEUES_KEY, queueKey(this.origin)],
       [options.atFront ? "LPUSH" : "RPUSH", queueKey(this.origin), this.id],
     ]);

@@ -47,7 +47,6 @@ export const HELD_PREFIX = "rqts:held:";
 export const heldKey = (worker: string): string => HELD_PREFIX + worker;
 /** rqts only: ids a worker marked started and has not finished (running or taken ahead); recovered if it dies. */
 export const RUNNING_PREFIX = "rqts:running:";
-export const runningKey = (worker: string): string => RUNNING_PREFIX + worker;
 /** rqts only: present while a worker lives (short TTL, refreshed); a worker whose key lapsed is dead. */
 export const aliveKey = (worker: string): string => "rqts:alive:" + worker;
 /** rqts only: the names of rqts workers that have not ended cleanly, for the recovery of dead ones. */

@@ -206,7 +206,7 @@ export async function storeFailure(
     ctx.workerName,
     job.lastHeartbeat ? utcFormat(job.lastHeartbeat) : "",
     status,
-    ...failureFields(excString, status),
+    ...failureFields(excString),
   ]);
   job.setStatus(status);
   return pairs(released);

@@ -1,7 +1,7 @@
 // RQ's rq/registry.py: sorted sets of job ids per queue and state, scored by expiry time.
 
 import { Buffer } from "node:buffer";
-import { deflate as deflateSync } from "./zlib.ts";
+import { deflate } from "./zlib.ts";
 import { Connection, type ConnectionOption } from "./connection.ts";
 import { DEFAULT_FAILURE_TTL } from "./defaults.ts";
 import { InvalidJobOperationError, NoSuchJobError } from "./errors.ts";
@@ -100,7 +100,7 @@ export class StartedJobRegistry extends BaseRegistry {
           "status",
           "failed",
           "exc_info",
-          deflateSync(Buffer.from(`Moved to FailedJobRegistry at ${stamp}`)),
+          deflate(Buffer.from(`Moved to FailedJobRegistry at ${stamp}`)),
         ],
         ["ZADD", registryKey("failed", this.name), String(ttl < 0 ? ttl : now + ttl), job.id],
       );

@@ -1,8 +1,8 @@
 // No RQ counterpart (redis-py's Connection): a small pipelined RESP3 client for the commands rqts sends on its hot
-// paths (EVALSHA, MULTI/EXEC, single commands), over the raw socket the runtime adapter gives. node-redis stays for
-// blocking commands, TLS and callers' clients; this one exists because each node-redis round trip costs ~3x a raw
-// one (command queue, per-command timers, tracing, and on Deno the node:net emulation), which is most of an
-// enqueue and of a worker's time per job.
+// paths (EVALSHA, MULTI/EXEC, single commands) and for the worker's blocking waits, over the raw socket the runtime
+// adapter gives. node-redis serves rediss:// URLs and callers' own clients (their blocking waits included); this one
+// exists because each node-redis round trip costs ~3x a raw one (command queue, per-command timers, tracing, and on
+// Deno the node:net emulation), which is most of an enqueue and of a worker's time per job.
 
 import { Buffer } from "node:buffer";
 import type { RawSocket, Runtime } from "./runtime.ts";
@@ -10,13 +10,13 @@ import type { RawSocket, Runtime } from "./runtime.ts";
 /** An argument as it goes on the wire. */
 export type RespArg = string | Uint8Array;
 
-/** An error reply from Redis (`-ERR ...`); `message` is its text, as node-redis's ErrorReply. */
+/** An error reply from Redis (`-ERR ...`); `message` is its text (as in node-redis's ErrorReply). */
 export class RedisReplyError extends Error {
   /** For a failed MULTI/EXEC: every reply, errors included. */
   replies?: unknown[];
   constructor(message: string) {
     super(message);
-    this.name = "ErrorReply";
+    this.name = "RedisReplyError";
   }
 }
 

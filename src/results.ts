@@ -1,9 +1,8 @@
 // RQ's rq/results.py: the results stream `rq:results:<id>` (type 1 success, 2 failure, 3 stopped).
 
 import { Buffer } from "node:buffer";
-import { deflate as deflateSync, inflate as inflateSync } from "./zlib.ts";
-import type { Command, Connection } from "./connection.ts";
-import { RESULTS_STREAM_MAXLEN } from "./defaults.ts";
+import { deflate, inflate } from "./zlib.ts";
+import type { Connection } from "./connection.ts";
 import { DeserializationError } from "./errors.ts";
 import { resultsKey } from "./keys.ts";
 import type { Serializer } from "./serializer.ts";
@@ -33,16 +32,9 @@ export function successFields(value: unknown, serializer: Serializer): string[] 
   return ["type", RESULT_TYPES.successful, "return_value", Buffer.from(serializer.dumps(value)).toString("base64")];
 }
 
-/** `XADD` fields of a failure entry: `type 2` and base64(zlib(text)). */
-export function failureFields(excString: string, type: "failed" | "stopped" = "failed"): string[] {
-  // RQ 1.13 never writes type 3; a stopped job gets a type 2 entry.
-  void type;
-  return ["type", RESULT_TYPES.failed, "exc_string", deflateSync(Buffer.from(excString, "utf8")).toString("base64")];
-}
-
-/** `XADD rq:results:<id> MAXLEN ~ 10 * …`. */
-export function xaddCommand(jobId: string, fields: string[]): Command {
-  return ["XADD", resultsKey(jobId), "MAXLEN", "~", String(RESULTS_STREAM_MAXLEN), "*", ...fields];
+/** `XADD` fields of a failure entry: `type 2` and base64(zlib(text)). RQ 1.13 writes no type 3: a stopped job's entry is a failure too. */
+export function failureFields(excString: string): string[] {
+  return ["type", RESULT_TYPES.failed, "exc_string", deflate(Buffer.from(excString, "utf8")).toString("base64")];
 }
 
 type StreamEntry = [string, string[]] | { id: string; message: Record<string, string> };
@@ -68,7 +60,7 @@ export function parseEntry<R>(jobId: string, entry: StreamEntry, serializer: Ser
   if (fields.exc_string) {
     const raw = Buffer.from(fields.exc_string, "base64");
     try {
-      excString = inflateSync(raw).toString("utf8");
+      excString = inflate(raw).toString("utf8");
     } catch {
       excString = raw.toString("utf8");
     }
