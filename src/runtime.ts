@@ -1,6 +1,22 @@
 // No RQ counterpart (RQ forks): the contract each runtime adapter (runtime/deno, runtime/bun, runtime/node) fulfils,
 // so the core never touches Deno, Bun or process globals.
 
+/**
+ * The `node:` modules the core (src/) may import: each one is served the same by Deno, Bun and Node 20, and none of
+ * them reaches the process, the network or child processes (those go through the {@link Runtime} adapter). The guard
+ * test (test/guard_test.ts) fails on any other `node:` specifier in src/.
+ */
+export const CORE_NODE_MODULES: Readonly<Record<string, string>> = {
+  "node:buffer": "Buffer for RESP bytes, zlib payloads and base64 (a Uint8Array with the encodings we need)",
+  "node:zlib": "RQ stores job data and tracebacks zlib-compressed (loaded on first use, see zlib.ts)",
+  "node:module": "createRequire, to load node:zlib and node:async_hooks lazily",
+  "node:async_hooks": "AsyncLocalStorage behind getCurrentJob() (loaded lazily, see current.ts)",
+  "node:path": "resolving job module paths against the job root (pure string functions)",
+  "node:url": "file: URLs <-> paths for job modules",
+  "node:fs": "realpathSync only, so a job module's symlinks cannot lead outside the job root",
+  "node:timers": "setImmediate, which the core uses to wait until written commands have left",
+};
+
 /** How a process ended: an exit code, or the signal that killed it. */
 export interface ExitStatus {
   code: number | null;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { test } from "./_harness.ts";
+import { CORE_NODE_MODULES } from "../src/runtime.ts";
 
 const SRC = fileURLToPath(new URL("../src/", import.meta.url));
 // From source the core is .ts; on Node the suite runs on the build, whose core is .js.
@@ -21,6 +22,27 @@ test("src/ never touches Deno, Bun or process globals (only runtime/* may)", () 
     });
   }
   assert.deepEqual(offenders, []);
+});
+
+test("src/ imports only the node: modules src/runtime.ts allows (CORE_NODE_MODULES), each for its stated reason", () => {
+  const allowed = new Set(Object.keys(CORE_NODE_MODULES));
+  const used = new Set<string>();
+  const offenders: string[] = [];
+  for (const file of sources()) {
+    readFileSync(SRC + file, "utf8").split("\n").forEach((line, i) => {
+      for (const [, specifier] of line.matchAll(/["'](node:[a-z_/]+)["']/g)) {
+        used.add(specifier);
+        if (!allowed.has(specifier)) offenders.push(`${file}:${i + 1}: ${specifier}`);
+      }
+    });
+  }
+  assert.deepEqual(
+    offenders,
+    [],
+    "add the module to CORE_NODE_MODULES with why all three runtimes serve it, or use the Runtime",
+  );
+  // No stale entries either: the list says what the core uses.
+  assert.deepEqual([...allowed].filter((m) => !used.has(m)), []);
 });
 
 test("src/keys.ts is the only place Redis key prefixes are spelled", () => {
