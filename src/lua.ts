@@ -465,8 +465,7 @@ return st or ''
 );
 
 /**
- * Puts the ids left in a worker's own list back at the front of their queues, in order (a stopping worker's, or a
- * dead one's found by maintenance). KEYS: the own list. Returns how many.
+ * Puts the ids left in a worker's own list back at the front of their queues, in order (a stopping worker's). KEYS: the own list. Returns how many.
  */
 export const RETURN_OWN_LIST = new Script(
   PRELUDE + `
@@ -493,7 +492,10 @@ return n
 /**
  * Recovers what a dead rqts worker left (its liveness key lapsed): ids in its own list and jobs it took ahead go
  * back to the front of their queues (they never ran); the jobs it was running fail as abandoned (RQ's choice: no
- * second run of a job that may have done its work); its registration is removed, as RQ's clean-up would.
+ * second run of a job that may have done its work); its registration is removed, as RQ's clean-up would. Its name
+ * stays in rqts:workers until its worker hash has expired (60 s after the death recorded here), and recovery runs
+ * again on each pass until then: a wait the dead worker had sent may still move an id into its own list after this
+ * ran, and this is how maintenance finds such lists without scanning the keyspace.
  * ARGV: worker_name, now_seconds, now_ts, then the XADD fields of the abandoned failure.
  * Returns {returned, abandoned ids...}.
  */
@@ -528,7 +530,7 @@ if queues and redis.call('HEXISTS', wkey, 'death') == 0 then
   redis.call('EXPIRE', wkey, 60)
 end
 redis.call('DEL', own, held, running)
-redis.call('SREM', ${JSON.stringify(RQTS_WORKERS_KEY)}, wname)
+if redis.call('EXISTS', wkey) == 0 then redis.call('SREM', ${JSON.stringify(RQTS_WORKERS_KEY)}, wname) end
 local reply = { returned }
 for _, id in ipairs(abandoned) do table.insert(reply, id) end
 return reply

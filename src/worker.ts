@@ -26,16 +26,13 @@ import { Job, type WireJob } from "./job.ts";
 import {
   aliveKey,
   cleanRegistriesKey,
-  HELD_PREFIX,
   heldKey,
   jobKey,
-  OWN_LIST_PREFIX,
   ownListKey,
   queueKey,
   QUEUES_KEY,
   registryKey,
   RQTS_WORKERS_KEY,
-  WORKER_PREFIX,
   workerKey,
   WORKERS_KEY,
   workersByQueueKey,
@@ -644,37 +641,14 @@ export class Worker {
         }
       }
     }
-    // Ids a dead worker had moved to its own list (BLMOVE), never started: back to the front of their queues.
-    await this.#forDeadWorkers(OWN_LIST_PREFIX, async (key, owner) => {
-      const n = await c.eval<number>(RETURN_OWN_LIST, [key], []);
-      if (n) this.#log("warning", `Returned ${n} job(s) that dead worker ${owner} had dequeued to their queues`);
-    });
-    // Jobs a dead worker had taken ahead (started in Redis, never run): back to the front of their queues.
-    await this.#forDeadWorkers(HELD_PREFIX, async (key, owner, name) => {
-      const ids = await c.call<string[]>(["SMEMBERS", key]);
-      const n = await c.eval<number>(GIVE_BACK, [], [name, ...ids.flatMap((id) => [id, "", "", "", ""])]);
-      await c.call(["DEL", key]);
-      if (n) this.#log("warning", `Returned ${n} job(s) that dead worker ${owner} had taken ahead to their queues`);
-    });
-  }
-
-  /** Calls `fn` for each `<prefix><worker>` key whose worker is gone (no key, or a `death` field). */
-  async #forDeadWorkers(
-    prefix: string,
-    fn: (key: string, owner: string, name: string) => Promise<void>,
-  ): Promise<void> {
-    const c = this.connection;
-    let cursor = "0";
-    do {
-      const [next, keys] = await c.call<[string, string[]]>(["SCAN", cursor, "MATCH", prefix + "*", "COUNT", "200"]);
-      cursor = String(next);
-      for (const key of keys) {
-        const name = key.slice(prefix.length);
-        const owner = WORKER_PREFIX + name;
-        const alive = (await c.call<number>(["EXISTS", owner])) && !(await c.call<number>(["HEXISTS", owner, "death"]));
-        if (!alive) await fn(key, owner, name);
-      }
-    } while (cursor !== "0");
+    // rqts workers whose registration says they are gone (no worker hash, or a death recorded) and that left ids in
+    // their own or held lists (a wait that landed after they were recovered): found through rqts:workers, where
+    // recovery keeps a name until its hash expires (see RECOVER_WORKER), not by scanning the keyspace.
+    for (const name of await c.call<string[]>(["SMEMBERS", RQTS_WORKERS_KEY])) {
+      if (name === this.name) continue;
+      const [exists, died] = await c.transaction([["EXISTS", workerKey(name)], ["HEXISTS", workerKey(name), "death"]]);
+      if (!exists || died) await this.#recover(name);
+    }
   }
 
   #dequeueArgs(ahead: boolean, started: string): string[] {
