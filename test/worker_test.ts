@@ -732,11 +732,13 @@ test("a corrupted job hash fails that job, naming the job and the field; the nex
 }, T);
 
 test(
-  "ids a dead worker had dequeued (rqts:dequeued:<dead>, no worker key) go back to their queue and run",
+  "ids a dead worker had dequeued (rqts:dequeued:<dead>, its worker key expired) go back to their queue and run",
   async () => {
     await using q = await freshQueue();
     const c = q.connection;
     const dead = uniqueName("dead");
+    // A worker that registered (rqts:workers) and was SIGKILLed long enough ago that its worker key has expired.
+    await c.call(["SADD", "rqts:workers", dead]);
     const orphan = await q.enqueue(`${JOBS}#add`, 5, 5);
     const next = await q.enqueue(`${JOBS}#add`, 6, 6);
     assert.equal(await c.call(["LMOVE", `rq:queue:${q.name}`, `rqts:dequeued:${dead}`, "LEFT", "RIGHT"]), orphan.id);
@@ -746,6 +748,7 @@ test(
     assert.equal(await next.result, 12);
     assert.equal(await c.call<number>(["EXISTS", `rqts:dequeued:${dead}`]), 0);
     assert.equal(await c.call<number>(["EXISTS", `rqts:dequeued:${worker.name}`]), 0);
+    assert.equal(await c.call<number>(["SISMEMBER", "rqts:workers", dead]), 0, "the dead worker's name is dropped");
   },
   T,
 );
