@@ -1,8 +1,9 @@
 // RQ's rq/cli (rq worker, rq info, rq empty, rq requeue, rq suspend, rq resume): one implementation behind
 // `deno task worker`, and the npm bin `rqts` on Node and Bun.
 
+import { parseArgs as nodeParseArgs } from "node:util";
 import { Connection } from "./connection.ts";
-import { DEFAULT_REDIS_URL } from "./defaults.ts";
+import { DEFAULT_REDIS_URL, RQ_VERSION, RQTS_VERSION } from "./defaults.ts";
 import { SUSPENDED_KEY, workerKey, WORKERS_KEY, workersByQueueKey } from "./keys.ts";
 import { Queue } from "./queue.ts";
 import { FailedJobRegistry } from "./registry.ts";
@@ -16,13 +17,16 @@ Commands (as Python RQ's 'rq' CLI):
   worker [queues...]   Run a worker on the queues, in priority order (default: default)
   info [queues...]     Show queues, their job counts and the workers (Python and rqts alike)
   empty <queues...>    Delete every queued job of the queues (--all: every queue)
-  requeue <ids...>     Put failed jobs back on their queue (--queue Q, --all for every failed job)
+  requeue <ids...>     Put failed jobs back on their queue (--queue Q; --all: every failed job of every queue)
   suspend              Stop all workers from taking jobs (--duration N seconds)
   resume               Let suspended workers go on
 
 Common options:
   --url, -u URL        Redis URL (default: REDIS_URL, else ${DEFAULT_REDIS_URL})
-  --help, -h           Help for a command: rqts worker --help`,
+  --help, -h           Help for a command: rqts worker --help
+  --version, -V        rqts' version
+
+Unknown flags are errors (exit 2); put '--' before a queue name that starts with '-'.`,
   worker: `Usage: rqts worker [queues...] [options]
 
 Runs jobs from the queues (first non-empty queue wins), each in a horse process under its timeout.
@@ -40,7 +44,9 @@ Options:
   --worker-ttl N                Worker key lifetime, seconds (default 420)
   --liveness-ttl N              Seconds without a sign of life after which this worker counts as dead and
                                 others recover its jobs (default 30)
-  --log-level LEVEL             debug, info, warning or error (default info)
+  --log-level, -l LEVEL         debug, info, warning or error (default info)
+  --verbose, -v                 --log-level debug
+  --quiet, -q                   --log-level warning
 
 The first SIGINT/SIGTERM finishes running jobs then exits (warm); a second kills the horses (cold).`,
   info: `Usage: rqts info [queues...] [--url URL]
@@ -51,7 +57,8 @@ Shows each queue with its job count, and each worker with its state and queues, 
 Deletes every queued job (and its hash) of the queues. Registries are left alone, as in RQ.`,
   requeue: `Usage: rqts requeue [ids...] [--queue Q] [--all] [--url URL]
 
-Puts failed jobs of queue Q (default "default") back on it: the given ids, or with --all every failed job.`,
+Puts failed jobs back on their queue: the given ids of queue Q (default "default"), or with --all every failed
+job of every queue (of queue Q only with --queue Q), saying how many per queue.`,
   suspend: `Usage: rqts suspend [--duration SECONDS] [--url URL]
 
 Sets rq:suspended: workers (Python and rqts) stop taking jobs until 'resume' (or the duration ends).`,
@@ -60,41 +67,87 @@ Sets rq:suspended: workers (Python and rqts) stop taking jobs until 'resume' (or
 Deletes rq:suspended, so suspended workers go on.`,
 };
 
-type Parsed = { positional: string[]; flags: Map<string, string | true> };
+type Flag = { type: "string" | "boolean"; short?: string };
 
-const ALIASES: Record<string, string> = { u: "url", b: "burst", c: "concurrency", n: "name", P: "path", h: "help" };
-const BOOLEAN = new Set(["burst", "help", "all"]);
+// Every command's flags, strictly: an unknown one is an error (exit 2), and a flag takes a value only if it is
+// declared to, so a misspelt flag never swallows the queue name after it. Short forms are RQ's where RQ has one.
+const COMMON: Record<string, Flag> = {
+  url: { type: "string", short: "u" },
+  help: { type: "boolean", short: "h" },
+};
+const FLAGS: Record<string, Record<string, Flag>> = {
+  worker: {
+    ...COMMON,
+    burst: { type: "boolean", short: "b" },
+    concurrency: { type: "string", short: "c" },
+    "max-jobs-per-horse": { type: "string" },
+    name: { type: "string", short: "n" },
+    path: { type: "string", short: "P" },
+    "horse-permissions": { type: "string" },
+    "results-ttl": { type: "string" },
+    "worker-ttl": { type: "string" },
+    "liveness-ttl": { type: "string" },
+    "log-level": { type: "string", short: "l" },
+    verbose: { type: "boolean", short: "v" },
+    quiet: { type: "boolean", short: "q" },
+  },
+  info: { ...COMMON },
+  empty: { ...COMMON, all: { type: "boolean", short: "a" } },
+  requeue: { ...COMMON, queue: { type: "string" }, all: { type: "boolean", short: "a" } },
+  suspend: { ...COMMON, duration: { type: "string" } },
+  resume: { ...COMMON },
+};
 
-/** Parses `--flag value`, `--flag=value`, `-f value` and boolean flags. @throws {TypeError} on a missing value. */
+/** A command line parsed for one command. */
+export type Parsed = { command: string; positional: string[]; flags: Map<string, string | true> };
+
+/** A command line that cannot be run as given: the CLI prints its message and exits 2. */
+export class UsageError extends TypeError {
+  override name = "UsageError";
+}
+
+/**
+ * Parses `rqts <command> [args...]` with `node:util`'s parseArgs, strictly, with the command's own flags
+ * (`--flag value`, `--flag=value`, `-f value`, booleans, `--` before positionals that start with `-`).
+ * `--help` and `--version` with no command give command "help" and "version".
+ * @throws {UsageError} naming the unknown command or flag, or the flag missing its value.
+ */
 export function parseArgs(args: readonly string[]): Parsed {
-  const positional: string[] = [];
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (!a.startsWith("-") || a === "-") {
-      positional.push(a);
-      continue;
-    }
-    let name = a.replace(/^--?/, "");
-    let value: string | undefined;
-    const eq = name.indexOf("=");
-    if (eq >= 0) [name, value] = [name.slice(0, eq), name.slice(eq + 1)];
-    name = ALIASES[name] ?? name;
-    if (BOOLEAN.has(name)) flags.set(name, true);
-    else {
-      value ??= args[++i];
-      if (value === undefined) throw new TypeError(`--${name} needs a value; see --help.`);
-      flags.set(name, value);
-    }
+  const [first, ...rest] = args;
+  if (first === undefined || first === "--help" || first === "-h") {
+    return { command: "help", positional: [], flags: new Map() };
   }
-  return { positional, flags };
+  if (first === "--version" || first === "-V") return { command: "version", positional: [], flags: new Map() };
+  if (first.startsWith("-")) throw new UsageError(`rqts: the command comes first (got ${first}); see rqts --help.`);
+  const options = FLAGS[first];
+  if (!options) {
+    throw new UsageError(`rqts: unknown command '${first}'; the commands are ${Object.keys(FLAGS).join(", ")}.`);
+  }
+  try {
+    const { values, positionals } = nodeParseArgs({ args: [...rest], options, strict: true, allowPositionals: true });
+    const flags = new Map<string, string | true>();
+    for (const [name, value] of Object.entries(values)) {
+      if (value !== undefined && value !== false) flags.set(name, value as string | true);
+    }
+    return { command: first, positional: positionals, flags };
+  } catch (error) {
+    // Node's messages name the flag ("Unknown option '--foo'", "Option '-c, --concurrency <value>' argument
+    // missing"); they go out as they are, behind the command and a pointer to its help.
+    throw new UsageError(
+      `rqts ${first}: ${
+        (error as Error).message.replace(/\. To specify a positional.*$/s, "")
+      }; see rqts ${first} --help.`,
+    );
+  }
 }
 
 function intFlag(p: Parsed, name: string): number | undefined {
   const v = p.flags.get(name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v === true || !Number.isInteger(n)) throw new TypeError(`--${name}: received ${String(v)}; expected an integer.`);
+  if (v === true || !/^-?\d+$/.test(v) || !Number.isSafeInteger(n)) {
+    throw new UsageError(`--${name}: received ${String(v)}; expected an integer.`);
+  }
   return n;
 }
 
@@ -104,7 +157,7 @@ function splitFlags(text: string): string[] {
 
 const out = (line = "") => console.log(line);
 
-/** Runs the CLI with `args` (without the program name); resolves to the exit code. */
+/** Runs the CLI with `args` (without the program name); resolves to the exit code (2: a usage error). */
 export async function main(args: readonly string[]): Promise<number> {
   let parsed: Parsed;
   try {
@@ -113,10 +166,14 @@ export async function main(args: readonly string[]): Promise<number> {
     console.error((error as Error).message);
     return 2;
   }
-  const [command, ...rest] = parsed.positional;
-  if (!command || !(command in HELP) || command === "main") {
+  const { command } = parsed;
+  if (command === "help") {
     out(HELP.main);
-    return command && !parsed.flags.has("help") ? 2 : 0;
+    return 0;
+  }
+  if (command === "version") {
+    out(`rqts ${RQTS_VERSION} (RQ ${RQ_VERSION} wire format)`);
+    return 0;
   }
   if (parsed.flags.has("help")) {
     out(HELP[command]);
@@ -126,38 +183,35 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     switch (command) {
       case "worker":
-        return await workerCommand(rest, parsed, url);
+        return await workerCommand(parsed.positional, parsed, url);
       case "info":
-        return await infoCommand(rest, url);
+        return await infoCommand(parsed.positional, url);
       case "empty":
-        return await emptyCommand(rest, parsed, url);
+        return await emptyCommand(parsed.positional, parsed, url);
       case "requeue":
-        return await requeueCommand(rest, parsed, url);
+        return await requeueCommand(parsed.positional, parsed, url);
       case "suspend":
       case "resume":
+        if (parsed.positional.length) throw new UsageError(`takes no arguments (got ${parsed.positional.join(" ")})`);
         return await suspendCommand(command, parsed, url);
     }
   } catch (error) {
     console.error(`rqts ${command}: ${(error as Error)?.message ?? error}`);
-    return 1;
+    return error instanceof UsageError ? 2 : 1;
   }
   return 2;
 }
 
 async function workerCommand(queues: string[], p: Parsed, url: string): Promise<number> {
-  const connection = Connection.fromUrl(url);
-  if (await connection.call<number>(["EXISTS", SUSPENDED_KEY])) {
-    console.error("Workers are suspended (rq:suspended is set). Run 'rqts resume' first.");
-    await connection.close();
-    return 1;
-  }
-  const level = (p.flags.get("log-level") as string | undefined)?.toLowerCase() ?? "info";
+  // Every flag is checked before anything connects, so a typo is told as a typo, not as a Redis error.
+  if (p.flags.has("verbose") && p.flags.has("quiet")) throw new UsageError("--verbose and --quiet: pick one.");
+  const level = (p.flags.get("log-level") as string | undefined)?.toLowerCase() ??
+    (p.flags.has("verbose") ? "debug" : p.flags.has("quiet") ? "warning" : "info");
   if (!["debug", "info", "warning", "error"].includes(level)) {
-    throw new TypeError(`--log-level: received ${level}; expected debug, info, warning or error.`);
+    throw new UsageError(`--log-level: received ${level}; expected debug, info, warning or error.`);
   }
   const permissions = p.flags.get("horse-permissions");
-  const worker = new Worker(queues.length ? queues : ["default"], {
-    connection,
+  const options = {
     name: p.flags.get("name") as string | undefined,
     concurrency: intFlag(p, "concurrency"),
     maxJobsPerHorse: intFlag(p, "max-jobs-per-horse"),
@@ -167,7 +221,14 @@ async function workerCommand(queues: string[], p: Parsed, url: string): Promise<
     workerTtl: intFlag(p, "worker-ttl"),
     livenessTtl: intFlag(p, "liveness-ttl"),
     logLevel: level as LogLevel,
-  });
+  };
+  const connection = Connection.fromUrl(url);
+  if (await connection.call<number>(["EXISTS", SUSPENDED_KEY])) {
+    console.error("Workers are suspended (rq:suspended is set). Run 'rqts resume' first.");
+    await connection.close();
+    return 1;
+  }
+  const worker = new Worker(queues.length ? queues : ["default"], { connection, ...options });
   await worker.work({ burst: p.flags.has("burst") });
   return 0;
 }
@@ -210,7 +271,7 @@ async function emptyCommand(names: string[], p: Parsed, url: string): Promise<nu
     const queues = p.flags.has("all")
       ? await Queue.all({ connection })
       : names.map((n) => new Queue(n, { connection }));
-    if (!queues.length) throw new TypeError("give queue names, or --all");
+    if (!queues.length) throw new UsageError("give queue names, or --all");
     for (const q of queues) out(`${await q.empty()} jobs removed from ${q.name} queue`);
   } finally {
     await connection.close();
@@ -221,11 +282,26 @@ async function emptyCommand(names: string[], p: Parsed, url: string): Promise<nu
 async function requeueCommand(ids: string[], p: Parsed, url: string): Promise<number> {
   const connection = Connection.fromUrl(url);
   try {
-    const registry = new FailedJobRegistry((p.flags.get("queue") as string | undefined) ?? "default", { connection });
-    const targets = p.flags.has("all") ? await registry.getJobIds() : ids;
-    if (!targets.length) throw new TypeError("give job ids, or --all");
-    for (const id of targets) await registry.requeue(id);
-    out(`Requeued ${targets.length} jobs`);
+    const only = p.flags.get("queue") as string | undefined;
+    if (p.flags.has("all")) {
+      if (ids.length) throw new UsageError("give job ids or --all, not both");
+      // Every queue's failed jobs, as RQ's `rq requeue --all` (or one queue's with --queue).
+      const names = only !== undefined ? [only] : (await Queue.all({ connection })).map((q) => q.name);
+      let total = 0;
+      for (const name of names) {
+        const registry = new FailedJobRegistry(name, { connection });
+        const targets = await registry.getJobIds();
+        for (const id of targets) await registry.requeue(id);
+        if (targets.length) out(`Requeued ${targets.length} failed jobs on queue ${name}`);
+        total += targets.length;
+      }
+      out(`Requeued ${total} jobs`);
+      return 0;
+    }
+    if (!ids.length) throw new UsageError("give job ids, or --all");
+    const registry = new FailedJobRegistry(only ?? "default", { connection });
+    for (const id of ids) await registry.requeue(id);
+    out(`Requeued ${ids.length} jobs`);
   } finally {
     await connection.close();
   }
@@ -233,6 +309,8 @@ async function requeueCommand(ids: string[], p: Parsed, url: string): Promise<nu
 }
 
 async function suspendCommand(command: "suspend" | "resume", p: Parsed, url: string): Promise<number> {
+  const duration = intFlag(p, "duration");
+  if (duration !== undefined && duration < 1) throw new UsageError("--duration must be at least 1 second");
   const connection = Connection.fromUrl(url);
   try {
     if (command === "resume") {
@@ -240,8 +318,6 @@ async function suspendCommand(command: "suspend" | "resume", p: Parsed, url: str
       out("Resuming workers.");
       return 0;
     }
-    const duration = intFlag(p, "duration");
-    if (duration !== undefined && duration < 1) throw new RangeError("--duration must be at least 1 second");
     await connection.call(duration ? ["SET", SUSPENDED_KEY, "1", "EX", String(duration)] : ["SET", SUSPENDED_KEY, "1"]);
     out(duration ? `Suspending workers for ${duration} seconds.` : "Suspending workers. Run 'rqts resume' to resume.");
   } finally {

@@ -38,3 +38,5 @@ export const RESULTS_STREAM_MAXLEN = 10;
 
 /** Version rqts writes in worker hashes, so `rq info` and Python clients see an RQ 1.13 peer. */
 export const RQ_VERSION = "1.13.0";
+/** This package's version (deno.json's and the npm package's; a guard test keeps them equal). */
+export const RQTS_VERSION = "0.1.0";

@@ -14,6 +14,7 @@ export const CORE_NODE_MODULES: Readonly<Record<string, string>> = {
   "node:path": "resolving job module paths against the job root (pure string functions)",
   "node:url": "file: URLs <-> paths for job modules",
   "node:fs": "realpathSync only, so a job module's symlinks cannot lead outside the job root",
+  "node:util": "parseArgs for the CLI (the same strict parser on all three runtimes)",
   "node:timers": "setImmediate, which the core uses to wait until written commands have left",
 };
 

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { npmExports, packageJson } from "../build_npm.ts";
 import { test } from "./_harness.ts";
+import { RQTS_VERSION } from "../src/defaults.ts";
 
 // From source this file is test/, on Node it is npm/esm/test/: find the checkout either way.
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -18,6 +19,7 @@ test("build_npm.ts: package.json exports follow deno.json exports, one condition
   const pkg = packageJson(deno);
   assert.equal(pkg.name, "rqts");
   assert.equal(pkg.version, deno.version);
+  assert.equal(RQTS_VERSION, deno.version, "src/defaults.ts RQTS_VERSION (rqts --version) follows deno.json");
   assert.equal(pkg.license, deno.license);
   for (const [name, spec] of Object.entries(deno.imports as Record<string, string>)) {
     const m = /^npm:(@?[^@]+)@(.+)$/.exec(spec);
