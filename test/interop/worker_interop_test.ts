@@ -294,6 +294,8 @@ test("worker interop: Python's `rq info` and Worker.all() list a running rqts wo
   const url = await redisUrl();
   const conn = Connection.fromUrl(url);
   const worker = rqtsWorker(url, [name]);
+  const dir = mkdtempSync(join(tmpdir(), "rqts-info-"));
+  const gate = join(dir, "gate");
   let running: Promise<void> | undefined;
   try {
     running = worker.work();
@@ -302,16 +304,18 @@ test("worker interop: Python's `rq info` and Worker.all() list a running rqts wo
       `the rqts worker ${worker.key} is in rq:workers`,
     );
 
-    // One job for the worker to run (slow enough to watch it busy), two on a queue nobody listens to.
+    // One job for the worker to run (until the test creates `gate`, so it can watch the worker busy), two on a queue
+    // nobody listens to.
     await py<null>(
       `
-Queue(A["queue"], connection=r, serializer=JSONSerializer).enqueue(A["jobs"] + "#sleep", 3, job_id=A["queue"] + "-j")
+Queue(A["queue"], connection=r, serializer=JSONSerializer).enqueue(
+    A["jobs"] + "#markUntilGate", A["runs"], "j", A["gate"], A["ended"], job_id=A["queue"] + "-j")
 o = Queue(A["other"], connection=r, serializer=JSONSerializer)
 o.enqueue("app.tasks.later", 1, job_id=A["other"] + "-1")
 o.enqueue("app.tasks.later", 2, job_id=A["other"] + "-2")
 out(None)
 `,
-      { queue: name, other, jobs: JOBS },
+      { queue: name, other, jobs: JOBS, gate, runs: join(dir, "runs"), ended: join(dir, "ended") },
     );
     const job = new Job(`${name}-j`, conn);
     await until(async () => (await job.getStatus()) === "started", "the rqts worker started the job");
@@ -343,6 +347,7 @@ out(None if w is None else {
       `rq info shows the rqts worker busy while it runs a job:\n${busyInfo}`,
     );
 
+    writeFileSync(gate, "");
     await until(async () => (await job.getStatus()) === "finished", "the rqts worker finished the job");
     await until(
       async () => (await conn.call<string | null>(["HGET", worker.key, "state"])) === "idle",
@@ -410,9 +415,11 @@ out(None if w is None else {
     assert.ok(!afterAll.includes(worker.name), `rq info --raw still lists the stopped rqts worker:\n${afterAll}`);
   } finally {
     if (running) {
+      writeFileSync(gate, "");
       worker.stop();
       await running.catch(() => {});
     }
+    rmSync(dir, { recursive: true, force: true });
     await cleanup(conn, name, [worker.key]);
     await conn.close();
   }
@@ -422,107 +429,143 @@ out(None if w is None else {
 // 3. A Python worker and an rqts worker drain one queue together
 
 const PY_TASKS = `
+import os, time
+
 def mark(path, label):
     with open(path, "a") as f:
         f.write(label + "\\n")
     return label
+
+def gated_mark(path, label, gate):
+    while not os.path.exists(gate):
+        time.sleep(0.02)
+    return mark(path, label)
 `;
 
-test("worker interop: a Python RQ worker and an rqts worker drain one queue together, each job once", async () => {
-  const name = uniqueName("wi-both");
-  const url = await redisUrl();
-  const conn = Connection.fromUrl(url);
-  const dir = mkdtempSync(join(tmpdir(), "rqts-both-"));
-  const marks = join(dir, "marks.txt");
-  const N = 40;
-  const worker = rqtsWorker(url, [name]);
-  let pythonWorkerKeys: string[] = [];
-  try {
-    writeFileSync(join(dir, "interop_tasks.py"), PY_TASKS);
-    writeFileSync(marks, "");
-    const ids = Array.from({ length: N }, (_, i) => `${name}-${String(i).padStart(2, "0")}`);
-    const label = (i: number) => `L${String(i).padStart(2, "0")}`;
-    const isPython = (i: number) => i % 2 === 0;
-    await py<null>(
-      `
+test(
+  "worker interop: a Python RQ worker and an rqts worker drain one queue together: each takes jobs, each job runs once",
+  async () => {
+    const name = uniqueName("wi-both");
+    const url = await redisUrl();
+    const conn = Connection.fromUrl(url);
+    const dir = mkdtempSync(join(tmpdir(), "rqts-both-"));
+    const marks = join(dir, "marks.txt");
+    const gate = join(dir, "gate");
+    const N = 40;
+    const worker = rqtsWorker(url, [name]);
+    let pythonWorkerKeys: string[] = [];
+    try {
+      writeFileSync(join(dir, "interop_tasks.py"), PY_TASKS);
+      writeFileSync(marks, "");
+      const ids = Array.from({ length: N }, (_, i) => `${name}-${String(i).padStart(2, "0")}`);
+      const label = (i: number) => `L${String(i).padStart(2, "0")}`;
+      const isPython = (i: number) => i % 2 === 0;
+      await py<null>(
+        `
 q = Queue(A["queue"], connection=r, serializer=JSONSerializer)
 for n, i in enumerate(A["ids"]):
+    if n == 0:
+        q.enqueue("interop_tasks.gated_mark", A["marks"], "L00", A["gate"], job_id=i)
+        continue
     func = "interop_tasks.mark" if n % 2 == 0 else A["ts"]
     q.enqueue(func, A["marks"], "L%02d" % n, job_id=i)
 out(None)
 `,
-      { queue: name, ids, ts: `${JOBS}#mark`, marks },
-    );
-    same(await conn.call<number>(["LLEN", `rq:queue:${name}`]), N, "setup: 40 jobs queued");
-
-    // The Python worker first (it starts slowly); the rqts worker joins as soon as it is registered.
-    const pyRun = rqCli(
-      ["worker", "--burst", "--url", url, "--serializer", "rq.serializers.JSONSerializer", "--path", dir, name],
-      { cwd: dir, timeoutMs: 90_000 },
-    );
-    let pyDone = false;
-    const pyResult = pyRun.finally(() => (pyDone = true));
-    await until(
-      async () => pyDone || (await conn.call<number>(["SCARD", `rq:workers:${name}`])) > 0,
-      "the Python worker registered",
-      30_000,
-    );
-    pythonWorkerKeys = await conn.call<string[]>(["SMEMBERS", `rq:workers:${name}`]);
-    const [pyLog] = await Promise.all([pyResult, worker.work({ burst: true })]);
-    const context = `\n--- python worker log ---\n${pyLog}`;
-
-    const zset = (kind: string) => conn.call<string[]>(["ZRANGE", `rq:${kind}:${name}`, "0", "-1"]);
-    const finished = new Set(await zset("finished"));
-    const failed = new Set(await zset("failed"));
-    same(await conn.call<number>(["LLEN", `rq:queue:${name}`]), 0, `no job is left queued${context}`);
-    same(await zset("wip"), [], `no job is left in the started registry${context}`);
-    same(finished.size + failed.size, N, `finished (${finished.size}) + failed (${failed.size}) = ${N}${context}`);
-
-    const jobs = await Job.fetchMany(ids, { connection: conn });
-    const lines = readFileSync(marks, "utf8").split("\n").filter((l) => l !== "");
-    const times = new Map<string, number>();
-    for (const l of lines) times.set(l, (times.get(l) ?? 0) + 1);
-    const dupes = [...times].filter(([, n]) => n > 1);
-    same(dupes, [], `a label appears more than once in the marks file: some job ran twice${context}`);
-
-    const taken = new Map<string, number>();
-    for (let i = 0; i < N; i++) {
-      const id = ids[i], job = jobs[i];
-      assert.ok(job, `job ${id} vanished`);
-      const inFinished = finished.has(id), inFailed = failed.has(id);
-      assert.ok(
-        inFinished !== inFailed,
-        `job ${id} must be in exactly one of finished/failed (finished ${inFinished})`,
+        { queue: name, ids, ts: `${JOBS}#mark`, marks, gate },
       );
-      const status = await job.getStatus();
-      same(status, inFinished ? "finished" : "failed", `status of ${id} matches its registry`);
-      const by = job.workerName ?? "";
-      taken.set(by, (taken.get(by) ?? 0) + 1);
-      const byRqts = by === worker.name;
-      const mine = isPython(i) ? !byRqts : byRqts; // the worker that can run this function took it
-      same(inFinished, mine, `job ${id} (${isPython(i) ? "Python" : "TS"} function, taken by ${by}) outcome`);
-      if (inFinished) {
-        same(await job.result, label(i), `return value of ${id}`);
-        same(times.get(label(i)), 1, `finished job ${id}'s label ${label(i)} appears exactly once in the marks file`);
-      } else {
-        same(times.get(label(i)), undefined, `failed job ${id} must not have written its label`);
-        const exc = (await job.excInfo) ?? "";
-        if (byRqts) assert.match(exc, /looks like a Python dotted name/, `rqts's failure text for ${id}`);
-        else assert.ok(exc.includes("Traceback"), `the Python worker's failure for ${id} is a traceback; got ${exc}`);
+      same(await conn.call<number>(["LLEN", `rq:queue:${name}`]), N, "setup: 40 jobs queued");
+
+      // The Python worker first (it starts slowly) takes the first job, which runs until the test creates `gate`; the
+      // rqts worker joins meanwhile, and `gate` opens once it has run a job: so both take jobs from the one queue.
+      const pyRun = rqCli(
+        ["worker", "--burst", "--url", url, "--serializer", "rq.serializers.JSONSerializer", "--path", dir, name],
+        { cwd: dir, timeoutMs: 90_000 },
+      );
+      let pyDone = false;
+      const pyResult = pyRun.finally(() => (pyDone = true));
+      await until(
+        async () => pyDone || (await conn.call<string | null>(["HGET", `rq:job:${ids[0]}`, "status"])) === "started",
+        "the Python worker started the first job",
+        30_000,
+      );
+      pythonWorkerKeys = await conn.call<string[]>(["SMEMBERS", `rq:workers:${name}`]);
+      let rqtsDone = false;
+      const rqtsRun = worker.work({ burst: true }).finally(() => (rqtsDone = true));
+      await until(() => Promise.resolve(rqtsDone || worker.jobsDone > 0), "the rqts worker ran a job", 30_000);
+      writeFileSync(gate, "");
+      const [pyLog] = await Promise.all([pyResult, rqtsRun]);
+      const context = `\n--- python worker log ---\n${pyLog}`;
+
+      const zset = (kind: string) => conn.call<string[]>(["ZRANGE", `rq:${kind}:${name}`, "0", "-1"]);
+      const finished = new Set(await zset("finished"));
+      const failed = new Set(await zset("failed"));
+      same(await conn.call<number>(["LLEN", `rq:queue:${name}`]), 0, `no job is left queued${context}`);
+      same(await zset("wip"), [], `no job is left in the started registry${context}`);
+      same(finished.size + failed.size, N, `finished (${finished.size}) + failed (${failed.size}) = ${N}${context}`);
+
+      const jobs = await Job.fetchMany(ids, { connection: conn });
+      const lines = readFileSync(marks, "utf8").split("\n").filter((l) => l !== "");
+      const times = new Map<string, number>();
+      for (const l of lines) times.set(l, (times.get(l) ?? 0) + 1);
+      const dupes = [...times].filter(([, n]) => n > 1);
+      same(dupes, [], `a label appears more than once in the marks file: some job ran twice${context}`);
+
+      const taken = new Map<string, number>();
+      for (let i = 0; i < N; i++) {
+        const id = ids[i], job = jobs[i];
+        assert.ok(job, `job ${id} vanished`);
+        const inFinished = finished.has(id), inFailed = failed.has(id);
+        assert.ok(
+          inFinished !== inFailed,
+          `job ${id} must be in exactly one of finished/failed (finished ${inFinished})`,
+        );
+        const status = await job.getStatus();
+        same(status, inFinished ? "finished" : "failed", `status of ${id} matches its registry`);
+        const by = job.workerName ?? "";
+        taken.set(by, (taken.get(by) ?? 0) + 1);
+        const byRqts = by === worker.name;
+        const mine = isPython(i) ? !byRqts : byRqts; // the worker that can run this function took it
+        same(inFinished, mine, `job ${id} (${isPython(i) ? "Python" : "TS"} function, taken by ${by}) outcome`);
+        if (inFinished) {
+          same(await job.result, label(i), `return value of ${id}`);
+          same(times.get(label(i)), 1, `finished job ${id}'s label ${label(i)} appears exactly once in the marks file`);
+        } else {
+          same(times.get(label(i)), undefined, `failed job ${id} must not have written its label`);
+          const exc = (await job.excInfo) ?? "";
+          if (byRqts) assert.match(exc, /looks like a Python dotted name/, `rqts's failure text for ${id}`);
+          else assert.ok(exc.includes("Traceback"), `the Python worker's failure for ${id} is a traceback; got ${exc}`);
+        }
       }
+      same(pythonWorkerKeys.length, 1, "one Python worker registered on the queue");
+      const pyName = pythonWorkerKeys[0].slice("rq:worker:".length);
+      const rqtsTook = taken.get(worker.name) ?? 0;
+      const pyTook = taken.get(pyName) ?? 0;
+      console.log(
+        `  drained ${N} jobs: rqts worker took ${rqtsTook}, Python worker took ${pyTook} ` +
+          `(${finished.size} finished, ${failed.size} failed)`,
+      );
+      same(
+        [...taken.keys()].sort(),
+        [worker.name, pyName].sort(),
+        `the two workers, and only they, took jobs${context}`,
+      );
+      assert.ok(rqtsTook >= 1 && pyTook >= 1, `each worker took jobs (rqts ${rqtsTook}, Python ${pyTook})${context}`);
+      same(rqtsTook + pyTook, N, "every job taken by one of the two");
+      // Each worker counted the jobs it finished (its successful_job_count), as the jobs' worker_name says.
+      const finishedBy = (w: string) => ids.filter((id, i) => finished.has(id) && jobs[i]?.workerName === w).length;
+      for (const [label, key, w] of [["rqts", worker.key, worker.name], ["Python", pythonWorkerKeys[0], pyName]]) {
+        const counted = Number(await conn.call<string | null>(["HGET", key, "successful_job_count"]) ?? 0);
+        same(counted, finishedBy(w), `the ${label} worker's successful_job_count`);
+      }
+      same(lines.length, finished.size, "one mark per finished job");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await cleanup(conn, name, [worker.key, ...pythonWorkerKeys]);
+      await conn.close();
     }
-    const rqtsTook = taken.get(worker.name) ?? 0;
-    console.log(
-      `  drained ${N} jobs: rqts worker took ${rqtsTook}, Python worker took ${N - rqtsTook} ` +
-        `(${finished.size} finished, ${failed.size} failed)`,
-    );
-    same(lines.length, finished.size, "one mark per finished job");
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-    await cleanup(conn, name, [worker.key, ...pythonWorkerKeys]);
-    await conn.close();
-  }
-}, { timeout: 120_000 });
+  },
+  { timeout: 120_000 },
+);
 
 // ---------------------------------------------------------------------------------------------------------------
 // 4. The abandoned-job rule across the two
