@@ -169,8 +169,7 @@ test(
 /**
  * A listener on the port of a stopped Redis, where connection attempts are otherwise invisible: it notes when each
  * attempt arrives and closes it on its first bytes (the client's handshake fails, as against a closed port: the
- * command is not sent). Closed before the handshake, rqts' RESP client would miss the close and wait out its 5 s reply
- * timeout instead.
+ * command is not sent).
  */
 async function doorman(port: number): Promise<{ attempts: number[]; close(): Promise<void> }> {
   const attempts: number[] = [];
