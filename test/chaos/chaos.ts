@@ -74,6 +74,8 @@ interface WorkerProc {
   killedByUs: boolean;
   /** Its slots (horses running at once). */
   concurrency: number;
+  /** Whether it logged that its liveness lapsed (out of touch past its TTL: others may have recovered it). */
+  lapsed: boolean;
   stoppingByUs: boolean;
   spawnedAt: number;
   /** When its worker key first showed up in Redis (start-up done), ms. */
@@ -318,8 +320,14 @@ function startWorker(url: string, stable: boolean): WorkerProc {
   if (!child.pid) throw new Error(`could not start a worker: ${exe} ${args.join(" ")}`);
   const out = createWriteStream(join(logDir, `${name}.log`));
   logStreams.push(out);
-  child.stdout!.on("data", (d: Uint8Array) => out.write(d));
-  child.stderr!.on("data", (d: Uint8Array) => out.write(d));
+  let tail = ""; // the end of its output so far, to spot a line split across chunks
+  const watch = (d: Uint8Array) => {
+    out.write(d);
+    tail = (tail + String(d)).slice(-400);
+    if (tail.includes("This worker was out of touch")) w.lapsed = true;
+  };
+  child.stdout!.on("data", watch);
+  child.stderr!.on("data", watch);
   const w: WorkerProc = {
     name,
     pid: child.pid,
@@ -328,6 +336,7 @@ function startWorker(url: string, stable: boolean): WorkerProc {
     gone: false,
     killedByUs: false,
     concurrency,
+    lapsed: false,
     stoppingByUs: false,
     spawnedAt: Date.now(),
     exited: new Promise((resolve) => {
@@ -767,23 +776,29 @@ async function main(): Promise<number> {
     }
     let abandonedBound = 0;
     for (const w of killed.values()) abandonedBound += w.concurrency * ABANDONED_PER_SLOT;
-    const abandonedByLive = [...abandonedBy].filter(([name]) => !killed.has(name));
+    // A worker that logged its liveness lapsed (stalled past --liveness-ttl on a loaded machine) was recovered as dead,
+    // rightly by the TTL: what it then gave back instead of running (released or never-started jobs) stays abandoned
+    // under its name. It counts like a killed one; a live worker that never said so must not appear here.
+    const lapsed = new Map(workers.filter((w) => w.lapsed && !w.killedByUs).map((w) => [w.name, w]));
+    for (const w of lapsed.values()) abandonedBound += w.concurrency * ABANDONED_PER_SLOT;
+    const abandonedByLive = [...abandonedBy].filter(([name]) => !killed.has(name) && !lapsed.has(name));
     const all = [...abandonedBy.values()].flat();
     const perWorker = [...abandonedBy].map(([name, ids]) =>
-      `${name.slice(run.length + 1)} (c${killed.get(name)?.concurrency ?? "?"}) ${ids.length}`
+      `${name.slice(run.length + 1)} (c${(killed.get(name) ?? lapsed.get(name))?.concurrency ?? "?"}) ${ids.length}`
     );
     console.log(
       `abandoned: ${reasons.abandoned} (${all.filter((id) => ended.has(id)).length} had returned, ` +
         `${all.filter((id) => firstStart.has(id) && !ended.has(id)).length} were running, ` +
         `${all.filter((id) => !firstStart.has(id)).length} never started), by ${abandonedBy.size} worker(s)` +
-        `${perWorker.length ? ` [${perWorker.join(", ")}]` : ""}, ${abandonedByLive.length} of them never killed; ` +
-        `at most ${abandonedBound} allowed (${ABANDONED_PER_SLOT} per slot of the ${kills} killed workers)`,
+        `${perWorker.length ? ` [${perWorker.join(", ")}]` : ""}, ${abandonedByLive.length} of them never killed ` +
+        `(${lapsed.size} live worker(s) logged a liveness lapse); at most ${abandonedBound} allowed ` +
+        `(${ABANDONED_PER_SLOT} per slot of the ${kills} killed and ${lapsed.size} lapsed workers)`,
     );
     for (const [name, ids] of abandonedByLive) {
       violations.push(`${ids.length} job(s) failed as abandoned by ${name}, which was never killed: ${ids.join(", ")}`);
     }
     for (const [name, ids] of abandonedBy) {
-      const w = killed.get(name);
+      const w = killed.get(name) ?? lapsed.get(name);
       if (w && ids.length > w.concurrency * ABANDONED_PER_SLOT) {
         violations.push(
           `${ids.length} job(s) abandoned by ${name} (concurrency ${w.concurrency}), more than its slots can hold: ` +
