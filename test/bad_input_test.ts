@@ -223,9 +223,11 @@ test("a long-running worker survives bad jobs: still alive and running the next 
 }, { timeout: 40_000 });
 
 // RQ sets no size limit on arguments, and neither does rqts: a 50 MB argument runs. What must hold is that the worker
-// carries it without a blow-up in time or memory, and goes on.
+// carries it without a blow-up in memory (its peak RSS, measured) and goes on to the next job. A blow-up in time shows
+// as the wait for the next job running out (40 s, several times what a loaded machine needs); the time taken is printed,
+// not asserted, as it says more about the machine's load than about the worker.
 test(
-  "a 50 MB argument runs within seconds: the worker survives with bounded memory and runs the next job",
+  "a 50 MB argument runs whole: the worker survives with bounded memory and runs the next job",
   async () => {
     await using c = await rawConnection();
     const queue = uniqueName("big");
@@ -255,7 +257,6 @@ test(
       const peakKb = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${w.pid}/status`, "utf8"))?.[1]);
       console.log(`50 MB argument: ran in ${seconds.toFixed(1)} s, worker peak RSS ${Math.round(peakKb / 1024)} MB`);
       assert.ok(peakKb < 1024 * 1024, `worker peak RSS ${peakKb} kB stays under 1 GB`);
-      assert.ok(seconds < 15, `the 50 MB job and the one after it took ${seconds.toFixed(1)} s (expected < 15 s)`);
       assert.ok(alive(w), w.output());
       w.signal("SIGTERM");
       assert.deepEqual(await exitOf(w, 8000), { code: 0, signal: null }, w.output());

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { Job } from "../mod.ts";
-import { test } from "./_harness.ts";
+import { Job, Queue } from "../mod.ts";
+import { redisUrl, test } from "./_harness.ts";
 import { freshQueue } from "./_fixtures.ts";
 
 const JOBS = "./test/fixtures/jobs.ts";
@@ -61,16 +61,42 @@ test("isAsync: false calls onSuccess(job, connection, result) before storing the
   assert.equal(await q.connection.call<string>(["HGET", job.key, "success_callback_name"]), `${JOBS}#recordSuccess`);
 });
 
-test("isAsync: false: a success callback that throws fails the job and keeps dependents deferred", async () => {
+test("isAsync: false: a success callback that throws fails the job, and its dependent stays deferred (one that passes releases it)", async () => {
   await using q = await freshQueue({ isAsync: false });
+  // Each parent is first enqueued by an asynchronous Queue of the same name (queued, not run), so that a dependent can
+  // wait on it; enqueueing the same id on the synchronous queue then runs it in this process.
+  await using pending = new Queue(q.name, { connection: await redisUrl() });
   await using waiting = await freshQueue();
-  const id = `${q.name}-cb`;
-  const child = await waiting.enqueueCall(`${JOBS}#add`, { dependsOn: id });
-  assert.equal(child.status, "queued", "a missing dependency counts as met");
-  const job = await q.enqueueCall(`${JOBS}#add`, { args: [1, 1], jobId: id, onSuccess: `${JOBS}#explodingCallback` });
-  assert.equal(await job.getStatus(), "failed");
-  assert.equal(await job.result, null);
-  assert.match((await job.excInfo) ?? "", /success callback exploded/);
+  const parentWithChild = async (label: string, onSuccess: string) => {
+    const id = `${q.name}-${label}`;
+    await pending.enqueueCall(`${JOBS}#add`, { args: [1, 1], jobId: id });
+    const child = await waiting.enqueueCall(`${JOBS}#add`, { args: [2, 2], dependsOn: id });
+    assert.equal(child.status, "deferred", "its parent is queued, not finished");
+    const parent = await q.enqueueCall(`${JOBS}#add`, { args: [1, 1], jobId: id, onSuccess });
+    return { parent, child };
+  };
+  const exploding = await parentWithChild("exploding", `${JOBS}#explodingCallback`);
+  assert.equal(await exploding.parent.getStatus(), "failed");
+  assert.equal(await exploding.parent.result, null);
+  assert.match((await exploding.parent.excInfo) ?? "", /success callback exploded/);
+  assert.equal(await exploding.child.getStatus(), "deferred");
+  assert.deepEqual(await waiting.deferredJobRegistry.getJobIds(), [exploding.child.id]);
+  assert.deepEqual(await waiting.getJobIds(), [], "nothing released to the dependent's queue");
+  // The same with a callback that passes: the dependent is released, so the one above was held by its parent's
+  // failure, not by how it was set up.
+  const passing = await parentWithChild("passing", `${JOBS}#recordSuccess`);
+  assert.equal(await passing.parent.getStatus(), "finished");
+  assert.equal(await passing.child.getStatus(), "queued");
+  assert.deepEqual(await waiting.getJobIds(), [passing.child.id]);
+  assert.equal(await exploding.child.getStatus(), "deferred");
+  assert.deepEqual(await waiting.deferredJobRegistry.getJobIds(), [exploding.child.id]);
+});
+
+test("Queue.enqueueCall({ dependsOn }) queues a job whose dependency does not exist: a missing one counts as met", async () => {
+  await using q = await freshQueue();
+  const child = await q.enqueueCall(`${JOBS}#add`, { args: [1, 2], dependsOn: `${q.name}-never-enqueued` });
+  assert.equal(child.status, "queued");
+  assert.deepEqual(await q.getJobIds(), [child.id]);
 });
 
 test("isAsync: false calls onFailure(job, connection, error) when the job throws", async () => {

@@ -1,12 +1,15 @@
 // The Runtime conformance suite: the same checks against whichever adapter this runtime installs (Deno, Bun, Node).
 import assert from "node:assert/strict";
-import { hostname } from "node:os";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
 import process from "node:process";
 import { pathToFileURL } from "node:url";
 import "../mod.ts";
 import { runtimeName } from "../runtime/detect.ts";
 import { getRuntime, type HorseMessage, type HorseProcess } from "../src/runtime.ts";
 import { test } from "./_harness.ts";
+import { until } from "./_process.ts";
 
 const rt = () => getRuntime();
 const EXT = import.meta.url.endsWith(".ts") ? "ts" : "js";
@@ -105,33 +108,42 @@ test("Runtime.spawnHorse(): exit codes and signals are reported; kill() after ex
 });
 
 test("Runtime.spawnHorse(): a released batch starts no job after the running one; the horse says which", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "rqts-release-"));
+  const marks = join(dir, "marks");
+  const go = join(dir, "go");
+  const marked = () => existsSync(marks) ? readFileSync(marks, "utf8") : "";
   const h = rt().spawnHorse({ env: {}, cwd: process.cwd() });
   try {
     await nextMessage(h, "ready");
     const seen: HorseMessage[] = [];
     h.onMessage((m) => (m.type === "done" || m.type === "released") && seen.push(m));
-    h.send(runMessage(1, [`./test/fixtures/jobs.ts#sleep`, [0.5]], [`./test/fixtures/jobs.ts#add`, [1, 1]], [
-      `./test/fixtures/jobs.ts#add`,
-      [2, 2],
-    ]));
-    await new Promise((r) => setTimeout(r, 200));
+    // The first job marks that it runs and waits for its cue; the two behind it would mark too if they ran.
+    h.send(runMessage(1, [`./test/fixtures/jobs.ts#markThenWaitFor`, [marks, "1", go]], [
+      `./test/fixtures/jobs.ts#mark`,
+      [marks, "2"],
+    ], [`./test/fixtures/jobs.ts#mark`, [marks, "3"]]));
+    await until("the first job to run", () => marked() === "1\n", 20_000);
     h.send({ type: "release", seq: 1 });
     // A release for a batch that is not running (stale) changes nothing and says so.
     h.send({ type: "release", seq: 99 });
-    const deadline = Date.now() + 5000;
-    while (seen.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    await new Promise((r) => setTimeout(r, 200)); // time for a job that should not run to report
+    await until("both answers to the releases", () => seen.length >= 2, 20_000);
+    writeFileSync(go, ""); // the first job ends now
+    await until("the first job's outcome", () => seen.length >= 3, 20_000);
+    // The horse goes on with the next message; it runs jobs in order, so a job of the released batch that started
+    // after the first would have reported (and marked) before this one does.
+    h.send(runMessage(4, [`./test/fixtures/jobs.ts#add`, [3, 4]]));
+    const done = await nextMessage(h, "done");
+    assert.deepEqual([done.seq, atob(done.returnValue as string)], [4, "7"]);
     assert.deepEqual(seen.map((m) => [m.type, m.batch ?? null, m.seq]), [
       ["released", 1, 2],
       ["released", 99, null],
       ["done", null, 1],
+      ["done", null, 4],
     ]);
-    // The horse goes on with the next message.
-    h.send(runMessage(4, [`./test/fixtures/jobs.ts#add`, [3, 4]]));
-    const done = await nextMessage(h, "done");
-    assert.deepEqual([done.seq, atob(done.returnValue as string)], [4, "7"]);
+    assert.equal(marked(), "1\n", "no job after the released one ran");
   } finally {
     h.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
@@ -153,15 +165,21 @@ test("Runtime.spawnHorse(): send() to a horse that is dying or gone is dropped, 
   await new Promise((r) => setTimeout(r, 100)); // an unhandled rejection from a failed write would surface here
 });
 
-test("Runtime.onSignal() calls the handler until unsubscribed", async () => {
-  let calls = 0;
-  const off = rt().onSignal("SIGTERM", () => calls++);
+test("Runtime.onSignal() calls the handler until unsubscribed, and not after", async () => {
+  let first = 0, second = 0;
+  const offFirst = rt().onSignal("SIGTERM", () => first++);
+  // A second subscriber stays on throughout: it keeps SIGTERM from ending this process once the first is off, and it
+  // shows when a signal has been delivered.
+  const offSecond = rt().onSignal("SIGTERM", () => second++);
   try {
     process.kill(process.pid, "SIGTERM");
-    const deadline = Date.now() + 2000;
-    while (calls === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(calls, 1);
+    await until("the first SIGTERM to reach both handlers", () => first === 1 && second === 1, 10_000);
+    offFirst();
+    process.kill(process.pid, "SIGTERM");
+    await until("the second SIGTERM to reach the handler still subscribed", () => second === 2, 10_000);
+    assert.equal(first, 1, "the unsubscribed handler was not called again");
   } finally {
-    off();
+    offFirst();
+    offSecond();
   }
 });

@@ -2,7 +2,9 @@
 // run by worker processes while this driver SIGKILLs a random worker every few seconds and starts a replacement.
 // At the end every job must be in exactly one terminal place (finished or failed, with its reason), none missing,
 // none that finished having run more or less than once (counted through a side channel the jobs write to, see
-// chaos_jobs.ts), and dependents run only after their parents. Prints
+// chaos_jobs.ts), and dependents run only after their parents. The deaths must have happened (kills close to the
+// number planned) and explain every abandoned job: each names a worker the driver killed, and each killed worker
+// abandoned no more than its slots can hold (so a live worker wrongly declared dead cannot hide among them). Prints
 // `jobs: N, finished: F, failed: X, lost: 0, duplicated: 0` and exits 1 on any violation.
 //
 //   deno run -A test/chaos/chaos.ts [--jobs 2000] [--workers 3] [--kill-every 3] [--runtime deno|bun|node]
@@ -70,6 +72,10 @@ interface WorkerProc {
   exited: Promise<{ code: number | null; signal: string | null }>;
   gone: boolean;
   killedByUs: boolean;
+  /** Its slots (horses running at once). */
+  concurrency: number;
+  /** Whether it logged that its liveness lapsed (out of touch past its TTL: others may have recovered it). */
+  lapsed: boolean;
   stoppingByUs: boolean;
   spawnedAt: number;
   /** When its worker key first showed up in Redis (start-up done), ms. */
@@ -88,6 +94,24 @@ const EXPECTED: Record<Kind, "finished" | Reason> = {
 const JOBS_MODULE = "./test/chaos/chaos_jobs.ts";
 const HANG_TIMEOUT = 1; // jobTimeout of the "hang" jobs, seconds
 const JOB_TIMEOUT = 30; // of every other job: far above their run time, even on a loaded machine
+/**
+ * src/worker.ts's BATCH_MAX (most jobs one message sends to a horse), for the bound on abandoned jobs below; checked
+ * against the source when the driver runs from it.
+ */
+const BATCH_MAX = 8;
+/**
+ * Most jobs one slot of a killed worker can leave to be failed as abandoned. Recovery (RECOVER_WORKER in src/lua.ts)
+ * gives back what the dead worker's own list and held set (`rqts:held:<worker>`: jobs taken ahead) hold, and fails as
+ * abandoned only the jobs still 'started' by it in `rqts:running:<worker>` outside those. A slot's jobs there (see
+ * Worker.#slot and #perform) are at most: the message its horse is running (up to BATCH_MAX jobs, which leave the
+ * held set before they reach the horse: the running one, the ones before it whose outcomes are stored when the
+ * message is done, and the ones after it, which the horse gives back itself unless it died too), plus the outcomes of
+ * the message before it, still on their way to Redis while the next runs (up to BATCH_MAX more). Jobs a wait took
+ * (one, or three with a finish) are counted among those, as they go to the horse as one message. So 2 × BATCH_MAX per
+ * slot. (The README's "only the running one fails as abandoned" is the common case: one per slot.) A live worker's
+ * name on an abandoned job is a false death however few there are, and is checked separately.
+ */
+const ABANDONED_PER_SLOT = 2 * BATCH_MAX;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Flags
@@ -296,8 +320,14 @@ function startWorker(url: string, stable: boolean): WorkerProc {
   if (!child.pid) throw new Error(`could not start a worker: ${exe} ${args.join(" ")}`);
   const out = createWriteStream(join(logDir, `${name}.log`));
   logStreams.push(out);
-  child.stdout!.on("data", (d: Uint8Array) => out.write(d));
-  child.stderr!.on("data", (d: Uint8Array) => out.write(d));
+  let tail = ""; // the end of its output so far, to spot a line split across chunks
+  const watch = (d: Uint8Array) => {
+    out.write(d);
+    tail = (tail + String(d)).slice(-400);
+    if (tail.includes("This worker was out of touch")) w.lapsed = true;
+  };
+  child.stdout!.on("data", watch);
+  child.stderr!.on("data", watch);
   const w: WorkerProc = {
     name,
     pid: child.pid,
@@ -305,6 +335,8 @@ function startWorker(url: string, stable: boolean): WorkerProc {
     stable,
     gone: false,
     killedByUs: false,
+    concurrency,
+    lapsed: false,
     stoppingByUs: false,
     spawnedAt: Date.now(),
     exited: new Promise((resolve) => {
@@ -451,7 +483,9 @@ async function main(): Promise<number> {
 
     // Kill a random chaos worker every KILL_EVERY seconds until everything is enqueued and 90% is terminal.
     let killing = true;
-    let nextKill = Date.now() + KILL_EVERY * 1000;
+    const killingSince = Date.now();
+    let killingEnded: number | undefined;
+    let nextKill = killingSince + KILL_EVERY * 1000;
     let lastReport = 0;
     let done = { finished: 0, failed: 0 };
     while (true) {
@@ -469,6 +503,7 @@ async function main(): Promise<number> {
       sampleOrphans();
       if (killing && ((enqueueDone && terminal >= 0.9 * N) || Date.now() - started > 0.8 * DEADLINE * 1000)) {
         killing = false;
+        killingEnded = Date.now();
         log(`stopped killing after ${kills} kills: ${terminal}/${N} terminal`);
       }
       if (killing && Date.now() >= nextKill) {
@@ -510,6 +545,7 @@ async function main(): Promise<number> {
     }
     await enqueueing.catch(() => {});
     const drained = Date.now();
+    killingEnded ??= drained;
 
     // Warm shutdown of every worker, then whatever is left of this run's processes is an orphan.
     const alive = workers.filter((w) => !w.gone);
@@ -552,12 +588,19 @@ async function main(): Promise<number> {
     const zset = (kind: Parameters<typeof registryKey>[0], q: string) =>
       connection.call<string[]>(["ZRANGE", registryKey(kind, q), "0", "-1"]);
     const places = new Map<string, string[]>(); // id → every place it is in
-    const put = (id: string, place: string) => places.set(id, [...(places.get(id) ?? []), place]);
+    const placeQueues = new Map<string, string[]>(); // id → the queue of each of those places
+    // Ids in this run's queues and registries that the plan does not have (Redis' view, against the plan's).
+    const unplanned: string[] = [];
+    const put = (id: string, place: string, q: string) => {
+      if (!byId.has(id)) return void unplanned.push(`${id} in ${place} of ${q}`);
+      places.set(id, [...(places.get(id) ?? []), place]);
+      placeQueues.set(id, [...(placeQueues.get(id) ?? []), q]);
+    };
     for (const q of [MAIN, STABLE]) {
       for (const kind of ["finished", "failed", "started", "deferred", "scheduled", "canceled"] as const) {
-        for (const id of await zset(kind, q)) put(id, kind);
+        for (const id of await zset(kind, q)) put(id, kind, q);
       }
-      for (const id of await connection.call<string[]>(["LRANGE", queueKey(q), "0", "-1"])) put(id, "queued");
+      for (const id of await connection.call<string[]>(["LRANGE", queueKey(q), "0", "-1"])) put(id, "queued", q);
     }
     const execCounts = await connection.call<Record<string, string> | string[]>(["HGETALL", keys.exec]);
     const exec = new Map<string, number>();
@@ -566,10 +609,12 @@ async function main(): Promise<number> {
     } else for (const [id, n] of Object.entries(execCounts)) exec.set(id, Number(n));
     const firstStart = new Map<string, number>();
     const lastEvent = new Map<string, number>();
+    const ended = new Set<string>(); // ids whose function returned or threw
     for (const line of await connection.call<string[]>(["LRANGE", keys.log, "0", "-1"])) {
       const [id, event, ms] = line.split(" ");
       const t = Number(ms);
       if (event === "start" && !(firstStart.get(id)! <= t)) firstStart.set(id, t);
+      if (event === "end") ended.add(id);
       if (!(lastEvent.get(id)! >= t)) lastEvent.set(id, t);
     }
 
@@ -585,6 +630,9 @@ async function main(): Promise<number> {
     }
 
     let finished = 0, failed = 0, lost = 0, duplicated = 0, reran = 0, wrong = 0, orderBad = 0, inconsistent = 0;
+    // Abandoned jobs by the worker named in them: each must be a worker this driver killed (a live one's name is a
+    // false death detection), and each killed worker's count within what its slots can hold (ABANDONED_PER_SLOT).
+    const abandonedBy = new Map<string, string[]>();
     const reasons: Record<Reason, number> = {
       thrown: 0,
       timeout: 0,
@@ -606,9 +654,11 @@ async function main(): Promise<number> {
     };
     const describe = (id: string) => {
       const j = fetched.get(id);
-      return `${id} [${byId.get(id)?.chain} chain] status=${j?.status ?? "(no hash)"} places=${
-        (places.get(id) ?? []).join(",") || "none"
-      } worker=${j?.workerName ?? "-"} exec=${exec.get(id) ?? 0}`;
+      const queues = placeQueues.get(id) ?? [];
+      const where = (places.get(id) ?? []).map((place, i) => `${place}@${queues[i] === MAIN ? "main" : "stable"}`);
+      return `${id} [${byId.get(id)?.chain} chain, ${byId.get(id)?.queue === MAIN ? "main" : "stable"}] status=${
+        j?.status ?? "(no hash)"
+      } places=${where.join(",") || "none"} worker=${j?.workerName ?? "-"} exec=${exec.get(id) ?? 0}`;
     };
 
     for (const p of jobs) {
@@ -621,9 +671,9 @@ async function main(): Promise<number> {
         problem(`lost: ${describe(p.id)}`);
         continue;
       }
-      if (where.length !== 1 || status !== where[0]) {
+      if (where.length !== 1 || status !== where[0] || placeQueues.get(p.id)![0] !== p.queue) {
         inconsistent++;
-        problem(`not in exactly one place matching its status: ${describe(p.id)}`);
+        problem(`not in exactly one place of its queue matching its status: ${describe(p.id)}`);
         continue;
       }
       const runs = exec.get(p.id) ?? 0;
@@ -642,6 +692,10 @@ async function main(): Promise<number> {
         const text = excInfo.get(p.id) ?? null;
         const reason = classify(text);
         reasons[reason]++;
+        if (reason === "abandoned") {
+          const by = job.workerName ?? "(none)";
+          abandonedBy.set(by, [...(abandonedBy.get(by) ?? []), p.id]);
+        }
         if (runs > 1) {
           reran++;
           problem(`failed after ${runs} executions: ${describe(p.id)}`);
@@ -699,7 +753,79 @@ async function main(): Promise<number> {
       `elapsed: ${seconds(Date.now() - started)} s (waiting ended after ${seconds(drained - started)} s); ` +
         `seed ${SEED}; load average ${load}; driver's worst event-loop stall ${maxLagMs} ms`,
     );
-    if (finished + failed + lost + inconsistent !== N) violations.push("the counts do not add up to the jobs planned");
+    // The kills: at least one (a run without a death shows nothing about recovery), and about as many as the run
+    // planned, one every KILL_EVERY s while killing went on; half of it allows for kills late on a loaded machine.
+    const killingSeconds = (killingEnded - killingSince) / 1000;
+    const expectedKills = Math.floor(killingSeconds / KILL_EVERY);
+    const killed = new Map(workers.filter((w) => w.killedByUs).map((w) => [w.name, w]));
+    console.log(
+      `kills: ${kills} (planned ${expectedKills}: one every ${KILL_EVERY} s over ${killingSeconds.toFixed(1)} s ` +
+        `of killing; at least ${Math.max(1, Math.ceil(expectedKills / 2))} required)`,
+    );
+    if (kills < 1 || kills < expectedKills / 2) {
+      violations.push(
+        `${kills} worker(s) killed, ${expectedKills} planned: the run did not test deaths` +
+          (expectedKills < 1 ? ` (too short for one kill every ${KILL_EVERY} s: raise --jobs)` : ""),
+      );
+    }
+    // Abandoned jobs: each named worker killed, each within its slots' bound (see ABANDONED_PER_SLOT).
+    if (FROM_SOURCES) {
+      const source = readFileSync(join(ROOT, "src/worker.ts"), "utf8");
+      const batchMax = Number(/^const BATCH_MAX = (\d+);/m.exec(source)?.[1]);
+      if (batchMax !== BATCH_MAX) violations.push(`src/worker.ts has BATCH_MAX ${batchMax}: update chaos.ts's`);
+    }
+    let abandonedBound = 0;
+    for (const w of killed.values()) abandonedBound += w.concurrency * ABANDONED_PER_SLOT;
+    // A worker that logged its liveness lapsed (stalled past --liveness-ttl on a loaded machine) was recovered as dead,
+    // rightly by the TTL: what it then gave back instead of running (released or never-started jobs) stays abandoned
+    // under its name. It counts like a killed one; a live worker that never said so must not appear here.
+    const lapsed = new Map(workers.filter((w) => w.lapsed && !w.killedByUs).map((w) => [w.name, w]));
+    for (const w of lapsed.values()) abandonedBound += w.concurrency * ABANDONED_PER_SLOT;
+    const abandonedByLive = [...abandonedBy].filter(([name]) => !killed.has(name) && !lapsed.has(name));
+    const all = [...abandonedBy.values()].flat();
+    const perWorker = [...abandonedBy].map(([name, ids]) =>
+      `${name.slice(run.length + 1)} (c${(killed.get(name) ?? lapsed.get(name))?.concurrency ?? "?"}) ${ids.length}`
+    );
+    console.log(
+      `abandoned: ${reasons.abandoned} (${all.filter((id) => ended.has(id)).length} had returned, ` +
+        `${all.filter((id) => firstStart.has(id) && !ended.has(id)).length} were running, ` +
+        `${all.filter((id) => !firstStart.has(id)).length} never started), by ${abandonedBy.size} worker(s)` +
+        `${perWorker.length ? ` [${perWorker.join(", ")}]` : ""}, ${abandonedByLive.length} of them never killed ` +
+        `(${lapsed.size} live worker(s) logged a liveness lapse); at most ${abandonedBound} allowed ` +
+        `(${ABANDONED_PER_SLOT} per slot of the ${kills} killed and ${lapsed.size} lapsed workers)`,
+    );
+    for (const [name, ids] of abandonedByLive) {
+      violations.push(`${ids.length} job(s) failed as abandoned by ${name}, which was never killed: ${ids.join(", ")}`);
+    }
+    for (const [name, ids] of abandonedBy) {
+      const w = killed.get(name) ?? lapsed.get(name);
+      if (w && ids.length > w.concurrency * ABANDONED_PER_SLOT) {
+        violations.push(
+          `${ids.length} job(s) abandoned by ${name} (concurrency ${w.concurrency}), more than its slots can hold: ` +
+            ids.join(", "),
+        );
+      }
+    }
+    if (reasons.abandoned > abandonedBound) {
+      violations.push(`${reasons.abandoned} jobs abandoned, more than the killed workers' ${abandonedBound}`);
+    }
+    // What Redis holds against what the plan expects: no id the plan lacks in any queue, registry or the side channel,
+    // and the terminal registries' own counts equal the jobs found finished and failed one by one.
+    for (const id of exec.keys()) if (!byId.has(id)) unplanned.push(`${id} executed (side channel)`);
+    if (unplanned.length) {
+      violations.push(`${unplanned.length} id(s) the plan does not have: ${unplanned.slice(0, 10).join("; ")}`);
+    }
+    const registered = { finished: 0, failed: 0 };
+    for (const q of [MAIN, STABLE]) {
+      registered.finished += await connection.call<number>(["ZCARD", registryKey("finished", q)]);
+      registered.failed += await connection.call<number>(["ZCARD", registryKey("failed", q)]);
+    }
+    if (registered.finished !== finished || registered.failed !== failed) {
+      violations.push(
+        `registries hold ${registered.finished} finished and ${registered.failed} failed; the ${N} planned jobs ` +
+          `were found ${finished} finished and ${failed} failed`,
+      );
+    }
     for (const p of problems) console.log(`  ${p}`);
     for (const v of violations) console.log(`  ${v}`);
     const bad = lost + duplicated + reran + wrong + orderBad + inconsistent + violations.length;
