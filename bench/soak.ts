@@ -10,6 +10,8 @@
  *       [--sample-every 5000] [--max-queued 20000]
  *   Diagnosis: [--worker-flags="--heapsnapshot-signal=SIGUSR2"] (runtime flags of the worker process) and
  *   [--worker-log /tmp/soak-{rt}.log] (the worker's whole output; by default only its tail is kept, for errors).
+ *   [--results DIR] where the JSON goes instead of bench/results/ (scripts/test.sh: a run of the suite does not
+ *   rewrite the committed results the README quotes).
  *
  * The worker runs as `deno run -A runtime/deno/bin.ts`, `bun runtime/bun/bin.ts` or, from the npm build (run
  * `deno run -A build_npm.ts` first), `node npm/esm/runtime/node/bin.js`, always with
@@ -583,6 +585,7 @@ async function main(): Promise<number> {
       "max-queued": { type: "string", default: "20000" },
       "worker-flags": { type: "string", default: "" },
       "worker-log": { type: "string" },
+      results: { type: "string" },
     },
   });
   const jobs = positiveInt("jobs", values.jobs!);
@@ -612,7 +615,7 @@ async function main(): Promise<number> {
   for (const rt of runtimes) {
     const v = await soak(rt, o);
     verdicts.push(v);
-    const dir = here("./results/");
+    const dir = values.results ? `${values.results.replace(/\/$/, "")}/` : here("./results/");
     mkdirSync(dir, { recursive: true });
     const file = `${dir}soak-${o.pace === "trickle" ? "trickle-" : ""}${rt}.json`;
     const record = {
