@@ -10,6 +10,8 @@
  *       [--sample-every 5000] [--max-queued 20000]
  *   Diagnosis: [--worker-flags="--heapsnapshot-signal=SIGUSR2"] (runtime flags of the worker process) and
  *   [--worker-log /tmp/soak-{rt}.log] (the worker's whole output; by default only its tail is kept, for errors).
+ *   [--results DIR] where the JSON goes instead of bench/results/ (scripts/test.sh: a run of the suite does not
+ *   rewrite the committed results the README quotes).
  *
  * The worker runs as `deno run -A runtime/deno/bin.ts`, `bun runtime/bun/bin.ts` or, from the npm build (run
  * `deno run -A build_npm.ts` first), `node npm/esm/runtime/node/bin.js`, always with
@@ -26,6 +28,9 @@
  * (the worker's child running runtime/<rt>/horse.*), Redis' connected_clients minus the bench's own. The V8 workers
  * (Deno, Node) also run with --trace-gc, which changes nothing but logging: the live heap after each full GC
  * (Mark-Compact) is the figure that tells a leak from a heap merely raising its limit, and is judged too (below).
+ * JavaScriptCore has no such log: Bun's worker runs with `--preload bench/soak_bun_heap.ts`, and at each sample from the
+ * warm-up's end on the soak sends it SIGUSR2, which it answers with a full GC (Bun.gc(true)) and its live heap
+ * (bun:jsc heapStats().heapSize) on stderr; its horse does not get the preload.
  *
  * Start and end: every runtime grows its heaps and JIT-compiles for the first thousands of jobs (measured: Bun settles
  * within ~12,000 jobs, Deno's horse and Node's horse within ~25,000, Deno's worker within ~60,000 since its horse
@@ -36,9 +41,10 @@
  * job shows as L × (jobs − warmup) / 2 between them. That is a blunt instrument (the leaks found while building this
  * bench, 0.4 to 2 kB a job, moved a worker's RSS by 8 to 27%), hence the live heap check.
  *
- * Verdict per runtime: PASS when neither median RSS grew by more than 10%; a V8 worker's live heap grew by at most 200
- * bytes a job (the least-squares slope through its full GCs from the warm-up's last one on: far more sensitive than
- * RSS; the warm-up's last GC is kept because a leak makes full GCs rare); the most fds (worker, horse) and Redis
+ * Verdict per runtime: PASS when neither median RSS grew by more than 10%; the worker's live heap grew by at most 200
+ * bytes a job (the least-squares slope through its full GCs from the warm-up's last one on, Bun's forced ones from the
+ * warm-up's end on: far more sensitive than RSS; the warm-up's last GC is kept because a leak makes full GCs rare), and
+ * was judged at all: fewer than two full-GC samples is a FAIL, not a pass; the most fds (worker, horse) and Redis
  * connections seen in the second half are not above the most seen in the first (the most: counts flicker by one); the
  * horse is the same process throughout; and Redis holds as many keys after the last job as with the idle worker before
  * the first one (used_memory is reported, not judged: its allocator noise is not a leak of ours).
@@ -140,9 +146,9 @@ interface Verdict {
   fds: { worker: [number, number]; horse: [number, number] };
   redisConnections: [number, number];
   redis: { idleUsedMemory: number; endUsedMemory: number; idleKeys: number; endKeys: number };
-  /** V8 workers: [jobs done, live heap MB] after the warm-up's last full GC and each one after it. */
+  /** [jobs done, live heap MB]: V8 after the warm-up's last full GC and each one after it; Bun at each sample. */
   workerLiveHeapMb: [number, number][];
-  /** Their least-squares slope, bytes a job (undefined: fewer than two full GCs, or not V8). */
+  /** Their least-squares slope, bytes a job (undefined: fewer than two full GCs, a FAIL). */
   workerLiveHeapBytesPerJob: number | undefined;
   failures: string[];
   pass: boolean;
@@ -228,7 +234,14 @@ function workerCommand(rt: RuntimeName, flags: string[]): { bin: string; args: s
       jobRoot: ROOT,
     };
   }
-  if (rt === "bun") return { bin, args: [...flags, `${ROOT}/runtime/bun/bin.ts`], jobRoot: ROOT };
+  if (rt === "bun") {
+    // JavaScriptCore has no --trace-gc: the preload answers the soak's SIGUSR2 with the live heap after a full GC.
+    return {
+      bin,
+      args: ["--preload", `${ROOT}/bench/soak_bun_heap.ts`, ...flags, `${ROOT}/runtime/bun/bin.ts`],
+      jobRoot: ROOT,
+    };
+  }
   // Node runs the npm build; the build does not compile bench/, so the (plain JavaScript) fixture is put where the
   // Node adapter's .ts → .js fallback finds "./bench/jobs.ts" from npm/esm (as bench/worker_node.mjs does).
   const esm = `${ROOT}/npm/esm`;
@@ -245,6 +258,10 @@ type Exit = { code: number | null; signal: string | null };
 // A --trace-gc line of a full GC: "[<pid>:0x…]  1234 ms: [Incremental ]Mark-Compact 92.4 (144.8) -> 44.5 (137.3) MB".
 const FULL_GC =
   /^\[(\d+):0x[0-9a-f]+\]\s+[\d.]+ ms: (?:Incremental )?Mark-Compact[^\d]* [\d.]+ \([\d.]+\) -> ([\d.]+) /;
+// bench/soak_bun_heap.ts' answer to SIGUSR2 in a Bun worker: "soak-live-heap <pid> <bytes>" after Bun.gc(true).
+const BUN_LIVE_HEAP = /^soak-live-heap (\d+) (\d+)$/;
+/** How long the soak waits for a Bun worker's answer to its last SIGUSR2 before it stops the worker. */
+const HEAP_ANSWER_MS = 10_000;
 
 /** Runs the soak on one runtime. */
 async function soak(rt: RuntimeName, o: Options): Promise<Verdict> {
@@ -261,9 +278,10 @@ async function soak(rt: RuntimeName, o: Options): Promise<Verdict> {
   let child: ChildProcess | undefined;
   let exit: Exit | undefined;
   let tail = "";
-  let partial = "";
   let done = 0;
   const liveHeap: [number, number][] = [];
+  /** Bun: SIGUSR2s sent to the worker (each answered by one "soak-live-heap" line). */
+  let heapAsked = 0;
   const log = o.workerLog ? createWriteStream(o.workerLog.replace("{rt}", rt)) : undefined;
   try {
     const info = (section = "") => c.call<string>(section ? ["INFO", section] : ["INFO"]);
@@ -275,26 +293,29 @@ async function soak(rt: RuntimeName, o: Options): Promise<Verdict> {
       ...["--concurrency", "1", "--log-level", "warning"],
     ], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     const pid = child.pid!;
-    const onOutput = (d: unknown) => {
-      const text = String(d);
-      tail = (tail + text).slice(-4000);
-      log?.write(text);
-      const lines = (partial + text).split("\n");
-      partial = lines.pop()!;
-      for (const line of lines) {
-        const m = FULL_GC.exec(line);
-        if (m && Number(m[1]) === pid) {
-          // The last full GC of the warm-up stays as the baseline: a leak makes full GCs rare.
-          if (done < o.warmup) liveHeap.length = 0;
-          liveHeap.push([done, Number(m[2])]);
-        }
+    const onLine = (line: string) => {
+      const gc = FULL_GC.exec(line);
+      if (gc && Number(gc[1]) === pid) {
+        // The last full GC of the warm-up stays as the baseline: a leak makes full GCs rare.
+        if (done < o.warmup) liveHeap.length = 0;
+        liveHeap.push([done, Number(gc[2])]);
       }
+      const bun = BUN_LIVE_HEAP.exec(line);
+      if (bun && Number(bun[1]) === pid) liveHeap.push([done, Number(bun[2]) / 1024 / 1024]);
     };
-    child.stdout!.on("data", onOutput);
-    child.stderr!.on("data", (d: unknown) => {
-      tail = (tail + String(d)).slice(-4000);
-      log?.write(String(d));
-    });
+    const output = () => {
+      let partial = "";
+      return (d: unknown) => {
+        const text = String(d);
+        tail = (tail + text).slice(-4000);
+        log?.write(text);
+        const lines = (partial + text).split("\n");
+        partial = lines.pop()!;
+        lines.forEach(onLine);
+      };
+    };
+    child.stdout!.on("data", output());
+    child.stderr!.on("data", output());
     const exited = new Promise<Exit>((resolve) => {
       child!.once("exit", (code, signal) => resolve(exit = { code, signal }));
       child!.once("error", (e) => resolve(exit = { code: -1, signal: String(e) }));
@@ -385,10 +406,17 @@ async function soak(rt: RuntimeName, o: Options): Promise<Verdict> {
         const s = { ...m, queued: await queue.count(), redisKeys: await c.call<number>(["DBSIZE"]) };
         samples.push(s);
         printSample(s, samples.length === 1);
+        // Bun: a live heap at every sample from the warm-up's end on (the preload answers on stderr).
+        if (rt === "bun") {
+          process.kill(pid, "SIGUSR2");
+          heapAsked++;
+        }
       }
     }
     const seconds = (performance.now() - t0) / 1000;
     const endKeys = await c.call<number>(["DBSIZE"]);
+    const answersBy = Date.now() + HEAP_ANSWER_MS;
+    while (liveHeap.length < heapAsked && Date.now() < answersBy && !exit) await sleep(50);
 
     // Warm shutdown, as an operator would stop it. process.kill, not child.kill: after child.kill(), Deno's
     // node:child_process reports the exit as by that signal even when the worker caught it and exited 0.
@@ -437,7 +465,13 @@ async function soak(rt: RuntimeName, o: Options): Promise<Verdict> {
     if (verdict.workerRssGrowth > RSS_TOLERANCE) f.push(`worker RSS grew ${pct(verdict.workerRssGrowth)}`);
     if (verdict.horseRssGrowth > RSS_TOLERANCE) f.push(`horse RSS grew ${pct(verdict.horseRssGrowth)}`);
     const perJob = verdict.workerLiveHeapBytesPerJob;
-    if (perJob !== undefined && perJob > LIVE_HEAP_BYTES_PER_JOB) {
+    if (perJob === undefined) {
+      // Not judged is not passed: a leak slows full GCs down, and too short a run may see none.
+      f.push(
+        `the worker's live heap could not be judged: ${liveHeap.length} full-GC sample(s) after the warm-up, ` +
+          `2 needed (run more jobs)`,
+      );
+    } else if (perJob > LIVE_HEAP_BYTES_PER_JOB) {
       f.push(`the worker's live heap grew ${Math.round(perJob)} bytes a job`);
     }
     if (end.workerFds > start.workerFds) f.push(`worker fds ${start.workerFds} → ${end.workerFds}`);
@@ -461,15 +495,18 @@ async function soak(rt: RuntimeName, o: Options): Promise<Verdict> {
     if (liveHeap.length) {
       const heaps = liveHeap.map(([, h]) => h);
       console.log(
-        `Worker live heap after the last full GC of the warm-up and each one after it (--trace-gc, ` +
-          `${liveHeap.length} GCs): first ` +
+        (rt === "bun"
+          ? `Worker live heap after a full GC at each sample from the warm-up's end on (Bun.gc(true) on SIGUSR2, ` +
+            `bench/soak_bun_heap.ts; ${liveHeap.length} of ${heapAsked} answered): first `
+          : `Worker live heap after the last full GC of the warm-up and each one after it (--trace-gc, ` +
+            `${liveHeap.length} GCs): first `) +
           `${heaps[0].toFixed(1)} MB, last ${heaps[heaps.length - 1].toFixed(1)} MB, range ` +
           `${Math.min(...heaps).toFixed(1)}–${Math.max(...heaps).toFixed(1)} MB; ` +
           (perJob === undefined
-            ? "too few GCs to judge."
+            ? "too few GCs to judge: FAIL."
             : `${Math.round(perJob)} bytes a job (≤ ${LIVE_HEAP_BYTES_PER_JOB}).`),
       );
-    }
+    } else console.log("Worker live heap: no full-GC sample at all, so not judged: FAIL.");
     console.log(
       `Redis: used_memory ${mb(idleUsedMemory / 1024)} MB with the idle worker → ${
         mb(last.redisUsedMemory / 1024)
@@ -548,6 +585,7 @@ async function main(): Promise<number> {
       "max-queued": { type: "string", default: "20000" },
       "worker-flags": { type: "string", default: "" },
       "worker-log": { type: "string" },
+      results: { type: "string" },
     },
   });
   const jobs = positiveInt("jobs", values.jobs!);
@@ -577,7 +615,7 @@ async function main(): Promise<number> {
   for (const rt of runtimes) {
     const v = await soak(rt, o);
     verdicts.push(v);
-    const dir = here("./results/");
+    const dir = values.results ? `${values.results.replace(/\/$/, "")}/` : here("./results/");
     mkdirSync(dir, { recursive: true });
     const file = `${dir}soak-${o.pace === "trickle" ? "trickle-" : ""}${rt}.json`;
     const record = {
@@ -589,7 +627,8 @@ async function main(): Promise<number> {
       loadavg: loadavg(),
       metric: "RSS = /proc/<pid>/status VmRSS (kB), start/end = its median over the first/second half of the jobs " +
         "after `warmup`; fds = /proc/<pid>/fd entries; redisConnections = INFO connected_clients minus the bench's " +
-        "own; workerLiveHeapMb = [jobs done, heap MB after a V8 Mark-Compact] from --trace-gc",
+        "own; workerLiveHeapMb = [jobs done, heap MB after a V8 Mark-Compact] from --trace-gc (Deno, Node), or " +
+        "after Bun.gc(true) at each sample (Bun: bun:jsc heapStats().heapSize, bench/soak_bun_heap.ts)",
     };
     writeFileSync(file, JSON.stringify(record, null, 2) + "\n");
     console.log(`Raw figures: ${relative(process.cwd(), file) || file}`);

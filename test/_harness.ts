@@ -18,8 +18,15 @@ async function loadRunner(): Promise<Runner> {
       };
     }).Deno;
     return {
-      register: (name, fn, _timeoutMs, skip) =>
-        D.test({ name, fn, ignore: skip !== undefined, sanitizeOps: false, sanitizeResources: false }),
+      // Deno.test has no timeout of its own: the test races a timer, so a hung test fails instead of hanging the run.
+      register: (name, fn, timeoutMs, skip) =>
+        D.test({
+          name,
+          fn: () => withTimeout(name, fn, timeoutMs),
+          ignore: skip !== undefined,
+          sanitizeOps: false,
+          sanitizeResources: false,
+        }),
       // Deno emits no node "exit" event; "unload" runs when the test module's isolate ends.
       afterAll: (fn) => globalThis.addEventListener("unload", () => void fn()),
     };
@@ -41,6 +48,19 @@ async function loadRunner(): Promise<Runner> {
     register: (name, fn, timeoutMs, skip) => node.test(name, { timeout: timeoutMs, skip }, fn),
     afterAll: node.after,
   };
+}
+
+/** Runs `fn`, rejecting when it has not settled within `timeoutMs` (its timer cleared either way). */
+async function withTimeout(name: string, fn: Fn, timeoutMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`test "${name}" timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([(async () => await fn())(), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const { register, afterAll } = await loadRunner();
