@@ -3,6 +3,7 @@
 
 import { parseArgs as nodeParseArgs } from "node:util";
 import { Connection } from "./connection.ts";
+import { RedisConnectionError } from "./errors.ts";
 import { DEFAULT_REDIS_URL, RQ_VERSION, RQTS_VERSION } from "./defaults.ts";
 import { SUSPENDED_KEY, workerKey, WORKERS_KEY, workersByQueueKey } from "./keys.ts";
 import { Queue } from "./queue.ts";
@@ -287,16 +288,26 @@ async function requeueCommand(ids: string[], p: Parsed, url: string): Promise<nu
       if (ids.length) throw new UsageError("give job ids or --all, not both");
       // Every queue's failed jobs, as RQ's `rq requeue --all` (or one queue's with --queue).
       const names = only !== undefined ? [only] : (await Queue.all({ connection })).map((q) => q.name);
-      let total = 0;
+      let total = 0, refused = 0;
       for (const name of names) {
         const registry = new FailedJobRegistry(name, { connection });
-        const targets = await registry.getJobIds();
-        for (const id of targets) await registry.requeue(id);
-        if (targets.length) out(`Requeued ${targets.length} failed jobs on queue ${name}`);
-        total += targets.length;
+        let done = 0;
+        for (const id of await registry.getJobIds()) {
+          // One job that cannot be requeued (a broken hash) is reported; the others are still requeued.
+          try {
+            await registry.requeue(id);
+            done++;
+          } catch (error) {
+            if (error instanceof RedisConnectionError) throw error;
+            console.error(`Could not requeue ${id} of queue ${name}: ${(error as Error)?.message ?? error}`);
+            refused++;
+          }
+        }
+        if (done) out(`Requeued ${done} failed jobs on queue ${name}`);
+        total += done;
       }
-      out(`Requeued ${total} jobs`);
-      return 0;
+      out(`Requeued ${total} jobs` + (refused ? `; ${refused} could not be requeued (above)` : ""));
+      return refused ? 1 : 0;
     }
     if (!ids.length) throw new UsageError("give job ids, or --all");
     const registry = new FailedJobRegistry(only ?? "default", { connection });

@@ -1,8 +1,10 @@
 // src/cli.ts as a real process: strict flags (an unknown one is an error that names it, exit 2; no flag swallows a
 // queue name), RQ's short flags, --version, and `requeue --all` over every queue.
 import assert from "node:assert/strict";
-import { redisUrl, test } from "./_harness.ts";
+import { redisUrl, test, uniqueName } from "./_harness.ts";
 import { freshQueue } from "./_fixtures.ts";
+import { Queue } from "../mod.ts";
+import { startRedis } from "../scripts/redis_server.ts";
 import { RQTS_VERSION } from "../src/defaults.ts";
 import { cli, exitOf } from "./_process.ts";
 
@@ -70,29 +72,46 @@ test("rqts CLI: --version and -V print the version and exit 0; --help and no arg
   }
 }, T);
 
-test("rqts requeue --all requeues the failed jobs of every queue and says how many per queue", async () => {
-  await using a = await freshQueue({}, "rqa");
-  await using b = await freshQueue({}, "rqb");
-  const url = await redisUrl();
-  const failedA = await a.enqueue(`${JOBS}#fail`, "a");
-  const failedB1 = await b.enqueue(`${JOBS}#fail`, "b1");
-  const failedB2 = await b.enqueue(`${JOBS}#fail`, "b2");
-  const work = await rqts(["worker", a.name, b.name, "--burst", "--url", url]);
-  assert.equal(work.code, 0, work.output);
-  for (const j of [failedA, failedB1, failedB2]) assert.equal(await j.getStatus(), "failed");
-  // Other tests' failed jobs on this Redis are requeued too (that is what --all means); count ours.
-  const { code, output } = await rqts(["requeue", "--all", "--url", url]);
-  assert.equal(code, 0, output);
-  assert.match(output, new RegExp(`Requeued 1 failed jobs on queue ${a.name}\\n`));
-  assert.match(output, new RegExp(`Requeued 2 failed jobs on queue ${b.name}\\n`));
-  for (const j of [failedA, failedB1, failedB2]) assert.equal(await j.getStatus(), "queued");
-  assert.deepEqual(await a.getJobIds(), [failedA.id]);
-  assert.deepEqual((await b.getJobIds()).sort(), [failedB1.id, failedB2.id].sort());
-  assert.equal(await a.failedJobRegistry.count(), 0);
-  assert.equal(await b.failedJobRegistry.count(), 0);
-  // --queue narrows --all to one queue.
-  await rqts(["worker", b.name, "--burst", "--url", url]);
-  const one = await rqts(["requeue", "--all", "--queue", b.name, "--url", url]);
-  assert.equal(one.code, 0, one.output);
-  assert.match(one.output, new RegExp(`^Requeued 2 failed jobs on queue ${b.name}\\nRequeued 2 jobs`));
-}, T);
+test(
+  "rqts requeue --all requeues the failed jobs of every queue, says how many per queue, and gets past a broken one",
+  async () => {
+    // A private server: --all means every queue of the server, and the shared one holds other tests' failed jobs.
+    const redis = await startRedis();
+    const url = redis.url;
+    const a = new Queue(uniqueName("rqa"), { connection: url });
+    const b = new Queue(uniqueName("rqb"), { connection: url });
+    try {
+      const failedA = await a.enqueue(`${JOBS}#fail`, "a");
+      const failedB1 = await b.enqueue(`${JOBS}#fail`, "b1");
+      const failedB2 = await b.enqueue(`${JOBS}#fail`, "b2");
+      const work = await rqts(["worker", a.name, b.name, "--burst", "--url", url]);
+      assert.equal(work.code, 0, work.output);
+      for (const j of [failedA, failedB1, failedB2]) assert.equal(await j.getStatus(), "failed");
+      const { code, output } = await rqts(["requeue", "--all", "--url", url]);
+      assert.equal(code, 0, output);
+      assert.match(output, new RegExp(`Requeued 1 failed jobs on queue ${a.name}\\n`));
+      assert.match(output, new RegExp(`Requeued 2 failed jobs on queue ${b.name}\\n`));
+      assert.match(output, /Requeued 3 jobs\n/);
+      for (const j of [failedA, failedB1, failedB2]) assert.equal(await j.getStatus(), "queued");
+      assert.deepEqual(await a.getJobIds(), [failedA.id]);
+      assert.deepEqual((await b.getJobIds()).sort(), [failedB1.id, failedB2.id].sort());
+      assert.equal(await a.failedJobRegistry.count(), 0);
+      assert.equal(await b.failedJobRegistry.count(), 0);
+      // --queue narrows --all to one queue; a failed job whose hash is broken is reported, the others still requeued.
+      await rqts(["worker", b.name, "--burst", "--url", url]);
+      await b.connection.call(["HSET", `rq:job:${failedB1.id}`, "timeout", "abc"]);
+      const one = await rqts(["requeue", "--all", "--queue", b.name, "--url", url]);
+      assert.equal(one.code, 1, one.output);
+      assert.match(one.output, new RegExp(`Could not requeue ${failedB1.id} of queue ${b.name}: .*'timeout'`));
+      assert.match(one.output, new RegExp(`Requeued 1 failed jobs on queue ${b.name}\\n`));
+      assert.match(one.output, /Requeued 1 jobs; 1 could not be requeued/);
+      assert.equal(await failedB2.getStatus(), "queued");
+      assert.equal(await a.count(), 1, "queue a was left alone");
+    } finally {
+      await a.close();
+      await b.close();
+      await redis.stop();
+    }
+  },
+  T,
+);
