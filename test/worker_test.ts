@@ -601,7 +601,9 @@ test(
   "a worker stopped while it waits for work quits at once; a job arriving meanwhile runs or stays queued",
   async () => {
     await using q = await freshQueue();
-    for (let round = 0; round < 6; round++) {
+    for (let round = 0; round < 8; round++) {
+      // In the last two rounds no job arrives: only stop() can end the wait.
+      const arrives = round < 6;
       const worker = new Worker([q.name], { connection: await redisUrl(), logLevel: "error", handleSignals: false });
       const working = worker.work();
       // Even rounds stop the first wait; odd rounds the wait that a finished job's outcome starts.
@@ -611,21 +613,25 @@ test(
       await blockedClientId(q);
       const t0 = Date.now();
       const [job] = await Promise.all([
-        q.enqueue(`${JOBS}#add`, round, 1),
+        arrives ? q.enqueue(`${JOBS}#add`, round, 1) : undefined,
         Promise.resolve().then(() => worker.stop()),
       ]);
       await working;
-      assert.ok(Date.now() - t0 < 2000, `round ${round}: the worker quit after ${Date.now() - t0} ms`);
-      const status = await job.getStatus();
-      assert.ok(status === "finished" || status === "queued", `round ${round}: the job is ${status}`);
-      if (status === "queued") assert.deepEqual(await q.getJobIds(), [job.id]);
-      else assert.equal((await job.latestResult())?.returnValue, round + 1);
+      // Its wait blocks for 5 s (BLOCK_SECONDS) unless ended: a worker that does not end it quits only then. (Measured
+      // with both cores busy: under 50 ms.)
+      assert.ok(Date.now() - t0 < 3500, `round ${round}: the worker quit after ${Date.now() - t0} ms`);
+      if (job) {
+        const status = await job.getStatus();
+        assert.ok(status === "finished" || status === "queued", `round ${round}: the job is ${status}`);
+        if (status === "queued") assert.deepEqual(await q.getJobIds(), [job.id]);
+        else assert.equal((await job.latestResult())?.returnValue, round + 1);
+      }
       await q.empty();
       const left = ["rqts:dequeued:", "rqts:held:", "rqts:running:"].map((prefix) => prefix + worker.name);
       assert.equal(await q.connection.call(["EXISTS", ...left]), 0, `round ${round}: nothing left taken`);
     }
   },
-  { timeout: 30_000 },
+  { timeout: 60_000 },
 );
 
 test(
