@@ -198,6 +198,12 @@ test(
     const killed = cli(["worker", q.name, "--url", url, "--name", name, "--liveness-ttl", "1"]);
     let rescuer: Cli | undefined;
     try {
+      await until(
+        "the slow job to run",
+        async () => (await readFile(file, "utf8").catch(() => "")) === "slow\n",
+        10_000,
+        killed,
+      );
       await until("the next job to be taken ahead", () => holds(c, name, after.id), 10_000, killed);
       killed.signal("SIGKILL");
       await exitOf(killed);
