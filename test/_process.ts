@@ -3,6 +3,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import process from "node:process";
 import { runtimeName } from "../runtime/detect.ts";
+import type { Connection } from "../mod.ts";
 import { uniqueName } from "./_harness.ts";
 
 export type Exit = { code: number | null; signal: string | null };
@@ -13,7 +14,7 @@ export type Cli = {
   output(): string;
   /** Sends a signal. (Deno's node:child_process refuses a second child.kill() and then reports the exit as by
    * the first signal, so signals go through process.kill.) */
-  signal(sig: "SIGTERM" | "SIGINT" | "SIGKILL"): void;
+  signal(sig: "SIGTERM" | "SIGINT" | "SIGKILL" | "SIGSTOP" | "SIGCONT"): void;
   stop(): Promise<void>;
 };
 
@@ -91,3 +92,8 @@ export function childrenOf(pid: number): number[] {
 }
 
 export const workerName = () => uniqueName("w").replaceAll("-", "");
+
+/** Whether worker `name` holds job `id` taken ahead (in `rqts:held:<name>`: marked started, not yet run). */
+export async function holds(c: Connection, name: string, id: string): Promise<boolean> {
+  return (await c.call<number>(["SISMEMBER", `rqts:held:${name}`, id])) === 1;
+}

@@ -118,7 +118,7 @@ test("Runtime.spawnHorse(): a released batch starts no job after the running one
     const seen: HorseMessage[] = [];
     h.onMessage((m) => (m.type === "done" || m.type === "released") && seen.push(m));
     // The first job marks that it runs and waits for its cue; the two behind it would mark too if they ran.
-    h.send(runMessage(1, [`./test/fixtures/jobs.ts#markThenWaitFor`, [marks, "1", go]], [
+    h.send(runMessage(1, [`./test/fixtures/jobs.ts#markThenAwait`, [marks, "1", go]], [
       `./test/fixtures/jobs.ts#mark`,
       [marks, "2"],
     ], [`./test/fixtures/jobs.ts#mark`, [marks, "3"]]));

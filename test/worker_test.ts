@@ -1,7 +1,7 @@
 // The worker in this process, with real horse processes: what it stores, in what order it takes jobs, and how it
 // survives jobs that time out, kill their horse, or cannot be loaded.
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -9,7 +9,7 @@ import { type Job, Queue, Worker, type WorkerOptions } from "../mod.ts";
 import { runtimeName } from "../runtime/detect.ts";
 import { redisUrl, test, uniqueName } from "./_harness.ts";
 import { freshQueue } from "./_fixtures.ts";
-import { until } from "./_process.ts";
+import { holds, until } from "./_process.ts";
 import { getRuntime, type Runtime, setRuntime } from "../src/runtime.ts";
 
 const JOBS = "./test/fixtures/jobs.ts";
@@ -98,10 +98,13 @@ test("a job runs in a horse; status, result stream, finished registry, TTLs and 
 test("burst returns at once on empty queues; queues are taken in the order given (high before low)", async () => {
   await using low = await freshQueue({}, "low");
   await using high = await freshQueue({}, "high");
-  const started = Date.now();
+  // Returning at once: it never waits for work (a wait is a BLMOVE of up to 5 s per queue).
+  const blmoves = async () =>
+    Number(/cmdstat_blmove:calls=(\d+)/.exec(await high.connection.call<string>(["INFO", "commandstats"]))?.[1] ?? 0);
+  const waitsBefore = await blmoves();
   const idle = await burst([high.name, low.name]);
   assert.equal(idle.jobsDone, 0);
-  assert.ok(Date.now() - started < 5000, `an empty burst took ${Date.now() - started} ms`);
+  assert.equal(await blmoves(), waitsBefore, "the empty burst never waited for work");
 
   await using dir = await tempDir();
   const file = join(dir.path, "order");
@@ -120,10 +123,12 @@ test("a job past its timeout fails with RQ's JobTimeoutException; the next job r
   const before = await q.enqueue(`${JOBS}#pid`);
   const slow = await q.enqueueCall(`${JOBS}#sleep`, { args: [5], jobTimeout: 1 });
   const after = await q.enqueue(`${JOBS}#pid`);
-  const started = Date.now();
   await burst([q.name]);
-  assert.ok(Date.now() - started < 5000, `the 5 s job was cut at 1 s (took ${Date.now() - started} ms)`);
   await expectFailed(slow, /JobTimeoutException: Task exceeded maximum timeout value \(1 seconds\)/);
+  // Its own times, as the worker stored them: cut at its 1 s timeout, before the 5 s it would have slept.
+  const h = await hash(q, slow.key);
+  const ran = Date.parse(h.ended_at.slice(0, 23) + "Z") - Date.parse(h.started_at.slice(0, 23) + "Z");
+  assert.ok(ran >= 1000 && ran < 5000, `the 5 s job ran ${ran} ms (from ${h.started_at} to ${h.ended_at})`);
   assert.deepEqual(await q.failedJobRegistry.getJobIds(), [slow.id]);
   assert.equal(await after.getStatus(), "finished");
   const [p1, p2] = [await before.result, await after.result];
@@ -132,24 +137,41 @@ test("a job past its timeout fails with RQ's JobTimeoutException; the next job r
   assert.notEqual(p1, p2, "the timed-out horse was replaced");
 }, T);
 
-test("the next job, taken ahead while one runs, starts when that one ends and runs once", async () => {
-  await using q = await freshQueue();
-  await using dir = await tempDir();
-  const file = join(dir.path, "runs");
-  const first = await q.enqueue(`${JOBS}#markThenSleep`, file, "first", 0.6);
-  const second = await q.enqueue(`${JOBS}#mark`, file, "second");
-  const worker = await burst([q.name]);
-  assert.equal(worker.jobsDone, 2);
-  assert.deepEqual(await lines(file), ["first", "second"]);
-  const [a, b] = [await hash(q, first.key), await hash(q, second.key)];
-  const at = (text: string) => Date.parse(text.slice(0, 23) + "Z");
-  // Taken ahead while the first ran; its started_at is when the first ended, not when it was taken.
-  assert.ok(
-    at(b.started_at) >= at(a.started_at) + 500,
-    `second started ${b.started_at}, first ${a.started_at} to ${a.ended_at}`,
-  );
-  assert.ok(b.started_at <= b.ended_at, "started before it ended");
-}, T);
+test(
+  "the next job, taken ahead while one runs (held, marked started), starts when that one ends and runs once",
+  async () => {
+    await using q = await freshQueue();
+    await using dir = await tempDir();
+    const file = join(dir.path, "runs");
+    const gate = join(dir.path, "gate");
+    const c = q.connection;
+    const first = await q.enqueue(`${JOBS}#markThenAwait`, file, "first", gate);
+    const second = await q.enqueue(`${JOBS}#mark`, file, "second");
+    const name = uniqueName("w").replaceAll("-", "");
+    const working = burst([q.name], { name });
+    let opened = 0;
+    try {
+      await until("the next job to be taken ahead", () => holds(c, name, second.id), 10_000);
+      await until("the first job to run", async () => (await readFile(file, "utf8").catch(() => "")) !== "");
+      assert.equal(await second.getStatus(), "started", "marked started when taken ahead");
+      assert.deepEqual(await lines(file), ["first"], "taken ahead, not run");
+    } finally {
+      opened = Date.now();
+      await writeFile(gate, "");
+    }
+    const worker = await working;
+    assert.equal(worker.jobsDone, 2);
+    assert.deepEqual(await lines(file), ["first", "second"]);
+    const [a, b] = [await hash(q, first.key), await hash(q, second.key)];
+    const at = (text: string) => Date.parse(text.slice(0, 23) + "Z");
+    // Its started_at is when it started in the horse, after the first one ended, not when it was taken.
+    assert.ok(at(b.started_at) >= opened, `second started ${b.started_at}, the first was let end at ${opened}`);
+    assert.ok(b.started_at >= a.ended_at, `second started ${b.started_at}, first ended ${a.ended_at}`);
+    assert.ok(b.started_at <= b.ended_at, "started before it ended");
+    assert.equal(await c.call<number>(["EXISTS", `rqts:held:${name}`]), 0, "the held set is left empty");
+  },
+  T,
+);
 
 test(
   "a job waiting behind one that crashes its horse is not failed with it: it runs once, in the next horse",
@@ -178,9 +200,9 @@ function recorder(): { lines: string[]; logger: { log(level: string, message: st
 const batches = (log: string[]) =>
   log.map((l) => /jobs in one message \((.*)\)$/.exec(l)?.[1].split(" ")).filter((b): b is string[] => !!b);
 
-/** A file in `dir` that `mark` jobs append their labels to, and every label expected in it. */
-function marking(q: Queue, dir: string) {
-  const file = join(dir, "runs");
+/** A file in `dir` (`name`) that `mark` jobs append their labels to, and every label expected in it. */
+function marking(q: Queue, dir: string, name = "runs") {
+  const file = join(dir, name);
   const labels: string[] = [];
   const enqueueMark = async (label: string) => (labels.push(label), await q.enqueue(`${JOBS}#mark`, file, label));
   return { file, labels, enqueueMark };
@@ -190,44 +212,58 @@ function marking(q: Queue, dir: string) {
 const midBatch = (log: string[], ids: string[]) =>
   batches(log).some((b) => ids.some((id) => b.includes(id) && b.indexOf(id) < b.length - 1));
 
+/**
+ * Batches form only behind jobs that each took under 10 ms (the worker's rule), which a loaded machine may not give:
+ * runs `round` (a fresh set of jobs and a burst worker, all of whose guarantees it checks) until one round has had
+ * a job matching `ids` with jobs after it in its message, and fails after `rounds` rounds without one.
+ */
+async function untilMidBatch(what: string, rounds: number, round: (n: number, log: string[]) => Promise<Job[]>) {
+  for (let n = 0; n < rounds; n++) {
+    const rec = recorder();
+    const ids = (await round(n, rec.lines)).map((j) => j.id);
+    if (midBatch(rec.lines, ids)) return;
+  }
+  assert.fail(`in ${rounds} rounds no ${what} had jobs after it in its message`);
+}
+
 test(
   "short jobs go to the horse several to a message; a crash in one fails only it, the jobs after it run once, later",
   async () => {
     await using q = await freshQueue();
     await using dir = await tempDir();
-    const { file, labels, enqueueMark } = marking(q, dir.path);
-    const marks: Job[] = [];
-    const crashes: Job[] = [];
-    for (let i = 0; i < 6; i++) marks.push(await enqueueMark(`a${i}`));
-    for (let i = 0; i < 4; i++) {
-      labels.push(`crash${i}`);
-      crashes.push(await q.enqueue(`${JOBS}#markThenExit3`, file, `crash${i}`));
-      marks.push(await enqueueMark(`b${i}`));
-    }
-    for (let i = 0; i < 6; i++) marks.push(await enqueueMark(`c${i}`));
-    const rec = recorder();
-    const worker = await burst([q.name], { logLevel: "debug", logger: rec.logger });
-    assert.ok(batches(rec.lines).length > 0, "jobs went to the horse several to a message");
-    assert.ok(midBatch(rec.lines, crashes.map((j) => j.id)), "a crash had jobs after it in its message");
-    for (const crash of crashes) await expectFailed(crash, /Work-horse terminated unexpectedly; exit code 3/);
-    for (const m of marks) assert.equal(await m.getStatus(), "finished", m.description ?? m.id);
-    assert.deepEqual((await lines(file)).sort(), labels.sort(), "every job ran exactly once");
-    assert.equal(worker.jobsDone, marks.length + crashes.length);
-    assert.equal(await q.startedJobRegistry.count(), 0);
-    assert.equal(await q.count(), 0);
-    // Each job of a batch has its own times: one horse runs them one after another, so they never overlap.
-    const spans = [];
-    for (const m of marks) {
-      await m.refresh();
-      spans.push([m.startedAt!.getTime(), m.endedAt!.getTime()]);
-    }
-    spans.sort((x, y) => x[0] - y[0]);
-    for (let i = 0; i < spans.length; i++) {
-      assert.ok(spans[i][0] <= spans[i][1], "started before it ended");
-      if (i) assert.ok(spans[i - 1][1] <= spans[i][0], "a job starts once the one before it has ended");
-    }
+    await untilMidBatch("crash", 6, async (round, log) => {
+      const { file, labels, enqueueMark } = marking(q, dir.path, `runs${round}`);
+      const marks: Job[] = [];
+      const crashes: Job[] = [];
+      for (let i = 0; i < 6; i++) marks.push(await enqueueMark(`a${i}`));
+      for (let i = 0; i < 4; i++) {
+        labels.push(`crash${i}`);
+        crashes.push(await q.enqueue(`${JOBS}#markThenExit3`, file, `crash${i}`));
+        marks.push(await enqueueMark(`b${i}`));
+      }
+      for (let i = 0; i < 6; i++) marks.push(await enqueueMark(`c${i}`));
+      const worker = await burst([q.name], { logLevel: "debug", logger: { log: (_l, m) => void log.push(m) } });
+      for (const crash of crashes) await expectFailed(crash, /Work-horse terminated unexpectedly; exit code 3/);
+      for (const m of marks) assert.equal(await m.getStatus(), "finished", m.description ?? m.id);
+      assert.deepEqual((await lines(file)).sort(), labels.sort(), "every job ran exactly once");
+      assert.equal(worker.jobsDone, marks.length + crashes.length);
+      assert.equal(await q.startedJobRegistry.count(), 0);
+      assert.equal(await q.count(), 0);
+      // Each job of a batch has its own times: one horse runs them one after another, so they never overlap.
+      const spans = [];
+      for (const m of marks) {
+        await m.refresh();
+        spans.push([m.startedAt!.getTime(), m.endedAt!.getTime()]);
+      }
+      spans.sort((x, y) => x[0] - y[0]);
+      for (let i = 0; i < spans.length; i++) {
+        assert.ok(spans[i][0] <= spans[i][1], "started before it ended");
+        if (i) assert.ok(spans[i - 1][1] <= spans[i][0], "a job starts once the one before it has ended");
+      }
+      return crashes;
+    });
   },
-  { timeout: 30_000 },
+  { timeout: 90_000 },
 );
 
 test(
@@ -235,28 +271,29 @@ test(
   async () => {
     await using q = await freshQueue();
     await using dir = await tempDir();
-    const { file, labels, enqueueMark } = marking(q, dir.path);
-    const marks: Job[] = [];
-    const slow: Job[] = [];
-    for (let i = 0; i < 6; i++) marks.push(await enqueueMark(`a${i}`));
-    // A period of three, shorter than a batch: some slow job is not the last of its message.
-    for (let i = 0; i < 3; i++) {
-      labels.push(`slow${i}`);
-      slow.push(await q.enqueueCall(`${JOBS}#markThenSleep`, { args: [file, `slow${i}`, 30], jobTimeout: 1 }));
-      marks.push(await enqueueMark(`b${i}`));
-      marks.push(await enqueueMark(`c${i}`));
-    }
-    const rec = recorder();
-    await burst([q.name], { logLevel: "debug", logger: rec.logger });
-    assert.ok(midBatch(rec.lines, slow.map((j) => j.id)), "a slow job had jobs after it in its message");
-    for (const s of slow) {
-      await expectFailed(s, /JobTimeoutException: Task exceeded maximum timeout value \(1 seconds\)/);
-    }
-    for (const m of marks) assert.equal(await m.getStatus(), "finished", m.description ?? m.id);
-    assert.deepEqual((await lines(file)).sort(), labels.sort(), "every job ran exactly once");
-    assert.equal(await q.startedJobRegistry.count(), 0);
+    await untilMidBatch("job past its timeout", 6, async (round, log) => {
+      const { file, labels, enqueueMark } = marking(q, dir.path, `runs${round}`);
+      const marks: Job[] = [];
+      const slow: Job[] = [];
+      for (let i = 0; i < 6; i++) marks.push(await enqueueMark(`a${i}`));
+      // A period of three, shorter than a batch: some slow job is not the last of its message.
+      for (let i = 0; i < 3; i++) {
+        labels.push(`slow${i}`);
+        slow.push(await q.enqueueCall(`${JOBS}#markThenSleep`, { args: [file, `slow${i}`, 30], jobTimeout: 1 }));
+        marks.push(await enqueueMark(`b${i}`));
+        marks.push(await enqueueMark(`c${i}`));
+      }
+      await burst([q.name], { logLevel: "debug", logger: { log: (_l, m) => void log.push(m) } });
+      for (const s of slow) {
+        await expectFailed(s, /JobTimeoutException: Task exceeded maximum timeout value \(1 seconds\)/);
+      }
+      for (const m of marks) assert.equal(await m.getStatus(), "finished", m.description ?? m.id);
+      assert.deepEqual((await lines(file)).sort(), labels.sort(), "every job ran exactly once");
+      assert.equal(await q.startedJobRegistry.count(), 0);
+      return slow;
+    });
   },
-  { timeout: 30_000 },
+  { timeout: 90_000 },
 );
 
 test(
@@ -264,9 +301,6 @@ test(
   async () => {
     await using q = await freshQueue();
     await using dir = await tempDir();
-    const file = join(dir.path, "runs");
-    const mark = (label: string) => Queue.prepareData(`${JOBS}#mark`, { args: [file, label] });
-    const warm = await q.enqueueMany(Array.from({ length: 24 }, (_, i) => mark(`w${i}`)));
     const rec = recorder();
     const name = uniqueName("w").replaceAll("-", "");
     const worker = new Worker([q.name], {
@@ -277,66 +311,86 @@ test(
       handleSignals: false,
     });
     const working = worker.work();
+    const gates: string[] = [];
     try {
-      await until("the short jobs to finish", async () => (await warm.at(-1)!.getStatus()) === "finished");
-      await until("the worker to be idle", async () => (await hash(q, worker.key)).state === "idle");
-      // Arriving together at an idle worker: `first` runs alone while the next eight are taken as one batch (the
-      // long job third in it), and the eight after those are taken ahead, to wait for the batch.
-      const pipe = q.pipeline();
-      const [first, ...jobs] = await q.enqueueMany([
-        mark("first"),
-        mark("pre0"),
-        mark("pre1"),
-        Queue.prepareData(`${JOBS}#markThenSleep`, { args: [file, "slow", 5] }),
-        ...Array.from({ length: 13 }, (_, i) => mark(`after${i}`)),
-      ], { pipeline: pipe });
-      const [pre0, pre1, slow, ...after] = jobs;
-      // Jobs that ran before (as a requeued one has): the fields a dequeue sets hold the last run's values.
-      const before = { started_at: "2026-01-01T00:00:00.000000Z", last_heartbeat: "2026-01-01T00:00:01.000000Z" };
-      for (const j of after) pipe.addCommand(["HSET", j.key, ...Object.entries(before).flat(), "worker_name", "w0"]);
-      await pipe.exec();
-      await until("the long job to start", async () => (await lines(file)).includes("slow"));
-      assert.ok(
-        batches(rec.lines).some((b) => b.join(" ") === jobs.slice(0, 8).map((j) => j.id).join(" ")),
-        `one message with the long job third\n${rec.lines.join("\n")}`,
-      );
-      // All but the one job kept ahead go back, in order, while the long one runs.
-      const back = [...after.slice(0, 5), ...after.slice(6)].map((j) => j.id);
-      await until("the jobs behind the long one to be queued again", async () => (await q.count()) === back.length);
-      assert.deepEqual(await q.getJobIds(), back);
-      // As if never taken: the fields the dequeue set have their values from before again.
-      for (const id of back) {
-        const h = await hash(q, `rq:job:${id}`);
-        assert.deepEqual([h.status, h.started_at, h.last_heartbeat, h.worker_name], [
-          "queued",
-          ...Object.values(before),
-          "w0",
-        ]);
+      // Batches form only behind jobs that each took under 10 ms, which a loaded machine may not give: a round that
+      // does not form the batch wanted is let end, and the next one tries again.
+      for (let round = 0;; round++) {
+        assert.ok(round < 6, `in 6 rounds the jobs never went to the horse as wanted\n${rec.lines.join("\n")}`);
+        const file = join(dir.path, `runs${round}`);
+        const gate = join(dir.path, `gate${round}`);
+        gates.push(gate);
+        const mark = (label: string) => Queue.prepareData(`${JOBS}#mark`, { args: [file, label] });
+        const warm = await q.enqueueMany(Array.from({ length: 24 }, (_, i) => mark(`w${i}`)));
+        await until("the short jobs to finish", async () => (await warm.at(-1)!.getStatus()) === "finished", 15_000);
+        await until("the worker to be idle", async () => (await hash(q, worker.key)).state === "idle", 10_000);
+        // Arriving together at an idle worker: `first` runs alone while the next eight are taken as one batch (the
+        // long job third in it), and the eight after those are taken ahead, to wait for the batch.
+        const pipe = q.pipeline();
+        const [first, ...jobs] = await q.enqueueMany([
+          mark("first"),
+          mark("pre0"),
+          mark("pre1"),
+          Queue.prepareData(`${JOBS}#markThenAwait`, { args: [file, "slow", gate] }),
+          ...Array.from({ length: 13 }, (_, i) => mark(`after${i}`)),
+        ], { pipeline: pipe });
+        const [pre0, pre1, slow, ...after] = jobs;
+        // Jobs that ran before (as a requeued one has): the fields a dequeue sets hold the last run's values.
+        const before = { started_at: "2026-01-01T00:00:00.000000Z", last_heartbeat: "2026-01-01T00:00:01.000000Z" };
+        for (const j of after) pipe.addCommand(["HSET", j.key, ...Object.entries(before).flat(), "worker_name", "w0"]);
+        await pipe.exec();
+        await until("the long job to start", async () => (await lines(file)).includes("slow"), 10_000);
+        const batch = jobs.slice(0, 8).map((j) => j.id).join(" ");
+        if (!batches(rec.lines).some((b) => b.join(" ") === batch)) {
+          await writeFile(gate, "");
+          await until("the round's jobs to finish", async () => {
+            for (const j of [first, ...jobs]) if ((await j.getStatus()) !== "finished") return false;
+            return true;
+          }, 15_000);
+          continue;
+        }
+        // All but the one job kept ahead go back, in order, while the long one runs.
+        const back = [...after.slice(0, 5), ...after.slice(6)].map((j) => j.id);
+        await until("the jobs behind the long one to be queued again", async () => (await q.count()) === back.length);
+        assert.deepEqual(await q.getJobIds(), back);
+        // As if never taken: the fields the dequeue set have their values from before again.
+        for (const id of back) {
+          const h = await hash(q, `rq:job:${id}`);
+          assert.deepEqual([h.status, h.started_at, h.last_heartbeat, h.worker_name], [
+            "queued",
+            ...Object.values(before),
+            "w0",
+          ]);
+        }
+        assert.ok(await holds(q.connection, name, after[5].id), "one job stays taken ahead");
+        assert.equal(await after[5].getStatus(), "started");
+        assert.equal(await slow.getStatus(), "started");
+        for (const j of [first, pre0, pre1]) {
+          assert.equal(await j.getStatus(), "finished", "stored before the batch ends");
+        }
+        // So another worker runs them meanwhile.
+        await burst([q.name]);
+        assert.equal(await slow.getStatus(), "started", "the long job still runs");
+        for (const id of back) assert.equal(await q.fetchJob(id).then((j) => j?.getStatus()), "finished");
+        await writeFile(gate, "");
+        await until(
+          "the long job and the one kept ahead to finish",
+          async () => (await after[5].getStatus()) === "finished",
+          15_000,
+        );
+        assert.equal(await slow.getStatus(), "finished");
+        const labels = ["first", "pre0", "pre1", "slow", ...after.map((_, i) => `after${i}`)];
+        assert.deepEqual((await lines(file)).filter((l) => !l.startsWith("w")).sort(), labels.sort(), "each ran once");
+        assert.equal(await q.startedJobRegistry.count(), 0);
+        break;
       }
-      assert.equal(await after[5].getStatus(), "started", "one job stays taken ahead");
-      assert.equal(await slow.getStatus(), "started");
-      for (const j of [first, pre0, pre1]) {
-        assert.equal(await j.getStatus(), "finished", "stored before the batch ends");
-      }
-      // So another worker runs them meanwhile.
-      await burst([q.name]);
-      assert.equal(await slow.getStatus(), "started", "the long job still runs");
-      for (const id of back) assert.equal(await q.fetchJob(id).then((j) => j?.getStatus()), "finished");
-      await until(
-        "the long job and the one kept ahead to finish",
-        async () => (await after[5].getStatus()) === "finished",
-        8000,
-      );
-      assert.equal(await slow.getStatus(), "finished");
-      const labels = ["first", "pre0", "pre1", "slow", ...after.map((_, i) => `after${i}`)];
-      assert.deepEqual((await lines(file)).filter((l) => !l.startsWith("w")).sort(), labels.sort(), "each ran once");
-      assert.equal(await q.startedJobRegistry.count(), 0);
     } finally {
+      for (const gate of gates) await writeFile(gate, "").catch(() => {});
       worker.stop();
       await working;
     }
   },
-  { timeout: 30_000 },
+  { timeout: 90_000 },
 );
 
 test("an outcome is stored while the horse replacing a dead one starts, not once it is ready", async () => {
@@ -345,9 +399,10 @@ test("an outcome is stored while the horse replacing a dead one starts, not once
   const { file, enqueueMark } = marking(q, dir.path);
   const crash = await q.enqueue(`${JOBS}#markThenExit3`, file, "crash");
   const after = await enqueueMark("after");
-  // Real horses; the second one's "ready" reaches the worker 3 s late (a slow start: a worker killed during one must
-  // not lose the outcomes that were waiting for it).
-  const HOLD_MS = 3000;
+  // Real horses; the second one's "ready" reaches the worker only once the test lets it (a slow start: a worker
+  // killed during one must not lose the outcomes that were waiting for it).
+  let letReady!: () => void;
+  const readyLet = new Promise<void>((resolve) => (letReady = resolve));
   const real = getRuntime();
   let spawned = 0;
   const slowSecond: Runtime = {
@@ -361,7 +416,7 @@ test("an outcome is stored while the horse replacing a dead one starts, not once
         send: (m) => h.send(m),
         kill: (sig) => h.kill(sig),
         onMessage: (listener) =>
-          h.onMessage((m) => m.type === "ready" ? void setTimeout(() => listener(m), HOLD_MS) : listener(m)),
+          h.onMessage((m) => m.type === "ready" ? void readyLet.then(() => listener(m)) : listener(m)),
       };
     },
   };
@@ -372,18 +427,20 @@ test("an outcome is stored while the horse replacing a dead one starts, not once
   } finally {
     setRuntime(real);
   }
-  const begun = Date.now();
   const working = worker.work({ burst: true });
   try {
-    await until("the crashed job's failure to be stored", async () => (await crash.getStatus()) === "failed", 2000);
+    await until("the crashed job's failure to be stored", async () => (await crash.getStatus()) === "failed", 15_000);
     assert.equal(spawned, 2, "its replacement is starting");
+    assert.deepEqual(await lines(file), ["crash"], "nothing has run in the replacement, which is not ready yet");
+    assert.notEqual(await after.getStatus(), "finished");
   } finally {
+    letReady();
     await working;
   }
-  assert.ok(Date.now() - begun >= HOLD_MS, "the replacement was slow to start");
   await expectFailed(crash, /Work-horse terminated unexpectedly; exit code 3/);
   assert.equal(await after.getStatus(), "finished");
-}, { timeout: 20_000 });
+  assert.deepEqual(await lines(file), ["crash", "after"]);
+}, { timeout: 30_000 });
 
 test(
   "a horse that exits (code 3), is SIGKILLed or throws outside the job fails only its job; the worker goes on",
@@ -431,11 +488,9 @@ if (runtimeName() === "bun") {
     // The timeout is a safety net only: the 64 MiB heap runs out long before it.
     const hog = await q.enqueueCall(`${JOBS}#allocateForever`, { jobTimeout: 8 });
     const ok = await q.enqueue(`${JOBS}#add`, 1, 2);
-    const started = Date.now();
     await burst([q.name], { horseMaxHeapMb: 64 });
     const exc = await expectFailed(hog, /Work-horse terminated unexpectedly/);
-    assert.doesNotMatch(exc, /JobTimeoutException/);
-    assert.ok(Date.now() - started < 7000);
+    assert.doesNotMatch(exc, /JobTimeoutException/, "ended by its heap limit, before its timeout");
     assert.equal(await ok.result, 3);
   }, T);
 }
@@ -487,12 +542,13 @@ test("a running (not burst) worker stores each outcome when the job ends, not wh
   const working = worker.work();
   try {
     for (const n of [1, 2]) {
+      await blockedClientId(q);
       const job = await q.enqueue(`${JOBS}#add`, n, n);
-      const enqueued = Date.now();
-      const result = await job.latestResult({ timeout: 4 });
-      assert.equal(result?.returnValue, 2 * n, `job ${n} has its result within 4 s`);
-      assert.ok(Date.now() - enqueued < 2000, `job ${n}: result after ${Date.now() - enqueued} ms`);
-      assert.equal(await job.getStatus(), "finished");
+      await until("the job to be taken", async () => (await job.getStatus()) !== "queued");
+      // Waiting for the next job (a BLMOVE that blocks up to 5 s, or until a job comes), its outcome is stored.
+      await blockedClientId(q);
+      assert.equal(await job.getStatus(), "finished", `job ${n}: stored before the worker waits for the next`);
+      assert.equal((await job.latestResult())?.returnValue, 2 * n);
     }
   } finally {
     worker.stop();
@@ -548,7 +604,9 @@ test(
   "a worker stopped while it waits for work quits at once; a job arriving meanwhile runs or stays queued",
   async () => {
     await using q = await freshQueue();
-    for (let round = 0; round < 6; round++) {
+    for (let round = 0; round < 8; round++) {
+      // In the last two rounds no job arrives: only stop() can end the wait.
+      const arrives = round < 6;
       const worker = new Worker([q.name], { connection: await redisUrl(), logLevel: "error", handleSignals: false });
       const working = worker.work();
       // Even rounds stop the first wait; odd rounds the wait that a finished job's outcome starts.
@@ -558,21 +616,25 @@ test(
       await blockedClientId(q);
       const t0 = Date.now();
       const [job] = await Promise.all([
-        q.enqueue(`${JOBS}#add`, round, 1),
+        arrives ? q.enqueue(`${JOBS}#add`, round, 1) : undefined,
         Promise.resolve().then(() => worker.stop()),
       ]);
       await working;
-      assert.ok(Date.now() - t0 < 2000, `round ${round}: the worker quit after ${Date.now() - t0} ms`);
-      const status = await job.getStatus();
-      assert.ok(status === "finished" || status === "queued", `round ${round}: the job is ${status}`);
-      if (status === "queued") assert.deepEqual(await q.getJobIds(), [job.id]);
-      else assert.equal((await job.latestResult())?.returnValue, round + 1);
+      // Its wait blocks for 5 s (BLOCK_SECONDS) unless ended: a worker that does not end it quits only then. (Measured
+      // with both cores busy: under 50 ms.)
+      assert.ok(Date.now() - t0 < 3500, `round ${round}: the worker quit after ${Date.now() - t0} ms`);
+      if (job) {
+        const status = await job.getStatus();
+        assert.ok(status === "finished" || status === "queued", `round ${round}: the job is ${status}`);
+        if (status === "queued") assert.deepEqual(await q.getJobIds(), [job.id]);
+        else assert.equal((await job.latestResult())?.returnValue, round + 1);
+      }
       await q.empty();
-      const left = ["rqts:dequeued:", "rqts:running:"].map((prefix) => prefix + worker.name);
+      const left = ["rqts:dequeued:", "rqts:held:", "rqts:running:"].map((prefix) => prefix + worker.name);
       assert.equal(await q.connection.call(["EXISTS", ...left]), 0, `round ${round}: nothing left taken`);
     }
   },
-  { timeout: 30_000 },
+  { timeout: 60_000 },
 );
 
 test(
@@ -676,13 +738,11 @@ test(
   T,
 );
 
-test("concurrency 3 runs three 1 s jobs at the same time", async () => {
+test("concurrency 3 runs three 1 s jobs at the same time: all three are running at one moment", async () => {
   await using q = await freshQueue();
   const jobs = [];
   for (let i = 0; i < 3; i++) jobs.push(await q.enqueue(`${JOBS}#sleep`, 1));
-  const started = Date.now();
   await burst([q.name], { concurrency: 3 });
-  const took = Date.now() - started;
   const spans = [];
   for (const job of jobs) {
     assert.equal(await job.result, "slept 1");
@@ -691,8 +751,9 @@ test("concurrency 3 runs three 1 s jobs at the same time", async () => {
   }
   const lastStart = Math.max(...spans.map((s) => s[0]));
   const firstEnd = Math.min(...spans.map((s) => s[1]));
+  // The last to start started before the first to end ended: at that moment all three ran.
   assert.ok(lastStart < firstEnd, `the three jobs overlap (spans ${JSON.stringify(spans)})`);
-  assert.ok(took < 2900, `three 1 s jobs took ${took} ms`);
+  for (const [start, end] of spans) assert.ok(end - start >= 900, `each job slept its 1 s (${end - start} ms)`);
 }, T);
 
 test("references outside the job root, remote URLs and Python names fail clearly; the worker goes on", async () => {
