@@ -11,7 +11,7 @@
  *   Diagnosis: [--worker-flags="--heapsnapshot-signal=SIGUSR2"] (runtime flags of the worker process) and
  *   [--worker-log /tmp/soak-{rt}.log] (the worker's whole output; by default only its tail is kept, for errors).
  *   [--results DIR] where the JSON goes instead of bench/results/ (scripts/test.sh: a run of the suite does not
- *   rewrite the committed results the README quotes).
+ *   rewrite the committed results bench/README.md quotes).
  *
  * The worker runs as `deno run -A runtime/deno/bin.ts`, `bun runtime/bun/bin.ts` or, from the npm build (run
  * `deno run -A build_npm.ts` first), `node npm/esm/runtime/node/bin.js`, always with

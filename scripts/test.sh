@@ -160,11 +160,11 @@ if wanted node; then
 fi
 # Every example in examples/, end to end (the Node one installs the packed tarball with no Deno or Bun on PATH).
 if wanted examples; then run examples examples bash examples/run_all.sh; fi
-# Robustness runs, sized for CI (each prints its figures; README "Guarantees" quotes them): workers SIGKILLed at
+# Robustness runs, sized for CI (each prints its figures; docs/guarantees.md quotes them): workers SIGKILLed at
 # random under 2,000 mixed jobs, and a soak of one worker checking RSS, fds and connections stay flat (120,000 jobs:
 # Deno's worker reaches its steady RSS between 45,000 and 60,000, and the soak judges the half after its warm-up).
 if wanted chaos; then run chaos chaos deno run --allow-all test/chaos/chaos.ts --jobs "${CHAOS_JOBS:-2000}"; fi
-# Its JSON goes to a scratch directory: bench/results/ holds the committed runs the README quotes.
+# Its JSON goes to a scratch directory: bench/results/ holds the committed runs bench/README.md quotes.
 if wanted soak; then
   results=$(mktemp -d)
   run soak soak deno run --allow-all bench/soak.ts --jobs "${SOAK_JOBS:-120000}" --runtime "${SOAK_RUNTIME:-deno}" \

@@ -108,7 +108,7 @@ const BATCH_MAX = 8;
  * message is done, and the ones after it, which the horse gives back itself unless it died too), plus the outcomes of
  * the message before it, still on their way to Redis while the next runs (up to BATCH_MAX more). Jobs a wait took
  * (one, or three with a finish) are counted among those, as they go to the horse as one message. So 2 × BATCH_MAX per
- * slot. (The README's "only the running one fails as abandoned" is the common case: one per slot.) A live worker's
+ * slot. (docs/guarantees.md: "usually only the running one fails as abandoned", one per slot.) A live worker's
  * name on an abandoned job is a false death however few there are, and is checked separately.
  */
 const ABANDONED_PER_SLOT = 2 * BATCH_MAX;
