@@ -236,6 +236,8 @@ export class Worker {
    * workers may have recovered it meanwhile, so jobs it took ahead before then are not run but given back.
    */
   #epoch = 0;
+  /** When the liveness key was last set (Date.now()); see #checkLiveness. */
+  #livenessSetAt = Date.now();
   /** Jobs this worker has finished (success or failure). */
   jobsDone = 0;
 
@@ -451,6 +453,7 @@ export class Worker {
       ["SET", aliveKey(this.name), String(this.#runtime.pid()), "PX", String(Math.round(this.#livenessTtl() * 1000))],
       ["SADD", RQTS_WORKERS_KEY, this.name],
     ]);
+    this.#livenessSetAt = Date.now();
     await c.call(["HSET", this.key, "state", "started"]);
   }
 
@@ -465,11 +468,22 @@ export class Worker {
         String(Math.round(this.#livenessTtl() * 1000)),
         "GET",
       ]);
+      this.#livenessSetAt = Date.now();
       this.#redisUp();
       if (before === null && !this.#stopping) await this.#rejoin();
     } catch (error) {
       if (this.#transient(error)) this.#redisDown(error);
     }
+  }
+
+  /**
+   * Before jobs taken ahead start: when the liveness key was last set longer ago than its refresh period allows (the
+   * process was frozen, or its event loop stalled, past the refresh timer), sets it now, so a lapse is found (and the
+   * epoch bumped) before those jobs run rather than at the next timer. Another worker may have given them back and run
+   * them meanwhile. Costs nothing in the usual case: the timer sets the key every third of its TTL.
+   */
+  async #checkLiveness(): Promise<void> {
+    if (Date.now() - this.#livenessSetAt > (this.#livenessTtl() * 1000 * 2) / 3) await this.#refreshLiveness();
   }
 
   /** After this worker's liveness lapsed (others may have recovered it): registers again, drops jobs taken ahead. */
@@ -1009,6 +1023,7 @@ export class Worker {
         }
         const jobs: Dequeued[] = [];
         const heldIds: string[] = []; // jobs taken ahead, which leave the held set as they go to the horse
+        if (next.some((d) => this.#held.has(d.id))) await this.#checkLiveness();
         for (const d of next) {
           const wasHeld = this.#held.delete(d.id);
           if (wasHeld && d.epoch !== this.#epoch) {

@@ -388,6 +388,67 @@ test(
   { timeout: 40_000 },
 );
 
+test(
+  "a worker frozen past its liveness TTL whose running job ends while it is frozen does not start the job it took ahead (another ran it)",
+  async () => {
+    // The thaw delivers the ended job's outcome before the liveness timer fires: the slot would start the job taken
+    // ahead at once, unless it checks its liveness first (the job went back and ran on the other worker meanwhile).
+    for (let round = 1; round <= 3; round++) {
+      await using q = await freshQueue();
+      const c = q.connection;
+      const dir = await mkdtemp(join(tmpdir(), "rqts-thaw-"));
+      const file = join(dir, "runs");
+      const gate = join(dir, "gate");
+      const ended = join(dir, "ended");
+      const runs = async () => existsSync(file) ? (await readFile(file, "utf8")).split("\n").filter(Boolean) : [];
+      const name = workerName();
+      const url = await redisUrl();
+      const slow = await q.enqueue(`${JOBS}#markUntilGate`, file, "slow", gate, ended);
+      const after = await q.enqueue(`${JOBS}#mark`, file, "after");
+      const w = cli(["worker", q.name, "--url", url, "--name", name, "--liveness-ttl", "1"]);
+      let other: Cli | undefined;
+      try {
+        await until("the next job to be taken ahead", () => holds(c, name, after.id), 10_000, w);
+        await until("the slow job to run", async () => (await runs()).length > 0, 10_000, w);
+        w.signal("SIGSTOP");
+        other = cli(["worker", q.name, "--url", url, "--liveness-ttl", "1"]);
+        await until(
+          "the job taken ahead to run on the other worker",
+          async () => (await after.getStatus()) === "finished",
+          15_000,
+          other,
+        );
+        // The frozen worker's horse is not frozen: its job ends now, and its outcome waits on the worker's channel.
+        await writeFile(gate, "");
+        await until("the frozen worker's job to end", () => existsSync(ended), 10_000, w);
+        await new Promise((r) => setTimeout(r, 200)); // the horse writes its outcome right after the job's mark
+        w.signal("SIGCONT");
+        await until("the thawed worker to find its liveness lapsed", () => /out of touch/.test(w.output()), 10_000, w);
+        await until(
+          "the slow job's outcome to be stored",
+          async () => (await slow.getStatus()) === "finished",
+          10_000,
+          w,
+        );
+        await until(
+          "the thawed worker to be idle",
+          async () => (await c.call(["HGET", `rq:worker:${name}`, "state"])) === "idle",
+          10_000,
+          w,
+        );
+        assert.deepEqual((await runs()).sort(), ["after", "slow"], `round ${round}: each ran once\n${w.output()}`);
+      } finally {
+        await writeFile(gate, "").catch(() => {});
+        w.signal("SIGCONT");
+        await w.stop();
+        await other?.stop();
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+  },
+  { timeout: 120_000 },
+);
+
 test("Python's `rq info` lists a running rqts worker with its queues and state, and the queue counts", async () => {
   await using qa = await freshQueue({}, "qa");
   await using qb = await freshQueue({}, "qb");
