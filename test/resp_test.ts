@@ -128,17 +128,23 @@ const REPLIES: { name: string; args: string[]; value: unknown; bytes?: boolean }
   },
 ];
 
-async function withRedis(fn: (target: RespTarget) => Promise<void>): Promise<void> {
-  // Its own server: DEBUG PROTOCOL needs enable-debug-command, which the suite's shared server does not set.
+/**
+ * Runs `fn` with a RESP client connected (HELLO 3 done, before any cut is counted) through a {@link Cutter} to a
+ * private redis-server: DEBUG PROTOCOL needs enable-debug-command, which the suite's shared server does not set.
+ */
+async function withCutClient(
+  fn: (client: RespClient, cutter: Cutter, target: RespTarget) => Promise<void>,
+): Promise<void> {
   const redis = await startRedis({ args: ["--enable-debug-command", "yes"] });
+  const target = { host: "127.0.0.1", port: redis.port };
+  const cutter = new Cutter(getRuntime());
+  const client = new RespClient(cutter.runtime, target);
   try {
-    const target = { host: "127.0.0.1", port: redis.port };
-    const seed = new RespClient(getRuntime(), target);
-    await seed.send(["XADD", "resp-test-stream", "1-1", "a", "1", "b", ""]);
-    await seed.send(["XADD", "resp-test-stream", "2-1", "c", "\r\n"]);
-    await seed.close();
-    await fn(target);
+    await client.send(["XADD", "resp-test-stream", "1-1", "a", "1", "b", ""]);
+    await client.send(["XADD", "resp-test-stream", "2-1", "c", "\r\n"]);
+    await fn(client, cutter, target);
   } finally {
+    client.destroy();
     await redis.stop();
   }
 }
@@ -147,32 +153,25 @@ const asText = (v: unknown): unknown =>
   v instanceof Uint8Array ? new TextDecoder().decode(v) : Array.isArray(v) ? v.map(asText) : v;
 
 test("RespClient parses every reply kind cut at every byte boundary, and one byte at a time", async () => {
-  await withRedis(async (target) => {
-    const cutter = new Cutter(getRuntime());
-    const client = new RespClient(cutter.runtime, target);
-    try {
-      await client.send(["PING"]); // connected (HELLO 3) before the cuts are counted
-      for (const reply of REPLIES) {
-        const raw = await rawReply(target, reply.args);
-        const ask = async () => {
-          if (reply.name === "negative integer") await client.send(["DEL", "resp-test-counter"]);
-          return asText(await client.send(reply.args, reply.bytes ?? false));
-        };
-        cutter.cutAt();
-        assert.deepEqual(
-          await ask(),
-          reply.value,
-          `${reply.name}, whole (${JSON.stringify(String.fromCharCode(...raw))})`,
-        );
-        for (let k = 1; k < raw.length; k++) {
-          cutter.cutAt(k);
-          assert.deepEqual(await ask(), reply.value, `${reply.name}, cut after byte ${k} of ${raw.length}`);
-        }
-        cutter.oneByteAtATime();
-        assert.deepEqual(await ask(), reply.value, `${reply.name}, one byte at a time`);
+  await withCutClient(async (client, cutter, target) => {
+    for (const reply of REPLIES) {
+      const raw = await rawReply(target, reply.args);
+      const ask = async () => {
+        if (reply.name === "negative integer") await client.send(["DEL", "resp-test-counter"]);
+        return asText(await client.send(reply.args, reply.bytes ?? false));
+      };
+      cutter.cutAt();
+      assert.deepEqual(
+        await ask(),
+        reply.value,
+        `${reply.name}, whole (${JSON.stringify(String.fromCharCode(...raw))})`,
+      );
+      for (let k = 1; k < raw.length; k++) {
+        cutter.cutAt(k);
+        assert.deepEqual(await ask(), reply.value, `${reply.name}, cut after byte ${k} of ${raw.length}`);
       }
-    } finally {
-      client.destroy();
+      cutter.oneByteAtATime();
+      assert.deepEqual(await ask(), reply.value, `${reply.name}, one byte at a time`);
     }
   });
 }, { timeout: 60_000 });
@@ -180,22 +179,15 @@ test("RespClient parses every reply kind cut at every byte boundary, and one byt
 test(
   "RespClient: a pipeline of replies cut at every boundary resolves each command with its own reply, in order",
   async () => {
-    await withRedis(async (target) => {
-      const cutter = new Cutter(getRuntime());
-      const client = new RespClient(cutter.runtime, target);
-      try {
-        await client.send(["PING"]);
-        const commands: string[][] = [["ECHO", "one"], ["DEBUG", "PROTOCOL", "map"], ["GET", "nope"], ["ECHO", "four"]];
-        const expected = ["one", { 0: false, 1: true, 2: false }, null, "four"];
-        // The replies' total length, from one uncut round.
-        const lengths = await Promise.all(commands.map((c) => rawReply(target, c).then((r) => r.length)));
-        const total = lengths.reduce((a, b) => a + b, 0);
-        for (let k = 1; k < total; k++) {
-          cutter.cutAt(k, k + 3);
-          assert.deepEqual(await Promise.all(commands.map((c) => client.send(c))), expected, `cut after byte ${k}`);
-        }
-      } finally {
-        client.destroy();
+    await withCutClient(async (client, cutter, target) => {
+      const commands: string[][] = [["ECHO", "one"], ["DEBUG", "PROTOCOL", "map"], ["GET", "nope"], ["ECHO", "four"]];
+      const expected = ["one", { 0: false, 1: true, 2: false }, null, "four"];
+      // The replies' total length, from one uncut round.
+      const lengths = await Promise.all(commands.map((c) => rawReply(target, c).then((r) => r.length)));
+      const total = lengths.reduce((a, b) => a + b, 0);
+      for (let k = 1; k < total; k++) {
+        cutter.cutAt(k, k + 3);
+        assert.deepEqual(await Promise.all(commands.map((c) => client.send(c))), expected, `cut after byte ${k}`);
       }
     });
   },
@@ -205,66 +197,53 @@ test(
 test(
   "RespClient: error replies reject their own command only, cut anywhere, and a transaction's first error wins",
   async () => {
-    await withRedis(async (target) => {
-      const cutter = new Cutter(getRuntime());
-      const client = new RespClient(cutter.runtime, target);
-      try {
-        await client.send(["PING"]);
-        const raw = await rawReply(target, ["NOSUCHCOMMAND", "x"]);
-        for (let k = 0; k < raw.length; k++) {
-          cutter.cutAt(k);
-          const [bad, good] = await Promise.allSettled([
-            client.send(["NOSUCHCOMMAND", "x"]),
-            client.send(["ECHO", "ok"]),
-          ]);
-          assert.equal(bad.status, "rejected");
-          const reason = (bad as PromiseRejectedResult).reason;
-          assert.ok(reason instanceof RedisReplyError, String(reason));
-          assert.match(reason.message, /^ERR unknown command 'NOSUCHCOMMAND'/);
-          assert.deepEqual(good, { status: "fulfilled", value: "ok" }, `cut after byte ${k}`);
-        }
-        // A runtime error inside EXEC (WRONGTYPE): the transaction rejects with it and carries every reply.
-        await client.send(["SET", "resp-test-string", "v"]);
-        cutter.oneByteAtATime();
-        const failed = await client.transaction([["ECHO", "a"], ["LPUSH", "resp-test-string", "x"], ["ECHO", "b"]])
-          .then(() => undefined, (e) => e);
-        assert.ok(failed instanceof RedisReplyError, String(failed));
-        assert.match(failed.message, /^WRONGTYPE/);
-        assert.equal(failed.replies?.length, 3);
-        assert.equal(failed.replies?.[0], "a");
-        assert.equal(failed.replies?.[2], "b");
-        // A queueing error (wrong arity): EXEC says only EXECABORT; the first error is the one reported.
-        const aborted = await client.transaction([["ECHO", "a"], ["GET"], ["ECHO", "b"]]).then(
-          () => undefined,
-          (e) => e,
-        );
-        assert.ok(aborted instanceof RedisReplyError, String(aborted));
-        assert.match(aborted.message, /wrong number of arguments for 'get'/);
-        cutter.cutAt();
-        assert.equal(await client.send(["ECHO", "after"]), "after");
-      } finally {
-        client.destroy();
+    await withCutClient(async (client, cutter, target) => {
+      const raw = await rawReply(target, ["NOSUCHCOMMAND", "x"]);
+      for (let k = 0; k < raw.length; k++) {
+        cutter.cutAt(k);
+        const [bad, good] = await Promise.allSettled([
+          client.send(["NOSUCHCOMMAND", "x"]),
+          client.send(["ECHO", "ok"]),
+        ]);
+        assert.equal(bad.status, "rejected");
+        const reason = (bad as PromiseRejectedResult).reason;
+        assert.ok(reason instanceof RedisReplyError, String(reason));
+        assert.match(reason.message, /^ERR unknown command 'NOSUCHCOMMAND'/);
+        assert.deepEqual(good, { status: "fulfilled", value: "ok" }, `cut after byte ${k}`);
       }
+      // A runtime error inside EXEC (WRONGTYPE): the transaction rejects with it and carries every reply.
+      await client.send(["SET", "resp-test-string", "v"]);
+      cutter.oneByteAtATime();
+      const failed = await client.transaction([["ECHO", "a"], ["LPUSH", "resp-test-string", "x"], ["ECHO", "b"]])
+        .then(() => undefined, (e) => e);
+      assert.ok(failed instanceof RedisReplyError, String(failed));
+      assert.match(failed.message, /^WRONGTYPE/);
+      assert.equal(failed.replies?.length, 3);
+      assert.equal(failed.replies?.[0], "a");
+      assert.equal(failed.replies?.[2], "b");
+      // A queueing error (wrong arity): EXEC says only EXECABORT; the first error is the one reported.
+      const aborted = await client.transaction([["ECHO", "a"], ["GET"], ["ECHO", "b"]]).then(
+        () => undefined,
+        (e) => e,
+      );
+      assert.ok(aborted instanceof RedisReplyError, String(aborted));
+      assert.match(aborted.message, /wrong number of arguments for 'get'/);
+      cutter.cutAt();
+      assert.equal(await client.send(["ECHO", "after"]), "after");
     });
   },
   { timeout: 60_000 },
 );
 
 test("RespClient: a 5 MB bulk string arriving in many chunks is read whole, as text and as bytes", async () => {
-  await withRedis(async (target) => {
-    const cutter = new Cutter(getRuntime());
-    const client = new RespClient(cutter.runtime, target);
-    try {
-      const big = "0123456789abcdé".repeat(350_000); // multi-byte characters, ~5.6 MB
-      assert.equal(await client.send(["SET", "resp-test-big", big]), "OK");
-      cutter.cutAt(1, 2, 3, 7, 11, 4096, 65_537, 1_000_000);
-      assert.equal(await client.send(["GET", "resp-test-big"]), big);
-      const bytes = await client.send(["GET", "resp-test-big"], true) as Uint8Array;
-      assert.ok(bytes instanceof Uint8Array);
-      assert.equal(new TextDecoder().decode(bytes), big);
-      assert.equal(await client.send(["STRLEN", "resp-test-big"]), bytes.byteLength);
-    } finally {
-      client.destroy();
-    }
+  await withCutClient(async (client, cutter) => {
+    const big = "0123456789abcdé".repeat(350_000); // multi-byte characters, ~5.6 MB
+    assert.equal(await client.send(["SET", "resp-test-big", big]), "OK");
+    cutter.cutAt(1, 2, 3, 7, 11, 4096, 65_537, 1_000_000);
+    assert.equal(await client.send(["GET", "resp-test-big"]), big);
+    const bytes = await client.send(["GET", "resp-test-big"], true) as Uint8Array;
+    assert.ok(bytes instanceof Uint8Array);
+    assert.equal(new TextDecoder().decode(bytes), big);
+    assert.equal(await client.send(["STRLEN", "resp-test-big"]), bytes.byteLength);
   });
 }, { timeout: 60_000 });

@@ -322,53 +322,73 @@ test(
   { timeout: 90_000 },
 );
 
+/**
+ * A worker (liveness TTL 1 s) running a gated `slow` job with `after` taken ahead, then frozen (SIGSTOP) past its
+ * TTL while a second worker starts and recovers it. `ended`: the file the slow job writes when its gate opens.
+ */
+async function frozenHoldingAJob(q: Queue) {
+  const c = q.connection;
+  const dir = await mkdtemp(join(tmpdir(), "rqts-frozen-"));
+  const [file, gate, ended] = ["runs", "gate", "ended"].map((f) => join(dir, f));
+  const runs = async () => existsSync(file) ? (await readFile(file, "utf8")).split("\n").filter(Boolean) : [];
+  const [name, otherName] = [workerName(), workerName()];
+  const url = await redisUrl();
+  const slow = await q.enqueue(`${JOBS}#markUntilGate`, file, "slow", gate, ended);
+  const after = await q.enqueue(`${JOBS}#mark`, file, "after");
+  const w = cli(["worker", q.name, "--url", url, "--name", name, "--liveness-ttl", "1"]);
+  let other: Cli | undefined;
+  const cleanup = async () => {
+    await writeFile(gate, "").catch(() => {});
+    w.signal("SIGCONT");
+    await w.stop();
+    await other?.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await until("the next job to be taken ahead", () => holds(c, name, after.id), 10_000, w);
+    await until("the slow job to run", async () => (await runs()).length > 0, 10_000, w);
+    assert.deepEqual(await runs(), ["slow"]);
+    // Frozen (as by a long pause, or a cut from Redis): no liveness refresh; its horse goes on with the slow job.
+    w.signal("SIGSTOP");
+    other = cli(["worker", q.name, "--url", url, "--name", otherName, "--liveness-ttl", "1"]);
+    await until("the other worker to recover it", () => /Worker \S+ died/.test(other!.output()), 15_000, other);
+    assert.match(
+      other.output(),
+      new RegExp(`Worker ${name} died: 1 job\\(s\\) it had not started went back to their queues; 1 it was running`),
+    );
+    await until("the job taken ahead to run on the other worker", async () => (await after.getStatus()) === "finished");
+    assert.equal(await c.call(["HGET", after.key, "worker_name"]), otherName);
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+  /** Waits until the thawed worker is idle again. */
+  const idle = () =>
+    until(
+      "the thawed worker to be idle",
+      async () => (await c.call(["HGET", `rq:worker:${name}`, "state"])) === "idle",
+      10_000,
+      w,
+    );
+  return { w, name, gate, ended, runs, slow, after, idle, cleanup };
+}
+
 test(
   "a worker frozen past its liveness TTL is recovered by another, which runs the job it had taken ahead; thawed, it registers again and does not run that job",
   async () => {
     await using q = await freshQueue();
     const c = q.connection;
-    const dir = await mkdtemp(join(tmpdir(), "rqts-rejoin-"));
-    const file = join(dir, "runs");
-    const gate = join(dir, "gate");
-    const runs = async () => existsSync(file) ? (await readFile(file, "utf8")).split("\n").filter(Boolean) : [];
-    const name = workerName();
-    const otherName = workerName();
-    const url = await redisUrl();
-    const slow = await q.enqueue(`${JOBS}#markThenAwait`, file, "slow", gate);
-    const after = await q.enqueue(`${JOBS}#mark`, file, "after");
-    const w = cli(["worker", q.name, "--url", url, "--name", name, "--liveness-ttl", "1"]);
-    let other: Cli | undefined;
+    const { w, name, gate, runs, slow, after, idle, cleanup } = await frozenHoldingAJob(q);
     try {
-      await until("the next job to be taken ahead", () => holds(c, name, after.id), 10_000, w);
-      await until("the slow job to run", async () => (await runs()).length > 0, 10_000, w);
-      assert.deepEqual(await runs(), ["slow"]);
-      // Frozen (as by a long pause, or a cut from Redis): no liveness refresh; its horse goes on with the slow job.
-      w.signal("SIGSTOP");
-      other = cli(["worker", q.name, "--url", url, "--name", otherName, "--liveness-ttl", "1"]);
-      await until("the other worker to recover it", () => /Worker \S+ died/.test(other!.output()), 15_000, other);
-      assert.match(
-        other.output(),
-        new RegExp(`Worker ${name} died: 1 job\\(s\\) it had not started went back to their queues; 1 it was running`),
-      );
-      await until(
-        "the job taken ahead to run on the other worker",
-        async () => (await after.getStatus()) === "finished",
-      );
-      assert.equal(await c.call(["HGET", after.key, "worker_name"]), otherName);
       assert.match(await slow.excInfo ?? "", new RegExp(`AbandonedJobError: worker ${name} died while this job ran`));
       w.signal("SIGCONT");
       await until("the thawed worker to find its liveness lapsed", () => /out of touch/.test(w.output()), 10_000, w);
       assert.match(w.output(), /out of touch for longer than its liveness TTL \(1 s\)/);
       // Its slow job ends; the job it took ahead before the lapse is not run by it, and it waits for work again.
       await writeFile(gate, "");
-      await until(
-        "the thawed worker to be idle",
-        async () => (await c.call(["HGET", `rq:worker:${name}`, "state"])) === "idle",
-        10_000,
-        w,
-      );
+      await idle();
       assert.deepEqual(await runs(), ["slow", "after"], "each ran once");
-      assert.equal(await c.call(["HGET", after.key, "worker_name"]), otherName);
+      assert.notEqual(await c.call(["HGET", after.key, "worker_name"]), name);
       // Its real outcome replaces the abandoned failure: the job did end, in this worker's horse.
       await until("the slow job's outcome to be stored", async () => (await slow.getStatus()) === "finished");
       assert.equal(await slow.result, "slow");
@@ -378,11 +398,7 @@ test(
       assert.equal(await c.call<number>(["SISMEMBER", "rqts:workers", name]), 1, "registered again");
       assert.equal(await c.call<number>(["SISMEMBER", "rq:workers", `rq:worker:${name}`]), 1);
     } finally {
-      await writeFile(gate, "").catch(() => {});
-      w.signal("SIGCONT");
-      await w.stop();
-      await other?.stop();
-      await rm(dir, { recursive: true, force: true });
+      await cleanup();
     }
   },
   { timeout: 40_000 },
@@ -395,33 +411,13 @@ test(
     // ahead at once, unless it checks its liveness first (the job went back and ran on the other worker meanwhile).
     for (let round = 1; round <= 3; round++) {
       await using q = await freshQueue();
-      const c = q.connection;
-      const dir = await mkdtemp(join(tmpdir(), "rqts-thaw-"));
-      const file = join(dir, "runs");
-      const gate = join(dir, "gate");
-      const ended = join(dir, "ended");
-      const runs = async () => existsSync(file) ? (await readFile(file, "utf8")).split("\n").filter(Boolean) : [];
-      const name = workerName();
-      const url = await redisUrl();
-      const slow = await q.enqueue(`${JOBS}#markUntilGate`, file, "slow", gate, ended);
-      const after = await q.enqueue(`${JOBS}#mark`, file, "after");
-      const w = cli(["worker", q.name, "--url", url, "--name", name, "--liveness-ttl", "1"]);
-      let other: Cli | undefined;
+      const { w, gate, ended, runs, slow, idle, cleanup } = await frozenHoldingAJob(q);
       try {
-        await until("the next job to be taken ahead", () => holds(c, name, after.id), 10_000, w);
-        await until("the slow job to run", async () => (await runs()).length > 0, 10_000, w);
-        w.signal("SIGSTOP");
-        other = cli(["worker", q.name, "--url", url, "--liveness-ttl", "1"]);
-        await until(
-          "the job taken ahead to run on the other worker",
-          async () => (await after.getStatus()) === "finished",
-          15_000,
-          other,
-        );
         // The frozen worker's horse is not frozen: its job ends now, and its outcome waits on the worker's channel.
         await writeFile(gate, "");
         await until("the frozen worker's job to end", () => existsSync(ended), 10_000, w);
-        await new Promise((r) => setTimeout(r, 200)); // the horse writes its outcome right after the job's mark
+        // Not a wait for state (the worker is frozen): time for the horse to write its outcome, so the thaw finds it.
+        await new Promise((r) => setTimeout(r, 200));
         w.signal("SIGCONT");
         await until("the thawed worker to find its liveness lapsed", () => /out of touch/.test(w.output()), 10_000, w);
         await until(
@@ -430,19 +426,10 @@ test(
           10_000,
           w,
         );
-        await until(
-          "the thawed worker to be idle",
-          async () => (await c.call(["HGET", `rq:worker:${name}`, "state"])) === "idle",
-          10_000,
-          w,
-        );
+        await idle();
         assert.deepEqual((await runs()).sort(), ["after", "slow"], `round ${round}: each ran once\n${w.output()}`);
       } finally {
-        await writeFile(gate, "").catch(() => {});
-        w.signal("SIGCONT");
-        await w.stop();
-        await other?.stop();
-        await rm(dir, { recursive: true, force: true });
+        await cleanup();
       }
     }
   },
