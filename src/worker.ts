@@ -20,23 +20,10 @@ import {
   RQ_VERSION,
 } from "./defaults.ts";
 import { Deadline } from "./deadline.ts";
-import { RedisConnectionError, RqtsError } from "./errors.ts";
+import { RedisConnectionError } from "./errors.ts";
 import { Horse, type HorseOutcome } from "./horse.ts";
 import { Job, type WireJob } from "./job.ts";
-import {
-  aliveKey,
-  cleanRegistriesKey,
-  heldKey,
-  jobKey,
-  ownListKey,
-  queueKey,
-  QUEUES_KEY,
-  registryKey,
-  RQTS_WORKERS_KEY,
-  workerKey,
-  WORKERS_KEY,
-  workersByQueueKey,
-} from "./keys.ts";
+import { heldKey, jobKey, ownListKey, queueKey, registryKey, workerKey } from "./keys.ts";
 import {
   DEQUEUE,
   FINISH_FAILURE,
@@ -45,13 +32,12 @@ import {
   FINISH_SUCCESS_AND_DEQUEUE,
   GIVE_BACK,
   RECONCILE,
-  RECOVER_WORKER,
-  RETURN_OWN_LIST,
 } from "./lua.ts";
 import { describeError } from "./perform.ts";
+import { cleanRegistries } from "./maintenance.ts";
+import { WorkerRegistration } from "./worker_registration.ts";
 import { RedisReplyError, type RespClient } from "./resp.ts";
 import type { Queue } from "./queue.ts";
-import { FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry } from "./registry.ts";
 import { failureFields, RESULT_TYPES } from "./results.ts";
 import { getRuntime, type Runtime } from "./runtime.ts";
 import { JSONSerializer, type Serializer } from "./serializer.ts";
@@ -152,13 +138,6 @@ const afterWrites = async () => {
   await immediate();
 };
 
-/** The exc_string of a job whose worker died while it ran. */
-function abandonedMessage(worker: string): string {
-  return `AbandonedJobError: worker ${worker} died while this job ran (its process was killed, or it lost Redis ` +
-    `for longer than its liveness TTL); whether the job's function completed is unknown. It was not run again. ` +
-    `Requeue it (rqts requeue, or job.requeue()) if it is safe to run twice.\n`;
-}
-
 /** CLIENT ID of each dedicated blocking connection, asked once. */
 const clientIds = new WeakMap<BlockingClient, number>();
 
@@ -236,8 +215,7 @@ export class Worker {
    * workers may have recovered it meanwhile, so jobs it took ahead before then are not run but given back.
    */
   #epoch = 0;
-  /** When the liveness key was last set (Date.now()); see #checkLiveness. */
-  #livenessSetAt = Date.now();
+  readonly #registration: WorkerRegistration;
   /** Jobs this worker has finished (success or failure). */
   jobsDone = 0;
 
@@ -280,6 +258,16 @@ export class Worker {
     this.jobRoot = options.jobRoot ?? this.#runtime.cwd();
     this.#logger = options.logger ?? consoleLogger(options.logLevel ?? "info");
     this.#redisUrl = this.connection.url ?? this.#runtime.env("REDIS_URL") ?? DEFAULT_REDIS_URL;
+    this.#registration = new WorkerRegistration({
+      connection: this.connection,
+      runtime: this.#runtime,
+      name: this.name,
+      queueNames: this.queueNames,
+      ownList: this.#ownList,
+      workerTtl: this.#workerTtl(),
+      livenessTtl: this.#livenessTtl(),
+      log: (level, message) => this.#log(level, message),
+    });
   }
 
   /** TLS options of a caller's node-redis client (`socket: { tls: true, ca }`), for the horses. */
@@ -324,7 +312,7 @@ export class Worker {
       for (const sig of ["SIGINT", "SIGTERM"] as const) unsubscribe.push(this.#runtime.onSignal(sig, onSignal(sig)));
     }
     try {
-      await this.#registerBirth();
+      await this.#registration.birth();
       this.#log(
         "info",
         `Worker ${this.key} started with PID ${this.#runtime.pid()}, version ${RQ_VERSION} (rqts on ${this.#runtime.name} ${this.#runtime.version})`,
@@ -349,7 +337,7 @@ export class Worker {
       await Promise.allSettled([...this.#horses].map((h) => h.dispose()));
       // A dequeue whose reply was lost (Redis went away under it) may have left a job started: give it back first.
       if (this.#needReconcile) await this.#reconcile().catch(() => {});
-      await this.#registerDeath().catch((e) => this.#log("error", `Could not unregister: ${e?.message ?? e}`));
+      await this.#registration.death().catch((e) => this.#log("error", `Could not unregister: ${e?.message ?? e}`));
       await this.connection.close();
     }
   }
@@ -401,76 +389,15 @@ export class Worker {
     return this.#options.livenessTtl ?? DEFAULT_LIVENESS_TTL;
   }
 
-  /** Whether `name` is an rqts worker that has stopped showing signs of life (its liveness key lapsed). */
-  async #isDeadRqtsWorker(name: string): Promise<boolean> {
-    const [alive, version] = await this.connection.transaction([
-      ["EXISTS", aliveKey(name)],
-      ["HGET", workerKey(name), "python_version"],
-    ]) as [number, string | null];
-    return !alive && (version === null || version.startsWith("rqts"));
-  }
-
-  async #registerBirth(): Promise<void> {
-    const c = this.connection;
-    const exists = await c.call<number>(["EXISTS", this.key]);
-    if (exists && !(await c.call<number>(["HEXISTS", this.key, "death"]))) {
-      // A worker of this name that was killed (no death recorded) but has stopped living: recover it, then go on.
-      if (await this.#isDeadRqtsWorker(this.name)) await this.#recover(this.name);
-      else throw new RqtsError(`There exists an active worker named '${this.name}' already; pick another --name.`);
-    }
-    let ip = "unknown";
-    try {
-      const info = await c.call<string>(["CLIENT", "INFO"]);
-      ip = /\baddr=(\S+)/.exec(info)?.[1] ?? ip;
-    } catch { /* Redis < 6.2 */ }
-    const now = utcNow();
-    await c.transaction([
-      ["DEL", this.key],
-      [
-        "HSET",
-        this.key,
-        "birth",
-        now,
-        "last_heartbeat",
-        now,
-        "queues",
-        this.queueNames.join(","),
-        "pid",
-        String(this.#runtime.pid()),
-        "hostname",
-        this.#runtime.hostname(),
-        "ip_address",
-        ip,
-        "version",
-        RQ_VERSION,
-        "python_version",
-        `rqts (${this.#runtime.name} ${this.#runtime.version})`,
-      ],
-      ["SADD", WORKERS_KEY, this.key],
-      ...this.queueNames.map((q) => ["SADD", workersByQueueKey(q), this.key]),
-      ...this.queueNames.map((q) => ["SADD", QUEUES_KEY, queueKey(q)]),
-      ["EXPIRE", this.key, String(this.#workerTtl())],
-      ["SET", aliveKey(this.name), String(this.#runtime.pid()), "PX", String(Math.round(this.#livenessTtl() * 1000))],
-      ["SADD", RQTS_WORKERS_KEY, this.name],
-    ]);
-    this.#livenessSetAt = Date.now();
-    await c.call(["HSET", this.key, "state", "started"]);
-  }
-
-  /** Keeps this worker's liveness key; notices Redis going away and coming back. */
+  /** Keeps this worker's liveness key; notices Redis going away and coming back, and a lapse. */
   async #refreshLiveness(): Promise<void> {
     try {
-      const before = await this.connection.call<string | null>([
-        "SET",
-        aliveKey(this.name),
-        String(this.#runtime.pid()),
-        "PX",
-        String(Math.round(this.#livenessTtl() * 1000)),
-        "GET",
-      ]);
-      this.#livenessSetAt = Date.now();
+      const lapsed = await this.#registration.keepAlive();
       this.#redisUp();
-      if (before === null && !this.#stopping) await this.#rejoin();
+      if (lapsed && !this.#stopping) {
+        this.#epoch++; // jobs taken ahead before the lapse go back instead of running (see #slot)
+        await this.#registration.rejoin();
+      }
     } catch (error) {
       if (this.#transient(error)) this.#redisDown(error);
     }
@@ -483,51 +410,14 @@ export class Worker {
    * them meanwhile. Costs nothing in the usual case: the timer sets the key every third of its TTL.
    */
   async #checkLiveness(): Promise<void> {
-    if (Date.now() - this.#livenessSetAt > (this.#livenessTtl() * 1000 * 2) / 3) await this.#refreshLiveness();
+    if (this.#registration.livenessOverdue) await this.#refreshLiveness();
   }
 
-  /** After this worker's liveness lapsed (others may have recovered it): registers again, drops jobs taken ahead. */
-  async #rejoin(): Promise<void> {
-    this.#epoch++;
-    this.#log(
-      "warning",
-      `This worker was out of touch for longer than its liveness TTL (${this.#livenessTtl()} s) and may have been ` +
-        `recovered by another: registering again; jobs it had taken ahead go back to their queues.`,
-    );
-    await this.connection.transaction([
-      ["HDEL", this.key, "death"],
-      ["SADD", WORKERS_KEY, this.key],
-      ...this.queueNames.map((q) => ["SADD", workersByQueueKey(q), this.key]),
-      ["SADD", RQTS_WORKERS_KEY, this.name],
-      ["EXPIRE", this.key, String(this.#workerTtl())],
-    ]);
-  }
-
-  /** Recovers every rqts worker that has stopped living (see {@link RECOVER_WORKER}). */
+  /** Recovers every rqts worker that has stopped living (see WorkerRegistration.recoverDeadWorkers). */
   async #recoverDeadWorkers(): Promise<void> {
     // Right after an outage every worker's key may have lapsed: give live ones a full TTL to show up first.
     if (this.#outageSince !== undefined || Date.now() - this.#connectedSince < this.#livenessTtl() * 1000) return;
-    for (const name of await this.connection.call<string[]>(["SMEMBERS", RQTS_WORKERS_KEY])) {
-      if (name !== this.name && await this.#isDeadRqtsWorker(name)) await this.#recover(name);
-    }
-  }
-
-  async #recover(name: string): Promise<void> {
-    const [returned, ...abandoned] = await this.connection.eval<[number, ...string[]]>(RECOVER_WORKER, [], [
-      name,
-      String(nowSeconds()),
-      utcNow(),
-      ...failureFields(abandonedMessage(name)),
-    ]);
-    if (returned || abandoned.length) {
-      this.#log(
-        "warning",
-        `Worker ${name} died: ${returned} job(s) it had not started went back to their queues` +
-          (abandoned.length
-            ? `; ${abandoned.length} it was running failed as abandoned (${abandoned.join(", ")})`
-            : ""),
-      );
-    }
+    await this.#registration.recoverDeadWorkers();
   }
 
   #transient(error: unknown): boolean {
@@ -597,18 +487,6 @@ export class Worker {
     }
   }
 
-  async #registerDeath(): Promise<void> {
-    await this.connection.eval(RETURN_OWN_LIST, [this.#ownList], []);
-    await this.connection.transaction([
-      ["DEL", aliveKey(this.name)],
-      ["SREM", RQTS_WORKERS_KEY, this.name],
-      ["SREM", WORKERS_KEY, this.key],
-      ...this.queueNames.map((q) => ["SREM", workersByQueueKey(q), this.key]),
-      ["HSET", this.key, "death", utcNow()],
-      ["EXPIRE", this.key, "60"],
-    ]);
-  }
-
   async #heartbeat(): Promise<void> {
     const now = utcNow();
     const busy = this.#running.size > 0;
@@ -639,30 +517,10 @@ export class Worker {
     return (nowMicros() - oldest) / 1e6;
   }
 
-  /** RQ's maintenance: abandoned started jobs to failed, expired entries out, dead workers' own lists returned. */
+  /** RQ's maintenance (registries, stale workers), and the own and held lists of rqts workers that are gone. */
   async #maintenance(): Promise<void> {
-    const c = this.connection;
-    for (const q of this.queueNames) {
-      const locked = await c.call<string | null>(["SET", cleanRegistriesKey(q), "1", "EX", "899", "NX"]);
-      if (!locked) continue;
-      const opts = { connection: c, serializer: this.serializer };
-      await new StartedJobRegistry(q, opts).cleanup();
-      await new FinishedJobRegistry(q, opts).cleanup();
-      await new FailedJobRegistry(q, opts).cleanup();
-      for (const w of await c.call<string[]>(["SMEMBERS", workersByQueueKey(q)])) {
-        if (!(await c.call<number>(["EXISTS", w]))) {
-          await c.transaction([["SREM", workersByQueueKey(q), w], ["SREM", WORKERS_KEY, w]]);
-        }
-      }
-    }
-    // rqts workers whose registration says they are gone (no worker hash, or a death recorded) and that left ids in
-    // their own or held lists (a wait that landed after they were recovered): found through rqts:workers, where
-    // recovery keeps a name until its hash expires (see RECOVER_WORKER), not by scanning the keyspace.
-    for (const name of await c.call<string[]>(["SMEMBERS", RQTS_WORKERS_KEY])) {
-      if (name === this.name) continue;
-      const [exists, died] = await c.transaction([["EXISTS", workerKey(name)], ["HEXISTS", workerKey(name), "death"]]);
-      if (!exists || died) await this.#recover(name);
-    }
+    await cleanRegistries(this.connection, this.queueNames, this.serializer);
+    await this.#registration.recoverGoneWorkers();
   }
 
   #dequeueArgs(ahead: boolean, started: string): string[] {
