@@ -3,22 +3,8 @@
 
 import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
-import {
-  type BlockingClient,
-  Connection,
-  type ConnectionOption,
-  isConnectionError,
-  type TlsSettings,
-} from "./connection.ts";
-import {
-  DEFAULT_JOB_MONITORING_INTERVAL,
-  DEFAULT_JOB_TIMEOUT,
-  DEFAULT_LIVENESS_TTL,
-  DEFAULT_REDIS_URL,
-  DEFAULT_RESULT_TTL,
-  DEFAULT_WORKER_TTL,
-  RQ_VERSION,
-} from "./defaults.ts";
+import { type BlockingClient, Connection, isConnectionError, type TlsSettings } from "./connection.ts";
+import { DEFAULT_JOB_TIMEOUT, DEFAULT_REDIS_URL, RQ_VERSION } from "./defaults.ts";
 import { Deadline } from "./deadline.ts";
 import { RedisConnectionError } from "./errors.ts";
 import { Horse, type HorseOutcome } from "./horse.ts";
@@ -43,63 +29,16 @@ import { getRuntime, type Runtime } from "./runtime.ts";
 import { JSONSerializer, type Serializer } from "./serializer.ts";
 import { formatMicros, nowMicros, nowSeconds, utcNow } from "./utils.ts";
 
-/** Log levels, as RQ's `--logging_level`. */
-export type LogLevel = "debug" | "info" | "warning" | "error";
-const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warning: 30, error: 40 };
+import {
+  type CheckedWorkerOptions,
+  checkWorkerOptions,
+  consoleLogger,
+  type Logger,
+  type LogLevel,
+  type WorkerOptions,
+} from "./worker_options.ts";
 
-/** Where a worker's log lines go. */
-export interface Logger {
-  log(level: LogLevel, message: string): void;
-}
-
-/** RQ's log format: `HH:MM:SS message`, warnings and errors on stderr. */
-export function consoleLogger(level: LogLevel = "info"): Logger {
-  const min = LEVELS[level];
-  return {
-    log(l, message) {
-      if (LEVELS[l] < min) return;
-      const line = `${new Date().toTimeString().slice(0, 8)} ${message}`;
-      if (LEVELS[l] >= LEVELS.warning) console.error(line);
-      else console.log(line);
-    },
-  };
-}
-
-/** Options of `new Worker()`. */
-export interface WorkerOptions {
-  /** Redis URL, node-redis client, or nothing (`REDIS_URL`, else redis://127.0.0.1:6379). */
-  connection?: ConnectionOption;
-  /** Worker name. Default: a UUID4 hex, as RQ. */
-  name?: string;
-  /** Horses running at once (RQ needs one worker per job at a time). Default 1. */
-  concurrency?: number;
-  /** Jobs a horse runs before it is replaced; `1` = a fresh process per job (RQ's fork isolation). Default: no limit. */
-  maxJobsPerHorse?: number;
-  /** Where job modules are imported from; references may not leave it. Default: the working directory. */
-  jobRoot?: string;
-  /** Deno only: permission flags for horses. Default `["--allow-all"]`. */
-  horsePermissions?: string[];
-  /** Heap limit for each horse, MiB (Deno and Node). Default: the runtime's own. */
-  horseMaxHeapMb?: number;
-  /** `resultTtl` for jobs that set none, seconds. Default 500. */
-  defaultResultTtl?: number;
-  /** Worker key lifetime, seconds (`worker_ttl`). Default 420. */
-  workerTtl?: number;
-  /** Heartbeat interval while busy, seconds. Default 30. */
-  jobMonitoringInterval?: number;
-  /**
-   * rqts only: seconds without a sign of life (refreshed every third of it) after which this worker counts as dead
-   * and other rqts workers recover its jobs: taken-but-not-started ones are queued again, the running one fails as
-   * abandoned. Default 30.
-   */
-  livenessTtl?: number;
-  serializer?: Serializer;
-  /** Default "info". */
-  logLevel?: LogLevel;
-  logger?: Logger;
-  /** Install SIGINT/SIGTERM handlers during `work()` (warm, then cold shutdown). Default true. */
-  handleSignals?: boolean;
-}
+export { consoleLogger, type Logger, type LogLevel, type WorkerOptions };
 
 /** A job taken off a queue; `epoch`: the worker's life it was taken in (see Worker.#epoch). */
 type Dequeued = { id: string; queue: string; raw: Record<string, Uint8Array>; epoch: number };
@@ -178,6 +117,7 @@ export class Worker {
 
   readonly #runtime: Runtime;
   readonly #options: WorkerOptions;
+  readonly #checked: CheckedWorkerOptions;
   readonly #logger: Logger;
   readonly #redisUrl: string;
   readonly #ownList: string;
@@ -232,18 +172,7 @@ export class Worker {
         throw new TypeError(`Worker: queue names must be non-empty strings.`);
       }
     }
-    const concurrency = options.concurrency ?? 1;
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new RangeError(`concurrency: received ${concurrency}; expected an integer >= 1.`);
-    }
-    const maxJobs = options.maxJobsPerHorse ?? 0;
-    if (!Number.isInteger(maxJobs) || maxJobs < 0) {
-      throw new RangeError(`maxJobsPerHorse: received ${maxJobs}; expected an integer >= 1 (or 0 for no limit).`);
-    }
-    const liveness = options.livenessTtl ?? DEFAULT_LIVENESS_TTL;
-    if (typeof liveness !== "number" || !(liveness >= 1) || !Number.isFinite(liveness)) {
-      throw new RangeError(`livenessTtl: received ${String(liveness)}; expected seconds >= 1 (default 30).`);
-    }
+    const checked = checkWorkerOptions(options);
     this.#runtime = getRuntime();
     this.#options = options;
     const firstQueue = list.find((q): q is Queue => typeof q !== "string");
@@ -253,8 +182,9 @@ export class Worker {
     this.key = workerKey(this.name);
     this.#ownList = ownListKey(this.name);
     this.#heldKey = heldKey(this.name);
-    this.concurrency = concurrency;
-    this.maxJobsPerHorse = maxJobs;
+    this.concurrency = checked.concurrency;
+    this.maxJobsPerHorse = checked.maxJobsPerHorse;
+    this.#checked = checked;
     this.jobRoot = options.jobRoot ?? this.#runtime.cwd();
     this.#logger = options.logger ?? consoleLogger(options.logLevel ?? "info");
     this.#redisUrl = this.connection.url ?? this.#runtime.env("REDIS_URL") ?? DEFAULT_REDIS_URL;
@@ -378,15 +308,15 @@ export class Worker {
   }
 
   #heartbeatMs(): number {
-    return Math.min(this.#options.jobMonitoringInterval ?? DEFAULT_JOB_MONITORING_INTERVAL, 30) * 1000;
+    return Math.min(this.#checked.jobMonitoringInterval, 30) * 1000;
   }
 
   #workerTtl(): number {
-    return (this.#options.workerTtl ?? DEFAULT_WORKER_TTL) + 60;
+    return this.#checked.workerTtl + 60;
   }
 
   #livenessTtl(): number {
-    return this.#options.livenessTtl ?? DEFAULT_LIVENESS_TTL;
+    return this.#checked.livenessTtl;
   }
 
   /** Keeps this worker's liveness key; notices Redis going away and coming back, and a lapse. */
@@ -1091,7 +1021,7 @@ export class Worker {
       formatMicros(startedMicros),
     ];
     if (outcome.ok) {
-      const ttl = job.resultTtl ?? this.#options.defaultResultTtl ?? DEFAULT_RESULT_TTL;
+      const ttl = job.resultTtl ?? this.#checked.defaultResultTtl;
       this.#log("info", `${next.queue}: Job OK (${job.id})`);
       if (ttl > 0) this.#log("info", `Result is kept for ${ttl} seconds`);
       else if (ttl === 0) this.#log("info", "Result discarded immediately");
