@@ -3,10 +3,9 @@
 
 import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
-import { type BlockingClient, Connection, isConnectionError, type TlsSettings } from "./connection.ts";
+import { type BlockingClient, Connection, type TlsSettings } from "./connection.ts";
 import { DEFAULT_JOB_TIMEOUT, DEFAULT_REDIS_URL, RQ_VERSION } from "./defaults.ts";
 import { Deadline } from "./deadline.ts";
-import { RedisConnectionError } from "./errors.ts";
 import { Horse, type HorseOutcome } from "./horse.ts";
 import { Job, type WireJob } from "./job.ts";
 import { heldKey, jobKey, ownListKey, queueKey, registryKey, workerKey } from "./keys.ts";
@@ -21,6 +20,7 @@ import {
 } from "./lua.ts";
 import { describeError } from "./perform.ts";
 import { cleanRegistries } from "./maintenance.ts";
+import { OutageGuard } from "./outage.ts";
 import { WorkerRegistration } from "./worker_registration.ts";
 import { RedisReplyError, type RespClient } from "./resp.ts";
 import type { Queue } from "./queue.ts";
@@ -64,10 +64,6 @@ const BATCH_JOB_MS = 10;
 const RELEASE_AFTER_MS = 50;
 /** Registry maintenance interval, seconds (RQ's). */
 const MAINTENANCE_INTERVAL = 600;
-/** Longest pause between retries while Redis is unreachable, ms. */
-const MAX_BACKOFF_MS = 5000;
-/** Redis error replies that mean "not now" (restarting, loading its AOF, out of memory...): retried, not fatal. */
-const TRANSIENT_REPLY = /^(LOADING|BUSY|MISCONF|READONLY|TRYAGAIN|OOM|MASTERDOWN|CLUSTERDOWN)\b/;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const immediate = () => new Promise<void>((r) => setImmediate(r));
@@ -140,16 +136,10 @@ export class Worker {
   #takingWaits = new Set<{ id: number }>();
   #waiting: Promise<Wake> | undefined;
   #suspendedLogged = false;
-  /** Ids this worker dequeued and has not stored or given back: what it knows it holds (see #reconcile). */
+  /** Ids this worker dequeued and has not stored or given back: what it knows it holds (see OutageGuard.reconcile). */
   #taken = new Set<string>();
-  /** Dequeue round trips in flight, and a gate that holds new ones while #reconcile runs. */
-  #inflight = 0;
-  #gate: Promise<void> | undefined;
-  #needReconcile = false;
-  /** When Redis became unreachable (ms), or undefined while it answers. */
-  #outageSince: number | undefined;
-  /** Since when (ms) this worker has been in touch with Redis without a gap: it judges others dead only after a TTL. */
-  #connectedSince = Date.now();
+  /** Outages of Redis, retries, and the reconcile gate that dequeues pass (see outage.ts). */
+  readonly #outage: OutageGuard;
   /**
    * Bumped when this worker finds its liveness key had lapsed (cut off from Redis for longer than its TTL): other
    * workers may have recovered it meanwhile, so jobs it took ahead before then are not run but given back.
@@ -188,6 +178,13 @@ export class Worker {
     this.jobRoot = options.jobRoot ?? this.#runtime.cwd();
     this.#logger = options.logger ?? consoleLogger(options.logLevel ?? "info");
     this.#redisUrl = this.connection.url ?? this.#runtime.env("REDIS_URL") ?? DEFAULT_REDIS_URL;
+    this.#outage = new OutageGuard({
+      log: (level, message) => this.#log(level, message),
+      running: () => this.#running.size,
+      cold: () => this.#cold,
+      reconcile: () => this.connection.eval<number>(RECONCILE, [], [this.name, ...this.#taken]),
+      unblockWaits: () => this.#unblockTakingWaits(),
+    });
     this.#registration = new WorkerRegistration({
       connection: this.connection,
       runtime: this.#runtime,
@@ -266,7 +263,7 @@ export class Worker {
       for (const u of unsubscribe) u();
       await Promise.allSettled([...this.#horses].map((h) => h.dispose()));
       // A dequeue whose reply was lost (Redis went away under it) may have left a job started: give it back first.
-      if (this.#needReconcile) await this.#reconcile().catch(() => {});
+      if (this.#outage.needReconcile) await this.#outage.reconcile().catch(() => {});
       await this.#registration.death().catch((e) => this.#log("error", `Could not unregister: ${e?.message ?? e}`));
       await this.connection.close();
     }
@@ -323,13 +320,13 @@ export class Worker {
   async #refreshLiveness(): Promise<void> {
     try {
       const lapsed = await this.#registration.keepAlive();
-      this.#redisUp();
+      this.#outage.up();
       if (lapsed && !this.#stopping) {
         this.#epoch++; // jobs taken ahead before the lapse go back instead of running (see #slot)
         await this.#registration.rejoin();
       }
     } catch (error) {
-      if (this.#transient(error)) this.#redisDown(error);
+      if (this.#outage.transient(error)) this.#outage.down(error);
     }
   }
 
@@ -346,75 +343,8 @@ export class Worker {
   /** Recovers every rqts worker that has stopped living (see WorkerRegistration.recoverDeadWorkers). */
   async #recoverDeadWorkers(): Promise<void> {
     // Right after an outage every worker's key may have lapsed: give live ones a full TTL to show up first.
-    if (this.#outageSince !== undefined || Date.now() - this.#connectedSince < this.#livenessTtl() * 1000) return;
+    if (!this.#outage.steadyFor(this.#livenessTtl() * 1000)) return;
     await this.#registration.recoverDeadWorkers();
-  }
-
-  #transient(error: unknown): boolean {
-    return isConnectionError(error) || TRANSIENT_REPLY.test(String((error as Error)?.message ?? ""));
-  }
-
-  #redisDown(error: unknown): void {
-    if (this.#outageSince !== undefined) return;
-    this.#outageSince = Date.now();
-    const kept = this.#running.size;
-    this.#log(
-      "warning",
-      `Redis is unreachable (${(error as Error)?.message ?? error}); retrying with backoff up to ` +
-        `${MAX_BACKOFF_MS / 1000} s. Running jobs go on; their outcomes are kept until Redis is back` +
-        (kept ? ` (${kept} running now).` : "."),
-    );
-  }
-
-  #redisUp(): void {
-    if (this.#outageSince === undefined) return;
-    const seconds = ((Date.now() - this.#outageSince) / 1000).toFixed(1);
-    this.#outageSince = undefined;
-    this.#connectedSince = Date.now();
-    this.#log("warning", `Redis is back after ${seconds} s; storing kept outcomes and going on.`);
-  }
-
-  /**
-   * Runs `fn` until it succeeds, waiting with backoff while Redis is unreachable or busy, so an outage never ends
-   * the worker nor loses an outcome. Gives up only on a cold shutdown. Other errors are thrown.
-   */
-  async #retrying<T>(fn: () => Promise<T>): Promise<T> {
-    let delay = 100;
-    while (true) {
-      try {
-        if (this.#needReconcile) await this.#reconcile();
-        const value = await fn();
-        this.#redisUp();
-        return value;
-      } catch (error) {
-        if (!this.#transient(error) || this.#cold) throw error;
-        if (error instanceof RedisConnectionError && error.maybeRan) this.#needReconcile = true;
-        this.#redisDown(error);
-        await sleep(delay);
-        delay = Math.min(delay * 2, MAX_BACKOFF_MS);
-      }
-    }
-  }
-
-  /**
-   * After a round trip whose reply was lost: holds new dequeues, waits for those in flight, then gives back any job
-   * Redis says this worker took but that the worker never heard of (it would otherwise stay 'started' for ever).
-   */
-  async #reconcile(): Promise<void> {
-    while (this.#gate) await this.#gate;
-    if (!this.#needReconcile) return;
-    let open!: () => void;
-    this.#gate = new Promise((r) => (open = r));
-    try {
-      this.#unblockTakingWaits(); // in flight while they block
-      while (this.#inflight > 0) await sleep(10);
-      const n = await this.connection.eval<number>(RECONCILE, [], [this.name, ...this.#taken]);
-      this.#needReconcile = false;
-      if (n) this.#log("warning", `Gave back ${n} job(s) taken in a round trip whose reply was lost`);
-    } finally {
-      this.#gate = undefined;
-      open();
-    }
   }
 
   async #heartbeat(): Promise<void> {
@@ -479,9 +409,9 @@ export class Worker {
       if (finish) await this.#store(finish);
       return null;
     }
-    return await this.#retrying(async () => {
-      while (this.#gate) await this.#gate;
-      this.#inflight++;
+    return await this.#outage.retrying(async () => {
+      await this.#outage.pass();
+      this.#outage.enter();
       let reply: unknown;
       const dequeueArgs = [String(count), ...this.#dequeueArgs(ahead, started)];
       try {
@@ -496,7 +426,7 @@ export class Worker {
           );
         }
       } finally {
-        this.#inflight--;
+        this.#outage.leave();
       }
       if (finish) this.#taken.delete(finish.args[0]);
       const taken = decodeDequeued(reply, this.#epoch);
@@ -506,7 +436,7 @@ export class Worker {
   }
 
   async #store(finish: Finish): Promise<void> {
-    await this.#retrying(() =>
+    await this.#outage.retrying(() =>
       this.connection.eval(finish.kind === "success" ? FINISH_SUCCESS : FINISH_FAILURE, [], finish.args)
     );
     this.#taken.delete(finish.args[0]);
@@ -586,7 +516,7 @@ export class Worker {
    * so a job reaching an idle worker costs one round trip less. The dequeue reads only the own list (an id there is
    * this worker's already), with Redis' clock (it runs when the job arrives, not when it was sent); an LLEN behind it
    * says whether more jobs wait. It counts as in flight until its reply is read; a reply lost with the connection
-   * leaves #reconcile to find the job.
+   * leaves the outage guard's reconcile to find the job.
    *
    * With `finish` (a worker of concurrency 1 whose last job had found the queue empty), the same write starts with
    * the finish script, which stores the outcome and takes the next job as #finishAndDequeue does, or marks the worker
@@ -599,14 +529,14 @@ export class Worker {
   async #waitAndTake(finish?: Finish): Promise<Taking> {
     const out: Taking = { next: null, more: true, stored: !finish };
     try {
-      while (this.#gate) await this.#gate;
+      await this.#outage.pass();
       const script = finish && (finish.kind === "success" ? FINISH_SUCCESS_AND_DEQUEUE : FINISH_FAILURE_AND_DEQUEUE);
       const [sha, finishSha] = await Promise.all([DEQUEUE.sha(), script?.sha()]);
       await this.connection.blocking(async (dedicated) => {
         const client = dedicated as RespClient;
         let id = clientIds.get(client);
         if (id === undefined) clientIds.set(client, id = Number(await client.send(["CLIENT", "ID"])));
-        if (this.#stopping || this.#gate) return;
+        if (this.#stopping || this.#outage.gated) return;
         const queue = queueKey(this.queueNames[0]);
         const others: Promise<unknown>[] = []; // replies whose failure is the dequeue's
         let finished: Promise<unknown> | undefined;
@@ -625,7 +555,7 @@ export class Worker {
         const taken = client.send(["EVALSHA", sha, "0", "1", this.key, this.name, this.#ownList, "", "", "", ""], true);
         const left = client.send(["LLEN", queue]);
         for (const r of [...others, finished, taken, left]) r?.catch(() => {});
-        this.#inflight++;
+        this.#outage.enter();
         const wait = { id };
         this.#takingWaits.add(wait);
         try {
@@ -657,11 +587,11 @@ export class Worker {
             out.next = Array.isArray(out.next) ? [...out.next, ...jobs] : jobs;
           }
         } catch (error) {
-          this.#needReconcile = true; // the connection broke: a dequeue may have run unheard
+          this.#outage.needReconcile = true; // the connection broke: a dequeue may have run unheard
           throw error;
         } finally {
           this.#takingWaits.delete(wait);
-          this.#inflight--;
+          this.#outage.leave();
         }
       });
     } catch (error) {
@@ -673,7 +603,7 @@ export class Worker {
   /** After a wait for work failed (Redis went away, say): says so, and pauses a second before the next look. */
   async #waitFailed(error: unknown): Promise<void> {
     if (this.#stopping) return;
-    if (this.#transient(error)) this.#redisDown(error);
+    if (this.#outage.transient(error)) this.#outage.down(error);
     else this.#log("warning", `Waiting for jobs failed (${(error as Error)?.message ?? error}); retrying in 1 s`);
     await sleep(1000);
   }
@@ -898,7 +828,7 @@ export class Worker {
       was(d.raw.last_heartbeat),
       was(d.raw.worker_name),
     ]);
-    await this.#retrying(() => this.connection.eval(GIVE_BACK, [], [this.name, ...args]));
+    await this.#outage.retrying(() => this.connection.eval(GIVE_BACK, [], [this.name, ...args]));
     for (const d of jobs) this.#taken.delete(d.id);
     await this.connection.call(["SREM", this.#heldKey, ...jobs.map((d) => d.id)]).catch(() => {});
   }
