@@ -112,7 +112,6 @@ function build(): void {
   run(join(ROOT, "node_modules/.bin/tsc"), ["-p", join(OUT, "tsconfig.json")]);
   chmodSync(join(OUT, "esm/runtime/cli.js"), 0o755);
   for (const f of ["README.md", "LICENSE"]) if (existsSync(join(ROOT, f))) copyFileSync(join(ROOT, f), join(OUT, f));
-  // Test fixtures that are not TypeScript (Python helpers and the like) travel as they are.
   console.log(`built ${OUT} (rqts ${deno.version})`);
 }
 
