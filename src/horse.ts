@@ -96,8 +96,8 @@ export class Horse {
    * Runs `jobs` one after another, sent to the horse in one message. A job starts when the worker hears that the one
    * before it ended (the first: now), and its `timeout` (seconds, `-1` = none) counts from then: past it the horse is
    * terminated, then killed, and the job fails with RQ's JobTimeoutException text. `hooks.started(i)` and
-   * `hooks.ended(i, outcome)` follow each job. Returns how many jobs ran: when the horse dies in a job, the jobs
-   * after it never started (the horse reports each outcome before starting the next job). `options.worker`: the
+   * `hooks.ended(i, outcome)` follow each job; when the horse dies in a job, or is released, the jobs after it never
+   * start and get no hooks (the horse reports each outcome before starting the next job). `options.worker`: the
    * worker's name, with which a horse whose worker dies mid-batch gives the jobs it has not started back (to the
    * `queue` each was taken from).
    */
@@ -110,7 +110,7 @@ export class Horse {
       /** After {@link release}: jobs from `i` on will not run (as soon as the horse says so). */
       released?(i: number): void;
     },
-  ): Promise<number> {
+  ): Promise<void> {
     await this.ready;
     this.jobsRun += jobs.length;
     const seq = this.#seq + 1;
@@ -133,11 +133,10 @@ export class Horse {
         hooks.started(i);
         const outcome = await this.#outcome(seq + i, jobs[i].timeout);
         hooks.ended(i, outcome);
-        if (!outcome.ok && outcome.horseDied) return i + 1;
+        if (!outcome.ok && outcome.horseDied) return;
         // Released: the horse says which job is the first it will not start.
-        if (this.#released && i + 1 < jobs.length && seq + i + 1 >= await this.#released) return i + 1;
+        if (this.#released && i + 1 < jobs.length && seq + i + 1 >= await this.#released) return;
       }
-      return jobs.length;
     } finally {
       this.#early.clear();
       this.#batchStart = this.#batchEnd = 0;
