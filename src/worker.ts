@@ -67,7 +67,10 @@ const MAINTENANCE_INTERVAL = 600;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const immediate = () => new Promise<void>((r) => setImmediate(r));
-/** Resolves once commands issued so far have been written to the socket (node-redis writes on setImmediate). */
+/**
+ * Resolves once commands issued so far have been written to their socket: rqts' RESP client and node-redis both write
+ * on setImmediate, so the second turn of the check phase comes after every write queued before the call.
+ */
 const afterWrites = async () => {
   await immediate();
   await immediate();
@@ -460,7 +463,7 @@ export class Worker {
         }
         // Sent alongside the blocking wait rather than before it, so a job that arrives meanwhile is not held up by
         // its round trip; it is awaited before the wait ends, so Redis still sees "idle" before the dequeue's "busy".
-        const heartbeat = this.#heartbeatIdle();
+        const heartbeat = this.#sendIdleHeartbeat();
         heartbeat.catch(() => {});
         const blocked = new Map<BlockingClient, number>(); // dedicated client → its CLIENT ID, while it blocks
         const waits = this.queueNames.map((q) =>
@@ -548,7 +551,7 @@ export class Worker {
             true,
           );
         } else if (this.#running.size === 0) {
-          others.push(...this.#idleHeartbeat().map((command) => client.send(command)));
+          others.push(...this.#idleHeartbeatCommands().map((command) => client.send(command)));
         }
         others.push(client.send(["BLMOVE", queue, this.#ownList, "LEFT", "RIGHT", String(BLOCK_SECONDS)]));
         // No queue names after the dequeue's fixed arguments: it takes from the own list only.
@@ -609,16 +612,16 @@ export class Worker {
   }
 
   /** The commands of the idle heartbeat: state idle, last_heartbeat, the worker key's TTL. */
-  #idleHeartbeat(): string[][] {
+  #idleHeartbeatCommands(): string[][] {
     return [
       ["HSET", this.key, "state", "idle", "last_heartbeat", utcNow()],
       ["EXPIRE", this.key, String(this.#workerTtl())],
     ];
   }
 
-  async #heartbeatIdle(): Promise<void> {
+  async #sendIdleHeartbeat(): Promise<void> {
     if (this.#running.size) return;
-    await this.connection.transaction(this.#idleHeartbeat());
+    await this.connection.transaction(this.#idleHeartbeatCommands());
   }
 
   #spawnHorse(): Horse {
@@ -930,7 +933,7 @@ export class Worker {
   }
 
   /** The outcome of `job` (run from `startedMicros`, ended now), as the arguments of its finish script. */
-  #finishOf(job: Job, next: Dequeued, startedMicros: number, outcome: HorseOutcome): Finish {
+  #finishOf(job: Job, taken: Dequeued, startedMicros: number, outcome: HorseOutcome): Finish {
     if (!outcome.ok && outcome.horseDied && this.#cold) {
       outcome.excString =
         `Worker was shut down (cold) while the job ran: its work-horse was killed.\n${outcome.excString}`;
@@ -952,7 +955,7 @@ export class Worker {
     ];
     if (outcome.ok) {
       const ttl = job.resultTtl ?? this.#checked.defaultResultTtl;
-      this.#log("info", `${next.queue}: Job OK (${job.id})`);
+      this.#log("info", `${taken.queue}: Job OK (${job.id})`);
       if (ttl > 0) this.#log("info", `Result is kept for ${ttl} seconds`);
       else if (ttl === 0) this.#log("info", "Result discarded immediately");
       else this.#log("info", "Result will never expire, clean up result key manually");
@@ -960,7 +963,7 @@ export class Worker {
       if (outcome.returnValue !== null) fields.push("return_value", outcome.returnValue);
       return { kind: "success", args: [...common, String(ttl), ...tail, ...fields] };
     }
-    this.#log("error", `${next.queue}: ${job.id}: ${outcome.excString.trimEnd().split("\n")[0]}`);
+    this.#log("error", `${taken.queue}: ${job.id}: ${outcome.excString.trimEnd().split("\n")[0]}`);
     this.#log("debug", outcome.excString);
     return {
       kind: "failure",
