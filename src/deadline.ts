@@ -1,6 +1,22 @@
 // No RQ counterpart (RQ's horse times a job with SIGALRM): one timer that serves a run of deadlines, for job
 // timeouts (one per horse) and the worker's "this job is taking long" check (one per slot).
 
+/**
+ * Waits for `promise`, but at most `ms` milliseconds: resolves to its value, or, when the time runs out first, to what
+ * `late` returns (or throws; `undefined` without it). The timer is cleared either way, so it keeps nothing alive.
+ */
+export async function within<T, L = undefined>(promise: Promise<T>, ms: number, late?: () => L): Promise<T | L> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = Symbol("expired");
+  try {
+    const first = await Promise.race([promise, new Promise<symbol>((r) => (timer = setTimeout(r, ms, expired)))]);
+    if (first !== expired) return first as T;
+  } finally {
+    clearTimeout(timer);
+  }
+  return late ? late() : undefined as L;
+}
+
 /** The longest delay setTimeout keeps, in milliseconds. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 

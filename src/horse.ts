@@ -2,7 +2,7 @@
 // timeout, and how its death is reported. A horse that failed to start or died is never reused.
 
 import type { TlsSettings } from "./connection.ts";
-import { Deadline } from "./deadline.ts";
+import { Deadline, within } from "./deadline.ts";
 import type { DoneMessage, ReleasedMessage, ReleaseMessage, RunMessage } from "./horse_main.ts";
 import type { WireJob } from "./job.ts";
 import type { ExitStatus, HorseMessage, HorseProcess, Runtime, SpawnHorseOptions } from "./runtime.ts";
@@ -200,11 +200,7 @@ export class Horse {
   async kill(): Promise<ExitStatus> {
     if (this.#status) return this.#status;
     this.#child.kill("SIGTERM");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, KILL_GRACE_MS)));
-    const first = await Promise.race([this.#child.exited, grace]);
-    clearTimeout(timer);
-    if (!first) this.#child.kill("SIGKILL");
+    if (!(await within(this.#child.exited, KILL_GRACE_MS))) this.#child.kill("SIGKILL");
     return await this.#child.exited;
   }
 
@@ -213,10 +209,6 @@ export class Horse {
     this.#watchdog.dispose();
     if (this.#status) return;
     this.#child.send({ type: "exit" });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, KILL_GRACE_MS)));
-    const first = await Promise.race([this.#child.exited, grace]);
-    clearTimeout(timer);
-    if (!first) await this.kill();
+    if (!(await within(this.#child.exited, KILL_GRACE_MS))) await this.kill();
   }
 }

@@ -2,6 +2,7 @@
 // time, and reports each outcome. It never writes job state itself; the worker does, so a killed horse loses nothing.
 // The one exception: when its worker is gone in the middle of a batch, it gives the jobs it has not started back.
 
+import { within } from "./deadline.ts";
 import { Buffer } from "node:buffer";
 import { Connection, type TlsSettings } from "./connection.ts";
 import { Job, type WireJob } from "./job.ts";
@@ -96,12 +97,7 @@ export function serveHorse(): void {
   // recovery fails it as abandoned), the jobs after it go back to their queues, unrun.
   channel.onClose(() => {
     closed = true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, GIVE_BACK_MS)));
-    void Promise.race([giveBackUnstarted().catch(() => {}), late]).finally(() => {
-      clearTimeout(timer);
-      void shutdown(0);
-    });
+    void within(giveBackUnstarted().catch(() => {}), GIVE_BACK_MS).finally(() => void shutdown(0));
   });
   // As RQ's horse (SIG_IGN): Ctrl+C in a terminal signals the whole process group, horses included, and must only
   // start the worker's warm shutdown, not kill the running job. The worker stops horses with SIGTERM/SIGKILL.

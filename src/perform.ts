@@ -1,6 +1,7 @@
 // RQ's Job.perform / Queue.run_sync: resolving a stored function reference and running a job in this process,
 // storing its outcome exactly as a worker does.
 
+import { within } from "./deadline.ts";
 import { realpathSync } from "node:fs";
 import { isAbsolute, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -121,19 +122,10 @@ export function describeError(error: unknown): string {
   return `Error: ${String(error)}\n`;
 }
 
-async function withTimeout<T>(promise: Promise<T>, seconds: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} exceeded maximum timeout value (${seconds} seconds)`)),
-      seconds * 1000,
-    );
+function withTimeout<T>(promise: Promise<T>, seconds: number, what: string): Promise<T> {
+  return within(promise, seconds * 1000, (): never => {
+    throw new Error(`${what} exceeded maximum timeout value (${seconds} seconds)`);
   });
-  try {
-    return await Promise.race([promise, limit]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Where the outcome of a run is written. */

@@ -5,6 +5,7 @@
 // Deno the node:net emulation), which is most of an enqueue and of a worker's time per job.
 
 import { Buffer } from "node:buffer";
+import { within } from "./deadline.ts";
 import type { RawSocket, Runtime } from "./runtime.ts";
 
 /** An argument as it goes on the wire. */
@@ -187,24 +188,18 @@ export class RespClient {
 
   async #open(): Promise<RawSocket> {
     const connectTcp = this.#runtime.connectTcp!;
-    let timer: ReturnType<typeof setTimeout> | undefined;
     let socket: RawSocket | undefined = undefined;
     const attempt = connectTcp({ host: this.#target.host, port: this.#target.port }, {
       data: (chunk) => this.#onData(chunk),
       closed: (error) => this.#onClosed(socket, error),
     });
     try {
-      socket = await Promise.race([
-        attempt,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error("Connection timeout")), CONNECT_TIMEOUT_MS);
-        }),
-      ]);
+      socket = await within(attempt, CONNECT_TIMEOUT_MS, (): never => {
+        throw new Error("Connection timeout");
+      });
     } catch (error) {
       void attempt.then((s) => s.close(), () => {});
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
     this.#socket = socket;
     // RESP3, as node-redis speaks it: replies keep the same shapes (maps as objects, doubles as numbers).

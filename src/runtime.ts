@@ -1,6 +1,8 @@
 // No RQ counterpart (RQ forks): the contract each runtime adapter (runtime/deno, runtime/bun, runtime/node) fulfils,
 // so the core never touches Deno, Bun or process globals.
 
+import { within } from "./deadline.ts";
+
 /**
  * The `node:` modules the core (src/) may import: each one is served the same by Deno, Bun and Node 20, and none of
  * them reaches the process, the network or child processes (those go through the {@link Runtime} adapter). The guard
@@ -72,14 +74,7 @@ export const CHANNEL_DRAIN_MS = 1000;
  * {@link CHANNEL_DRAIN_MS} after the exit, whichever comes first.
  */
 export function afterChannelEnd(exit: Promise<ExitStatus>, channelEnd: Promise<void>): Promise<ExitStatus> {
-  return exit.then((status) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, CHANNEL_DRAIN_MS)));
-    return Promise.race([channelEnd, cap]).then(() => {
-      clearTimeout(timer);
-      return status;
-    });
-  });
+  return exit.then((status) => within(channelEnd, CHANNEL_DRAIN_MS).then(() => status));
 }
 
 /** A TCP connection as the core's RESP client uses it (src/resp.ts). */

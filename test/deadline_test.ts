@@ -2,7 +2,7 @@
 // Lower bounds only (a deadline never fires early); upper bounds are loose, as timers run late on a loaded machine.
 import assert from "node:assert/strict";
 import { test } from "./_harness.ts";
-import { Deadline } from "../src/deadline.ts";
+import { Deadline, within } from "../src/deadline.ts";
 
 const fired = (deadline: Deadline, due: number): Promise<number> =>
   new Promise((resolve) => deadline.set(due, () => resolve(Date.now())));
@@ -52,4 +52,25 @@ test("Deadline: clear() and dispose() forget the deadline; a deadline past 2^31 
   await fired(probe, Date.now() + 60);
   assert.equal(calls, 0);
   probe.dispose();
+});
+
+test("within(): the promise's value when it settles in time; late()'s (or undefined) when the time runs out", async () => {
+  assert.equal(await within(Promise.resolve(7), 1000), 7);
+  await assert.rejects(within(Promise.reject(new Error("boom")), 1000), /boom/);
+  const never = new Promise<number>(() => {});
+  assert.equal(await within(never, 20), undefined);
+  assert.equal(await within(never, 20, () => "late"), "late");
+  await assert.rejects(
+    within(never, 20, (): never => {
+      throw new Error("too slow");
+    }),
+    /too slow/,
+  );
+  // A value that arrives after the time ran out is not seen; one that arrives before wins even with a late().
+  let resolve!: (n: number) => void;
+  const slow = new Promise<number>((r) => (resolve = r));
+  const waited = within(slow, 40, () => -1);
+  setTimeout(() => resolve(1), 120);
+  assert.equal(await waited, -1);
+  assert.equal(await within(new Promise<number>((r) => setTimeout(r, 5, 2)), 5_000, () => -1), 2);
 });
