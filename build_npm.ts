@@ -92,6 +92,8 @@ function build(): void {
       outDir: "esm",
       declaration: true,
       sourceMap: true,
+      // The maps carry the TypeScript they point at (the package ships no .ts), so stack traces and debuggers resolve.
+      inlineSources: true,
       strict: true,
       skipLibCheck: true,
       lib: ["es2023", "esnext.disposable", "dom"],

@@ -39,3 +39,27 @@ test("build_npm.ts: the built npm/package.json matches deno.json and every expor
   targets.push(...Object.values(pkg.bin as Record<string, string>));
   for (const t of targets) assert.ok(existsSync(ROOT + "npm/" + t), `${t} exists in npm/`);
 });
+
+test("build_npm.ts: `npm pack --dry-run` packs the library, its maps with their sources, README and LICENSE, and no tests", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const out = execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: ROOT + "npm", encoding: "utf8" });
+  const files = (JSON.parse(out) as { files: { path: string }[] }[])[0].files.map((f) => f.path);
+  for (const must of ["LICENSE", "README.md", "package.json", "esm/mod.js", "esm/src/queue.js", "esm/src/queue.d.ts"]) {
+    assert.ok(files.includes(must), `${must} is packed`);
+  }
+  assert.ok(files.includes("esm/runtime/cli.js"), "the bin is packed");
+  for (const rt of ["deno", "bun", "node"]) assert.ok(files.includes(`esm/runtime/${rt}/entry.js`), `${rt} entry`);
+  const stray = files.filter((f) => /^esm\/(test|bench|scripts)\/|tsconfig|\.ts$/.test(f) && !f.endsWith(".d.ts"));
+  assert.deepEqual(stray, [], "no tests, sources or build files");
+  // Every map resolves: it names its source and carries that source's text.
+  const maps = files.filter((f) => f.endsWith(".js.map"));
+  assert.ok(maps.length > 20, `${maps.length} maps`);
+  for (const map of maps) {
+    const m = JSON.parse(readFileSync(ROOT + "npm/" + map, "utf8")) as { sources: string[]; sourcesContent?: string[] };
+    assert.equal(m.sourcesContent?.length, m.sources.length, `${map} carries its sources`);
+    assert.ok(
+      m.sourcesContent!.every((text) => typeof text === "string" && text.length > 0),
+      `${map}: sources have text`,
+    );
+  }
+});
