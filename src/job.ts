@@ -243,10 +243,16 @@ export class Job<R = unknown> {
     try {
       value = this.serializer.loads(bytes);
     } catch (error) {
+      // A pickle (protocol 2 and later open with PROTO, 0x80, and the protocol's number): Python RQ's default.
+      const pickled = bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5;
       throw new DeserializationError(
         this.id,
         "data",
-        `neither zlib-compressed JSON nor plain JSON (${(error as Error).message})`,
+        pickled
+          ? `a Python pickle (protocol ${bytes[1]}): it was enqueued with Python RQ's default serializer, which only ` +
+            `Python can read. Enqueue jobs meant for rqts with RQ's JSON serializer: Queue(..., ` +
+            `serializer=JSONSerializer), from rq.serializers import JSONSerializer`
+          : `neither zlib-compressed JSON nor plain JSON (${(error as Error).message})`,
         { cause: error },
       );
     }

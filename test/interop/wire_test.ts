@@ -675,3 +675,31 @@ out(res)
     await q.close();
   }
 });
+
+test("wire: a job Python RQ pickled (its default serializer) is refused in rqts with an error naming pickle and JSONSerializer", async () => {
+  const name = uniqueName("wire-pickle");
+  const q = new Queue(name, { connection: await redisUrl() });
+  try {
+    await py<null>(
+      `
+q = Queue(A["queue"], connection=r)  # no serializer: RQ's default, pickle
+q.enqueue("app.tasks.count", 1, 2, job_id=A["id"])
+out(None)
+`,
+      { queue: name, id: `${name}-job` },
+    );
+    const job = await Job.fetch(`${name}-job`, { connection: q.connection });
+    await assert.rejects(
+      (async () => job.args)(),
+      (error: Error) => {
+        assert.equal(error.name, "DeserializationError");
+        assert.match(error.message, /a Python pickle \(protocol \d\)/);
+        assert.match(error.message, /serializer=JSONSerializer\), from rq\.serializers import JSONSerializer/);
+        return true;
+      },
+    );
+  } finally {
+    await q.delete();
+    await q.close();
+  }
+});
