@@ -97,14 +97,12 @@ export class OutageGuard {
     }
   }
 
-  /** Whether a reconcile holds new dequeues back now. */
-  get gated(): boolean {
-    return this.#gate !== undefined;
-  }
-
-  /** Waits while a reconcile holds new dequeues back. */
-  async pass(): Promise<void> {
-    while (this.#gate) await this.#gate;
+  /**
+   * While a reconcile holds new dequeues back, the promise that ends when it is done; else undefined. A dequeue waits
+   * with `while (guard.gate) await guard.gate;`, which costs nothing (no await) when there is no gate.
+   */
+  get gate(): Promise<void> | undefined {
+    return this.#gate;
   }
 
   /** A dequeue starts: counted as in flight until {@link leave} (a reconcile waits for it to end). */
@@ -122,7 +120,7 @@ export class OutageGuard {
    * Redis says this worker took but that the worker never heard of (it would otherwise stay 'started' for ever).
    */
   async reconcile(): Promise<void> {
-    await this.pass();
+    while (this.#gate) await this.#gate;
     if (!this.needReconcile) return;
     let open!: () => void;
     this.#gate = new Promise((r) => (open = r));

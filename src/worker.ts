@@ -413,7 +413,7 @@ export class Worker {
       return null;
     }
     return await this.#outage.retrying(async () => {
-      await this.#outage.pass();
+      while (this.#outage.gate) await this.#outage.gate;
       this.#outage.enter();
       let reply: unknown;
       const dequeueArgs = [String(count), ...this.#dequeueArgs(ahead, started)];
@@ -532,14 +532,14 @@ export class Worker {
   async #waitAndTake(finish?: Finish): Promise<Taking> {
     const out: Taking = { next: null, more: true, stored: !finish };
     try {
-      await this.#outage.pass();
+      while (this.#outage.gate) await this.#outage.gate;
       const script = finish && (finish.kind === "success" ? FINISH_SUCCESS_AND_DEQUEUE : FINISH_FAILURE_AND_DEQUEUE);
       const [sha, finishSha] = await Promise.all([DEQUEUE.sha(), script?.sha()]);
       await this.connection.blocking(async (dedicated) => {
         const client = dedicated as RespClient;
         let id = clientIds.get(client);
         if (id === undefined) clientIds.set(client, id = Number(await client.send(["CLIENT", "ID"])));
-        if (this.#stopping || this.#outage.gated) return;
+        if (this.#stopping || this.#outage.gate) return;
         const queue = queueKey(this.queueNames[0]);
         const others: Promise<unknown>[] = []; // replies whose failure is the dequeue's
         let finished: Promise<unknown> | undefined;
