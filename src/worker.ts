@@ -333,16 +333,6 @@ export class Worker {
     }
   }
 
-  /**
-   * Before jobs taken ahead start: when the liveness key was last set longer ago than its refresh period allows (the
-   * process was frozen, or its event loop stalled, past the refresh timer), sets it now, so a lapse is found (and the
-   * epoch bumped) before those jobs run rather than at the next timer. Another worker may have given them back and run
-   * them meanwhile. Costs nothing in the usual case: the timer sets the key every third of its TTL.
-   */
-  async #checkLiveness(): Promise<void> {
-    if (this.#registration.livenessOverdue) await this.#refreshLiveness();
-  }
-
   /** Recovers every rqts worker that has stopped living (see WorkerRegistration.recoverDeadWorkers). */
   async #recoverDeadWorkers(): Promise<void> {
     // Right after an outage every worker's key may have lapsed: give live ones a full TTL to show up first.
@@ -744,7 +734,11 @@ export class Worker {
         }
         const jobs: Dequeued[] = [];
         const heldIds: string[] = []; // jobs taken ahead, which leave the held set as they go to the horse
-        if (next.some((d) => this.#held.has(d.id))) await this.#checkLiveness();
+        // Before jobs taken ahead start: when the liveness key was last set longer ago than its refresh period allows
+        // (the process was frozen, or its event loop stalled, past the refresh timer), set it now, so a lapse is found
+        // (and the epoch bumped) before they run rather than at the next timer: another worker may have given them
+        // back and run them meanwhile. No await in the usual case (the timer sets the key every third of its TTL).
+        if (this.#registration.livenessOverdue && next.some((d) => this.#held.has(d.id))) await this.#refreshLiveness();
         for (const d of next) {
           const wasHeld = this.#held.delete(d.id);
           if (wasHeld && d.epoch !== this.#epoch) {
