@@ -145,10 +145,8 @@ export class WorkerRegistration {
   }
 
   /** Recovers every other rqts worker whose liveness key has lapsed (see {@link RECOVER_WORKER}). */
-  async recoverDeadWorkers(): Promise<void> {
-    for (const name of await this.#o.connection.call<string[]>(["SMEMBERS", RQTS_WORKERS_KEY])) {
-      if (name !== this.#o.name && await this.#isDeadRqtsWorker(name)) await this.recover(name);
-    }
+  recoverDeadWorkers(): Promise<void> {
+    return this.#recoverOthers((name) => this.#isDeadRqtsWorker(name));
   }
 
   /**
@@ -157,12 +155,18 @@ export class WorkerRegistration {
    * rqts:workers, where recovery keeps a name until its hash expires (see RECOVER_WORKER), not by scanning the
    * keyspace: a pass costs O(workers).
    */
-  async recoverGoneWorkers(): Promise<void> {
-    const c = this.#o.connection;
-    for (const name of await c.call<string[]>(["SMEMBERS", RQTS_WORKERS_KEY])) {
-      if (name === this.#o.name) continue;
-      const [exists, died] = await c.transaction([["EXISTS", workerKey(name)], ["HEXISTS", workerKey(name), "death"]]);
-      if (!exists || died) await this.recover(name);
+  recoverGoneWorkers(): Promise<void> {
+    return this.#recoverOthers(async (name) => {
+      const key = workerKey(name);
+      const [exists, died] = await this.#o.connection.transaction([["EXISTS", key], ["HEXISTS", key, "death"]]);
+      return !exists || Boolean(died);
+    });
+  }
+
+  /** Recovers each other worker named in rqts:workers for which `isGone` holds. */
+  async #recoverOthers(isGone: (name: string) => Promise<boolean>): Promise<void> {
+    for (const name of await this.#o.connection.call<string[]>(["SMEMBERS", RQTS_WORKERS_KEY])) {
+      if (name !== this.#o.name && await isGone(name)) await this.recover(name);
     }
   }
 
