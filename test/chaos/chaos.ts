@@ -95,7 +95,7 @@ const JOBS_MODULE = "./test/chaos/chaos_jobs.ts";
 const HANG_TIMEOUT = 1; // jobTimeout of the "hang" jobs, seconds
 const JOB_TIMEOUT = 30; // of every other job: far above their run time, even on a loaded machine
 /**
- * src/worker.ts's BATCH_MAX (most jobs one message sends to a horse), for the bound on abandoned jobs below; checked
+ * src/slot.ts's BATCH_MAX (most jobs one message sends to a horse), for the bound on abandoned jobs below; checked
  * against the source when the driver runs from it.
  */
 const BATCH_MAX = 8;
@@ -103,7 +103,7 @@ const BATCH_MAX = 8;
  * Most jobs one slot of a killed worker can leave to be failed as abandoned. Recovery (RECOVER_WORKER in src/lua.ts)
  * gives back what the dead worker's own list and held set (`rqts:held:<worker>`: jobs taken ahead) hold, and fails as
  * abandoned only the jobs still 'started' by it in `rqts:running:<worker>` outside those. A slot's jobs there (see
- * Worker.#slot and #perform) are at most: the message its horse is running (up to BATCH_MAX jobs, which leave the
+ * Slot and runBatch in src/slot.ts, src/batch.ts) are at most: the message its horse is running (up to BATCH_MAX jobs, which leave the
  * held set before they reach the horse: the running one, the ones before it whose outcomes are stored when the
  * message is done, and the ones after it, which the horse gives back itself unless it died too), plus the outcomes of
  * the message before it, still on their way to Redis while the next runs (up to BATCH_MAX more). Jobs a wait took
@@ -770,9 +770,9 @@ async function main(): Promise<number> {
     }
     // Abandoned jobs: each named worker killed, each within its slots' bound (see ABANDONED_PER_SLOT).
     if (FROM_SOURCES) {
-      const source = readFileSync(join(ROOT, "src/worker.ts"), "utf8");
-      const batchMax = Number(/^const BATCH_MAX = (\d+);/m.exec(source)?.[1]);
-      if (batchMax !== BATCH_MAX) violations.push(`src/worker.ts has BATCH_MAX ${batchMax}: update chaos.ts's`);
+      const source = readFileSync(join(ROOT, "src/slot.ts"), "utf8");
+      const batchMax = Number(/^export const BATCH_MAX = (\d+);/m.exec(source)?.[1]);
+      if (batchMax !== BATCH_MAX) violations.push(`src/slot.ts has BATCH_MAX ${batchMax}: update chaos.ts's`);
     }
     let abandonedBound = 0;
     for (const w of killed.values()) abandonedBound += w.concurrency * ABANDONED_PER_SLOT;

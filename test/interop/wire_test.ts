@@ -689,8 +689,8 @@ out(None)
       { queue: name, id: `${name}-job` },
     );
     const job = await Job.fetch(`${name}-job`, { connection: q.connection });
-    await assert.rejects(
-      (async () => job.args)(),
+    assert.throws(
+      () => job.args,
       (error: Error) => {
         assert.equal(error.name, "DeserializationError");
         assert.match(error.message, /a Python pickle \(protocol \d\)/);
