@@ -5,7 +5,8 @@
 //   git worktree add /tmp/rqts-a <commit> && (cd /tmp/rqts-a && cp -r ../<this>/node_modules . )
 //   deno run -A bench/ab.ts --a /tmp/rqts-a [--what worker|enqueue] [--runtime deno|bun|node] [--rounds 4]
 //
-// --runtime picks who runs the sides (default: deno); node runs each checkout's npm build (deno run -A build_npm.ts
+// --b gives another checkout as B (default: this one; the same as --a for a null comparison: how far apart identical
+// code lands on this machine). --runtime picks who runs the sides (default: deno); node runs each checkout's npm build (deno run -A build_npm.ts
 // in each first). Each Node process start pays ~50 ms on this machine for NODE_EXTRA_CA_CERTS (horses too): it weighs
 // on the maxJobsPerHorse-1 figures, equally on both sides.
 import { loadavg } from "node:os";
@@ -19,6 +20,7 @@ const { values } = parseArgs({
   args: process.argv.slice(2),
   options: {
     a: { type: "string" },
+    b: { type: "string" },
     what: { type: "string", default: "worker" },
     runtime: { type: "string", default: "deno" },
     rounds: { type: "string", default: "4" },
@@ -29,7 +31,7 @@ const { values } = parseArgs({
 });
 if (!values.a) throw new Error("--a <checkout of rqts to compare with> is required");
 const rounds = positiveInt("rounds", values.rounds!);
-const b = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
+const b = values.b ?? fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 const side = fileURLToPath(new URL("./ab_side.mjs", import.meta.url));
 const tools = `${b}/tools/node_modules/.bin`;
 const command: Record<string, [string, string[]]> = {
@@ -61,7 +63,7 @@ try {
 const median = (xs: number[]) => xs.toSorted((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];
 console.log(`${"figure".padEnd(34)} ${"A".padStart(10)} ${"B".padStart(10)}   B/A (higher is better)`);
 for (const key of Object.keys(figures.A[0])) {
-  if (/scripts_per_job|wall_ms/.test(key)) continue;
+  if (/wall_ms/.test(key)) continue;
   const [ma, mb] = [median(figures.A.map((f) => f[key])), median(figures.B.map((f) => f[key]))];
   const lowerBetter = /_ms$/.test(key);
   const ratio = lowerBetter ? ma / mb : mb / ma;

@@ -96,12 +96,13 @@ export class Slot {
   }
 
   async #step(): Promise<Step> {
-    if (!await this.#readyHorse()) {
+    if (!this.#horseUsable() && !await this.#newHorse()) {
       if (this.#host.stopping()) return "stop";
       await sleep(1000);
       return "next";
     }
-    await this.#take();
+    if (this.#fetched) this.#fetched = false;
+    else await this.#take();
     const next = this.#next;
     this.#setHungry(!next || next === "suspended");
     if (next === "suspended") {
@@ -120,12 +121,17 @@ export class Slot {
     return "next";
   }
 
+  /** Whether the slot's horse can take more jobs (alive, below its job limit). */
+  #horseUsable(): boolean {
+    const horse = this.#horse;
+    const max = this.#host.maxJobsPerHorse;
+    return !!horse && !horse.dead && !(max && horse.jobsRun >= max);
+  }
+
   /** A ready horse before taking a job, so a horse that cannot start never costs a job. False: it did not start. */
-  async #readyHorse(): Promise<boolean> {
+  async #newHorse(): Promise<boolean> {
     const host = this.#host;
-    const old = this.#horse;
-    if (old && !old.dead && !(host.maxJobsPerHorse && old.jobsRun >= host.maxJobsPerHorse)) return true;
-    if (old) host.retire(old);
+    if (this.#horse) host.retire(this.#horse);
     const horse = this.#horse = this.#spares.shift() ?? host.spawnHorse();
     // Outcomes do not wait for a horse to start (after one died, say): a worker killed meanwhile would lose them.
     const stored = Promise.all(horse.isReady ? [] : this.#finishes.splice(0).map((f) => host.store(f)));
@@ -141,11 +147,11 @@ export class Slot {
     return true;
   }
 
-  /** Stores the last outcomes and takes the next jobs into `#next`, unless a dequeue already took them. */
+  /** Stores the last outcomes and takes the next jobs into `#next` (called when no dequeue took them already). */
   async #take(): Promise<void> {
     const host = this.#host;
     if (
-      !this.#fetched && this.#woke && !this.#burst && this.#finishes.length === 1 && host.concurrency === 1 &&
+      this.#woke && !this.#burst && this.#finishes.length === 1 && host.concurrency === 1 &&
       host.dequeuer.takesInWait
     ) await this.#storeAndWait();
     if (!this.#fetched) {
