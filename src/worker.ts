@@ -8,16 +8,15 @@ import { DEFAULT_JOB_TIMEOUT, DEFAULT_REDIS_URL, RQ_VERSION } from "./defaults.t
 import { Deadline } from "./deadline.ts";
 import { Horse, type HorseOutcome } from "./horse.ts";
 import { Job, type WireJob } from "./job.ts";
-import { heldKey, jobKey, ownListKey, queueKey, registryKey, workerKey } from "./keys.ts";
-import {
-  DEQUEUE,
-  FINISH_FAILURE,
-  FINISH_FAILURE_AND_DEQUEUE,
-  FINISH_SUCCESS,
-  FINISH_SUCCESS_AND_DEQUEUE,
-  GIVE_BACK,
-  RECONCILE,
-} from "./lua.ts";
+import { heldKey, jobKey, ownListKey, queueKey, registryKey, workerKey, workerKeys } from "./keys.ts";
+import { evalshaCommand, type Finish, heartbeatSeconds, resultTtl } from "./lua/_args.ts";
+import { DEQUEUE, dequeueArgs, type DequeueTarget, dequeueTarget } from "./lua/dequeue.ts";
+import { FINISH_FAILURE, finishFailureArgs } from "./lua/finish_failure.ts";
+import { FINISH_FAILURE_AND_DEQUEUE, finishFailureAndDequeueArgs } from "./lua/finish_failure_and_dequeue.ts";
+import { FINISH_SUCCESS, finishSuccessArgs } from "./lua/finish_success.ts";
+import { FINISH_SUCCESS_AND_DEQUEUE, finishSuccessAndDequeueArgs } from "./lua/finish_success_and_dequeue.ts";
+import { GIVE_BACK, giveBackArgs } from "./lua/give_back.ts";
+import { RECONCILE, reconcileArgs } from "./lua/reconcile.ts";
 import { describeError } from "./perform.ts";
 import { cleanRegistries } from "./maintenance.ts";
 import { OutageGuard } from "./outage.ts";
@@ -42,7 +41,6 @@ export { consoleLogger, type Logger, type LogLevel, type WorkerOptions };
 
 /** A job taken off a queue; `epoch`: the worker's life it was taken in (see Worker.#epoch). */
 type Dequeued = { id: string; queue: string; raw: Record<string, Uint8Array>; epoch: number };
-type Finish = { kind: "success" | "failure"; args: string[] };
 /**
  * The end of a wait for work: jobs the wait itself took (single-queue workers), for the first idle slot to claim, and
  * whether more may be queued behind them (false: the queue was empty once they were taken).
@@ -121,6 +119,9 @@ export class Worker {
   readonly #redisUrl: string;
   readonly #ownList: string;
   readonly #heldKey: string;
+  /** The dequeue scripts' keys: from the worker's queues, and from its own list only (see #waitAndTake). */
+  readonly #dequeueTarget: DequeueTarget;
+  readonly #ownListTarget: DequeueTarget;
   #stopping = false;
   #cold = false;
   #horses = new Set<Horse>();
@@ -175,6 +176,9 @@ export class Worker {
     this.key = workerKey(this.name);
     this.#ownList = ownListKey(this.name);
     this.#heldKey = heldKey(this.name);
+    const keys = workerKeys(this.name);
+    this.#dequeueTarget = dequeueTarget(keys, this.queueNames);
+    this.#ownListTarget = dequeueTarget(keys, []);
     this.concurrency = checked.concurrency;
     this.maxJobsPerHorse = checked.maxJobsPerHorse;
     this.#checked = checked;
@@ -185,7 +189,7 @@ export class Worker {
       log: (level, message) => this.#log(level, message),
       running: () => this.#running.size,
       cold: () => this.#cold,
-      reconcile: () => this.connection.eval<number>(RECONCILE, [], [this.name, ...this.#taken]),
+      reconcile: () => this.connection.eval<number>(RECONCILE, ...reconcileArgs(this.name, this.#taken)),
       unblockWaits: () => this.#unblockTakingWaits(),
     });
     this.#registration = new WorkerRegistration({
@@ -193,7 +197,6 @@ export class Worker {
       runtime: this.#runtime,
       name: this.name,
       queueNames: this.queueNames,
-      ownList: this.#ownList,
       workerTtl: this.#workerTtl(),
       livenessTtl: this.#livenessTtl(),
       log: (level, message) => this.#log(level, message),
@@ -350,7 +353,7 @@ export class Worker {
     const seconds = nowSeconds();
     for (const [id, r] of this.#running) {
       const elapsed = (nowMicros() - r.startedMicros) / 1e6;
-      const hb = (r.timeout > 0 ? Math.min(Math.max(r.timeout - elapsed, 0), 30) : 30) + 60;
+      const hb = heartbeatSeconds(r.timeout, elapsed);
       commands.push(
         ["HSET", jobKey(id), "last_heartbeat", now],
         ["ZADD", registryKey("started", r.job.origin), "XX", String(Math.floor(seconds + hb)), id],
@@ -374,11 +377,6 @@ export class Worker {
   async #maintenance(): Promise<void> {
     await cleanRegistries(this.connection, this.queueNames, this.serializer);
     await this.#registration.recoverGoneWorkers();
-  }
-
-  #dequeueArgs(ahead: boolean, started: string): string[] {
-    const held = ahead ? this.#heldKey : "";
-    return [this.key, this.name, this.#ownList, String(nowSeconds()), utcNow(), held, started, ...this.queueNames];
   }
 
   /** Takes `id` out of the held set (not awaited: a worker that dies from here on leaves a started job). */
@@ -406,22 +404,26 @@ export class Worker {
       while (this.#outage.gate) await this.#outage.gate;
       this.#outage.enter();
       let reply: unknown;
-      const dequeueArgs = [String(count), ...this.#dequeueArgs(ahead, started)];
+      const dequeue = { count, ahead, started, now: true };
       try {
-        if (!finish) reply = await this.connection.eval(DEQUEUE, [], dequeueArgs, true);
-        else {
-          const script = finish.kind === "success" ? FINISH_SUCCESS_AND_DEQUEUE : FINISH_FAILURE_AND_DEQUEUE;
+        if (!finish) reply = await this.connection.eval(DEQUEUE, ...dequeueArgs(this.#dequeueTarget, dequeue), true);
+        else if (finish.kind === "success") {
           reply = await this.connection.eval(
-            script,
-            [],
-            ["", String(finish.args.length), ...finish.args, ...dequeueArgs],
+            FINISH_SUCCESS_AND_DEQUEUE,
+            ...finishSuccessAndDequeueArgs(finish, this.#dequeueTarget, dequeue, ""),
+            true,
+          );
+        } else {
+          reply = await this.connection.eval(
+            FINISH_FAILURE_AND_DEQUEUE,
+            ...finishFailureAndDequeueArgs(finish, this.#dequeueTarget, dequeue, ""),
             true,
           );
         }
       } finally {
         this.#outage.leave();
       }
-      if (finish) this.#taken.delete(finish.args[0]);
+      if (finish) this.#taken.delete(finish.id);
       const taken = decodeDequeued(reply, this.#epoch);
       if (taken && taken !== "suspended") { for (const d of taken) this.#taken.add(d.id); }
       return taken;
@@ -430,9 +432,11 @@ export class Worker {
 
   async #store(finish: Finish): Promise<void> {
     await this.#outage.retrying(() =>
-      this.connection.eval(finish.kind === "success" ? FINISH_SUCCESS : FINISH_FAILURE, [], finish.args)
+      finish.kind === "success"
+        ? this.connection.eval(FINISH_SUCCESS, ...finishSuccessArgs(finish))
+        : this.connection.eval(FINISH_FAILURE, ...finishFailureArgs(finish))
     );
-    this.#taken.delete(finish.args[0]);
+    this.#taken.delete(finish.id);
   }
 
   /**
@@ -535,17 +539,18 @@ export class Worker {
         let finished: Promise<unknown> | undefined;
         if (finish) {
           const ttl = String(this.#workerTtl());
-          const dequeueArgs = ["1", ...this.#dequeueArgs(false, "")];
-          finished = client.send(
-            ["EVALSHA", finishSha!, "0", ttl, String(finish.args.length), ...finish.args, ...dequeueArgs],
-            true,
-          );
+          const dequeue = { count: 1, ahead: false, started: "", now: true };
+          const args = finish.kind === "success"
+            ? finishSuccessAndDequeueArgs(finish, this.#dequeueTarget, dequeue, ttl)
+            : finishFailureAndDequeueArgs(finish, this.#dequeueTarget, dequeue, ttl);
+          finished = client.send(evalshaCommand(finishSha!, args), true);
         } else if (this.#running.size === 0) {
           others.push(...this.#idleHeartbeatCommands().map((command) => client.send(command)));
         }
         others.push(client.send(["BLMOVE", queue, this.#ownList, "LEFT", "RIGHT", String(BLOCK_SECONDS)]));
-        // No queue names after the dequeue's fixed arguments: it takes from the own list only.
-        const taken = client.send(["EVALSHA", sha, "0", "1", this.key, this.name, this.#ownList, "", "", "", ""], true);
+        // The own list only (no queue keys), by Redis' clock when it runs.
+        const own = dequeueArgs(this.#ownListTarget, { count: 1, ahead: false, started: "", now: false });
+        const taken = client.send(evalshaCommand(sha, own), true);
         const left = client.send(["LLEN", queue]);
         for (const r of [...others, finished, taken, left]) r?.catch(() => {});
         this.#outage.enter();
@@ -818,14 +823,15 @@ export class Worker {
     for (const d of jobs) this.#held.delete(d.id);
     // As if never taken: the fields dequeuing set get their values from before (a foreign client's, even garbage).
     const was = (v: Uint8Array | undefined) => v ? Buffer.concat([EQUALS, v]) : "-";
-    const args = jobs.flatMap((d) => [
-      d.id,
-      d.queue,
-      was(d.raw.started_at),
-      was(d.raw.last_heartbeat),
-      was(d.raw.worker_name),
-    ]);
-    await this.#outage.retrying(() => this.connection.eval(GIVE_BACK, [], [this.name, ...args]));
+    const args = giveBackArgs(
+      this.name,
+      jobs.map((d) => ({
+        id: d.id,
+        queue: d.queue,
+        was: [was(d.raw.started_at), was(d.raw.last_heartbeat), was(d.raw.worker_name)] as const,
+      })),
+    );
+    await this.#outage.retrying(() => this.connection.eval(GIVE_BACK, ...args));
     for (const d of jobs) this.#taken.delete(d.id);
     await this.connection.call(["SREM", this.#heldKey, ...jobs.map((d) => d.id)]).catch(() => {});
   }
@@ -933,41 +939,33 @@ export class Worker {
         `Worker was shut down (cold) while the job ran: its work-horse was killed.\n${outcome.excString}`;
     }
     this.jobsDone++;
-    const now = nowMicros();
-    const common = [
-      job.id,
-      job.origin,
-      String(nowSeconds()),
-      formatMicros(now),
-    ];
-    const tail = [
-      formatMicros(startedMicros),
-      this.key,
-      String((now - startedMicros) / 1e6),
-      this.name,
-      formatMicros(startedMicros),
-    ];
+    const run = {
+      id: job.id,
+      origin: job.origin,
+      startedMicros,
+      endedMicros: nowMicros(),
+      endedSeconds: nowSeconds(),
+      worker: this.#dequeueTarget.worker,
+      lastHeartbeat: formatMicros(startedMicros),
+    };
     if (outcome.ok) {
-      const ttl = job.resultTtl ?? this.#checked.defaultResultTtl;
+      const ttl = resultTtl(job.resultTtl, this.#checked.defaultResultTtl);
       this.#log("info", `${taken.queue}: Job OK (${job.id})`);
       if (ttl > 0) this.#log("info", `Result is kept for ${ttl} seconds`);
       else if (ttl === 0) this.#log("info", "Result discarded immediately");
       else this.#log("info", "Result will never expire, clean up result key manually");
       const fields = ["type", RESULT_TYPES.successful];
       if (outcome.returnValue !== null) fields.push("return_value", outcome.returnValue);
-      return { kind: "success", args: [...common, String(ttl), ...tail, ...fields] };
+      return { kind: "success", ...run, resultTtl: ttl, fields };
     }
     this.#log("error", `${taken.queue}: ${job.id}: ${outcome.excString.trimEnd().split("\n")[0]}`);
     this.#log("debug", outcome.excString);
     return {
       kind: "failure",
-      args: [
-        ...common,
-        job.failureTtl === null ? "" : String(job.failureTtl),
-        ...tail,
-        "failed",
-        ...failureFields(outcome.excString),
-      ],
+      ...run,
+      failureTtl: job.failureTtl,
+      status: "failed",
+      fields: failureFields(outcome.excString),
     };
   }
 }
