@@ -17,11 +17,9 @@
 // its origin (or the queue it came from).
 // Returns {{id, queue, hash}, ...}, or 'suspended', or false.
 
-import { Script } from "../connection.ts";
-import { SUSPENDED_KEY, type WorkerKeys } from "../keys.ts";
-import { queueKey } from "../keys.ts";
+import { type RedisArg, Script } from "../connection.ts";
+import { queueKey, SUSPENDED_KEY, type WorkerKeys } from "../keys.ts";
 import { nowSeconds, utcNow } from "../utils.ts";
-import type { RedisArg } from "../connection.ts";
 import type { ScriptArgs } from "./_args.ts";
 import { compose, dequeueKeys, dequeueMany } from "./_snippets.ts";
 
@@ -65,7 +63,7 @@ export function pushDequeueArgs(args: RedisArg[], t: DequeueTarget, d: Dequeue):
   );
 }
 
-/** DEQUEUE's KEYS and ARGV. */
+/** DEQUEUE's KEYS and ARGV (the KEYS are the target's own array, shared by every call: not to be changed). */
 export function dequeueArgs(t: DequeueTarget, d: Dequeue): ScriptArgs {
   const args: RedisArg[] = [];
   pushDequeueArgs(args, t, d);
