@@ -5,18 +5,17 @@
 
 import type { BlockingClient, Connection } from "./connection.ts";
 import type { Finish } from "./finish.ts";
-import { heldKey, ownListKey, queueKey, workerKey } from "./keys.ts";
+import { queueKey, workerKeys } from "./keys.ts";
 import type { Dequeued, Ledger } from "./ledger.ts";
-import {
-  DEQUEUE,
-  FINISH_FAILURE,
-  FINISH_FAILURE_AND_DEQUEUE,
-  FINISH_SUCCESS,
-  FINISH_SUCCESS_AND_DEQUEUE,
-} from "./lua.ts";
+import { evalshaCommand } from "./lua/_args.ts";
+import { DEQUEUE, type Dequeue, dequeueArgs, type DequeueTarget, dequeueTarget } from "./lua/dequeue.ts";
+import { FINISH_FAILURE, finishFailureArgs } from "./lua/finish_failure.ts";
+import { FINISH_FAILURE_AND_DEQUEUE, finishFailureAndDequeueArgs } from "./lua/finish_failure_and_dequeue.ts";
+import { FINISH_SUCCESS, finishSuccessArgs } from "./lua/finish_success.ts";
+import { FINISH_SUCCESS_AND_DEQUEUE, finishSuccessAndDequeueArgs } from "./lua/finish_success_and_dequeue.ts";
 import type { OutageGuard } from "./outage.ts";
 import { RedisReplyError, type RespClient } from "./resp.ts";
-import { nowSeconds, utcNow } from "./utils.ts";
+import { utcNow } from "./utils.ts";
 import type { LogLevel } from "./worker_options.ts";
 
 /** What a dequeue gives: the jobs taken (at least one), "suspended" (rq:suspended is set), or null (none). */
@@ -70,7 +69,9 @@ export class Dequeuer {
   readonly #ledger: Ledger;
   readonly #workerKey: string;
   readonly #ownList: string;
-  readonly #heldKey: string;
+  /** The dequeue scripts' keys: from the worker's queues, and from its own list only (see waitAndTake). */
+  readonly #target: DequeueTarget;
+  readonly #ownListTarget: DequeueTarget;
   /** Ends the running wait for work, on stop. A Set: each wait removes its own entry when it ends. */
   readonly #wake = new Set<() => void>();
   readonly #blockedClients = new Set<BlockingClient>();
@@ -83,9 +84,11 @@ export class Dequeuer {
     this.#connection = options.connection;
     this.#outage = options.outage;
     this.#ledger = options.ledger;
-    this.#workerKey = workerKey(options.workerName);
-    this.#ownList = ownListKey(options.workerName);
-    this.#heldKey = heldKey(options.workerName);
+    const keys = workerKeys(options.workerName);
+    this.#workerKey = keys.key;
+    this.#ownList = keys.ownList;
+    this.#target = dequeueTarget(keys, options.queueNames);
+    this.#ownListTarget = dequeueTarget(keys, []);
   }
 
   /** Ends every wait for work: blocked connections are cut, taking waits unblocked. */
@@ -112,48 +115,38 @@ export class Dequeuer {
       while (this.#outage.gate) await this.#outage.gate;
       this.#outage.enter();
       let reply: unknown;
-      const dequeueArgs = [String(count), ...this.#dequeueArgs(ahead, started)];
+      const dequeue: Dequeue = { count, ahead, started, now: true };
       try {
-        if (!finish) reply = await this.#connection.eval(DEQUEUE, [], dequeueArgs, true);
-        else {
-          const script = finish.kind === "success" ? FINISH_SUCCESS_AND_DEQUEUE : FINISH_FAILURE_AND_DEQUEUE;
-          reply = await this.#connection.eval(
-            script,
-            [],
-            ["", String(finish.args.length), ...finish.args, ...dequeueArgs],
-            true,
-          );
-        }
+        reply = await (finish
+          ? this.#finishAndTake(finish, dequeue)
+          : this.#connection.eval(DEQUEUE, ...dequeueArgs(this.#target, dequeue), true));
       } finally {
         this.#outage.leave();
       }
-      if (finish) this.#ledger.taken.delete(finish.args[0]);
+      if (finish) this.#ledger.taken.delete(finish.id);
       const taken = decodeDequeued(reply, this.#ledger.epoch);
       if (taken && taken !== "suspended") this.#ledger.took(taken);
       return taken;
     });
   }
 
+  /** The finish script of `finish`'s kind that also dequeues (with no idle TTL: the worker is not idle after it). */
+  #finishAndTake(finish: Finish, dequeue: Dequeue): Promise<unknown> {
+    const c = this.#connection;
+    const t = this.#target;
+    return finish.kind === "success"
+      ? c.eval(FINISH_SUCCESS_AND_DEQUEUE, ...finishSuccessAndDequeueArgs(finish, t, dequeue, ""), true)
+      : c.eval(FINISH_FAILURE_AND_DEQUEUE, ...finishFailureAndDequeueArgs(finish, t, dequeue, ""), true);
+  }
+
   /** Stores a job's outcome. */
   async store(finish: Finish): Promise<void> {
     await this.#outage.retrying(() =>
-      this.#connection.eval(finish.kind === "success" ? FINISH_SUCCESS : FINISH_FAILURE, [], finish.args)
+      finish.kind === "success"
+        ? this.#connection.eval(FINISH_SUCCESS, ...finishSuccessArgs(finish))
+        : this.#connection.eval(FINISH_FAILURE, ...finishFailureArgs(finish))
     );
-    this.#ledger.taken.delete(finish.args[0]);
-  }
-
-  #dequeueArgs(ahead: boolean, started: string): string[] {
-    const held = ahead ? this.#heldKey : "";
-    return [
-      this.#workerKey,
-      this.#o.workerName,
-      this.#ownList,
-      String(nowSeconds()),
-      utcNow(),
-      held,
-      started,
-      ...this.#o.queueNames,
-    ];
+    this.#ledger.taken.delete(finish.id);
   }
 
   /**
@@ -280,30 +273,20 @@ export class Dequeuer {
     const others: Promise<unknown>[] = []; // replies whose failure is the dequeue's
     let finished: Promise<unknown> | undefined;
     if (first) {
-      const { args } = first.finish;
-      const dequeueArgs = ["1", ...this.#dequeueArgs(false, "")];
-      finished = client.send(
-        ["EVALSHA", first.sha, "0", String(this.#o.workerTtl), String(args.length), ...args, ...dequeueArgs],
-        true,
-      );
+      const { finish } = first;
+      const ttl = String(this.#o.workerTtl);
+      const dequeue: Dequeue = { count: 1, ahead: false, started: "", now: true };
+      const args = finish.kind === "success"
+        ? finishSuccessAndDequeueArgs(finish, this.#target, dequeue, ttl)
+        : finishFailureAndDequeueArgs(finish, this.#target, dequeue, ttl);
+      finished = client.send(evalshaCommand(first.sha, args), true);
     } else if (this.#ledger.running.size === 0) {
       others.push(...this.#idleHeartbeatCommands().map((command) => client.send(command)));
     }
     others.push(client.send(["BLMOVE", queue, this.#ownList, "LEFT", "RIGHT", String(BLOCK_SECONDS)]));
-    // No queue names after the dequeue's fixed arguments: it takes from the own list only.
-    const taken = client.send([
-      "EVALSHA",
-      sha,
-      "0",
-      "1",
-      this.#workerKey,
-      this.#o.workerName,
-      this.#ownList,
-      "",
-      "",
-      "",
-      "",
-    ], true);
+    // The own list only (no queue keys), by Redis' clock when it runs.
+    const own = dequeueArgs(this.#ownListTarget, { count: 1, ahead: false, started: "", now: false });
+    const taken = client.send(evalshaCommand(sha, own), true);
     const left = client.send(["LLEN", queue]);
     for (const r of [...others, finished, taken, left]) r?.catch(() => {});
     return { finished, taken, left };

@@ -1,20 +1,21 @@
 // RQ's Worker.handle_job_success / handle_job_failure: a job's outcome as the worker stores it, with the log lines RQ
-// writes for it. The storing itself is one script (FINISH_SUCCESS / FINISH_FAILURE in lua.ts), run by the dequeuer,
+// writes for it. The storing itself is one script (src/lua/finish_success.ts, finish_failure.ts), run by the dequeuer,
 // often in the same round trip as the next dequeue.
 
 import type { HorseOutcome } from "./horse.ts";
 import type { Job } from "./job.ts";
+import type { WorkerKeys } from "./keys.ts";
+import { type Finish, resultTtl } from "./lua/_args.ts";
 import { failureFields, RESULT_TYPES } from "./results.ts";
 import { formatMicros, nowMicros, nowSeconds } from "./utils.ts";
 import type { LogLevel } from "./worker_options.ts";
 
-/** A job's outcome, as the arguments of its finish script; `args[0]` is the job's id. */
-export type Finish = { kind: "success" | "failure"; args: string[] };
+export type { Finish };
 
 /** What an outcome needs of its worker. */
 export interface FinishContext {
-  workerKey: string;
-  workerName: string;
+  /** The worker's keys (its name among them). */
+  worker: WorkerKeys;
   /** Seconds a result is kept when the job does not say (the worker's `defaultResultTtl`). */
   defaultResultTtl: number;
   /** Whether the worker is shutting down cold (a horse killed for it says so). */
@@ -22,7 +23,7 @@ export interface FinishContext {
   log(level: LogLevel, message: string): void;
 }
 
-/** The outcome of `job`, taken from `queue` and run from `startedMicros` (ended now), as its finish script's args. */
+/** The outcome of `job`, taken from `queue` and run from `startedMicros` (ended now), for its finish script. */
 export function finishOf(
   job: Job,
   queue: string,
@@ -34,30 +35,32 @@ export function finishOf(
     outcome.excString =
       `Worker was shut down (cold) while the job ran: its work-horse was killed.\n${outcome.excString}`;
   }
-  const now = nowMicros();
-  const common = [job.id, job.origin, String(nowSeconds()), formatMicros(now)];
-  const tail = [
-    formatMicros(startedMicros),
-    ctx.workerKey,
-    String((now - startedMicros) / 1e6),
-    ctx.workerName,
-    formatMicros(startedMicros),
-  ];
+  const run = {
+    id: job.id,
+    origin: job.origin,
+    startedMicros,
+    endedMicros: nowMicros(),
+    endedSeconds: nowSeconds(),
+    worker: ctx.worker,
+    lastHeartbeat: formatMicros(startedMicros),
+  };
   if (outcome.ok) {
-    const ttl = job.resultTtl ?? ctx.defaultResultTtl;
+    const ttl = resultTtl(job.resultTtl, ctx.defaultResultTtl);
     ctx.log("info", `${queue}: Job OK (${job.id})`);
     if (ttl > 0) ctx.log("info", `Result is kept for ${ttl} seconds`);
     else if (ttl === 0) ctx.log("info", "Result discarded immediately");
     else ctx.log("info", "Result will never expire, clean up result key manually");
     const fields = ["type", RESULT_TYPES.successful];
     if (outcome.returnValue !== null) fields.push("return_value", outcome.returnValue);
-    return { kind: "success", args: [...common, String(ttl), ...tail, ...fields] };
+    return { kind: "success", ...run, resultTtl: ttl, fields };
   }
   ctx.log("error", `${queue}: ${job.id}: ${outcome.excString.trimEnd().split("\n")[0]}`);
   ctx.log("debug", outcome.excString);
-  const failureTtl = job.failureTtl === null ? "" : String(job.failureTtl);
   return {
     kind: "failure",
-    args: [...common, failureTtl, ...tail, "failed", ...failureFields(outcome.excString)],
+    ...run,
+    failureTtl: job.failureTtl,
+    status: "failed",
+    fields: failureFields(outcome.excString),
   };
 }

@@ -7,7 +7,7 @@ import { Buffer } from "node:buffer";
 import { Connection, type TlsSettings } from "./connection.ts";
 import { Job, type WireJob } from "./job.ts";
 import { runJobsSerially } from "./current.ts";
-import { GIVE_BACK } from "./lua.ts";
+import { GIVE_BACK, giveBackArgs } from "./lua/give_back.ts";
 import { runJobFunction } from "./perform.ts";
 import { getRuntime, type HorseMessage } from "./runtime.ts";
 import { JSONSerializer } from "./serializer.ts";
@@ -84,14 +84,11 @@ export function serveHorse(): void {
   const giveBackUnstarted = async () => {
     const b = batch;
     if (!b?.run.worker || b.started >= b.end) return;
-    const jobs = b.run.jobs.slice(b.started, b.end).flatMap((wire, i) => [
-      wire.id,
-      b.run.queues?.[b.started + i] ?? "",
-      "",
-      "",
-      "",
-    ]);
-    await connectionFor(b.run.redisUrl, b.run.tls).eval(GIVE_BACK, [], [b.run.worker, ...jobs]);
+    const jobs = b.run.jobs.slice(b.started, b.end).map((wire, i) => ({
+      id: wire.id,
+      queue: b.run.queues?.[b.started + i] ?? "",
+    }));
+    await connectionFor(b.run.redisUrl, b.run.tls).eval(GIVE_BACK, ...giveBackArgs(b.run.worker, jobs));
   };
   // The worker is gone (killed): nobody will read outcomes; the running job ends with the horse (the worker's
   // recovery fails it as abandoned), the jobs after it go back to their queues, unrun.

@@ -13,7 +13,7 @@ import {
   registryKey,
   type RegistryKind,
 } from "./keys.ts";
-import { CANCEL } from "./lua.ts";
+import { CANCEL, cancelArgs } from "./lua/cancel.ts";
 import { fetchAll, fetchLatest, type Result, waitLatest } from "./results.ts";
 import { JSONSerializer, type Serializer } from "./serializer.ts";
 import { nowSeconds, parseDuration, parseUtc, utcFormat, utcNow } from "./utils.ts";
@@ -556,12 +556,15 @@ export class Job<R = unknown> {
         `Cannot cancel job ${this.id}: it is already canceled. Use job.requeue() after moving it, or job.delete().`,
       );
     }
-    const old = await this.connection.eval<string | null>(CANCEL, [], [
-      this.id,
-      String(nowSeconds()),
-      utcNow(),
-      options.enqueueDependents ? "1" : "0",
-    ]);
+    const old = await this.connection.eval<string | null>(
+      CANCEL,
+      ...cancelArgs({
+        id: this.id,
+        nowSeconds: nowSeconds(),
+        nowTs: utcNow(),
+        enqueueDependents: options.enqueueDependents ?? false,
+      }),
+    );
     if (old === null) throw new NoSuchJobError(this.id);
     this.#status = "canceled";
   }

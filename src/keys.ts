@@ -35,7 +35,9 @@ export type RegistryKind = keyof typeof REGISTRY_PREFIXES;
 export const registryKey = (kind: RegistryKind, queue: string): string => REGISTRY_PREFIXES[kind] + queue;
 
 export const workerKey = (name: string): string => WORKER_PREFIX + name;
-export const workersByQueueKey = (queue: string): string => `${WORKERS_KEY}:${queue}`;
+/** Prefix of the set of worker keys listening on one queue. */
+export const WORKERS_BY_QUEUE_PREFIX = `${WORKERS_KEY}:`;
+export const workersByQueueKey = (queue: string): string => WORKERS_BY_QUEUE_PREFIX + queue;
 export const cleanRegistriesKey = (queue: string): string => `rq:clean_registries:${queue}`;
 export const pubsubChannel = (worker: string): string => `rq:pubsub:${worker}`;
 
@@ -47,7 +49,25 @@ export const HELD_PREFIX = "rqts:held:";
 export const heldKey = (worker: string): string => HELD_PREFIX + worker;
 /** rqts only: ids a worker marked started and has not finished (running or taken ahead); recovered if it dies. */
 export const RUNNING_PREFIX = "rqts:running:";
+export const runningKey = (worker: string): string => RUNNING_PREFIX + worker;
 /** rqts only: present while a worker lives (short TTL, refreshed); a worker whose key lapsed is dead. */
 export const aliveKey = (worker: string): string => "rqts:alive:" + worker;
 /** rqts only: the names of rqts workers that have not ended cleanly, for the recovery of dead ones. */
 export const RQTS_WORKERS_KEY = "rqts:workers";
+
+/** A worker's own keys, built once per worker for the scripts that take them (see src/lua/). */
+export interface WorkerKeys {
+  readonly name: string;
+  /** `rq:worker:<name>`, its hash. */
+  readonly key: string;
+  readonly running: string;
+  readonly ownList: string;
+  readonly held: string;
+}
+export const workerKeys = (name: string): WorkerKeys => ({
+  name,
+  key: workerKey(name),
+  running: runningKey(name),
+  ownList: ownListKey(name),
+  held: heldKey(name),
+});

@@ -7,7 +7,9 @@ import { Buffer } from "node:buffer";
 import type { Connection } from "./connection.ts";
 import type { Job } from "./job.ts";
 import { heldKey, jobKey, registryKey } from "./keys.ts";
-import { GIVE_BACK, RECONCILE } from "./lua.ts";
+import { heartbeatSeconds } from "./lua/_args.ts";
+import { GIVE_BACK, giveBackArgs } from "./lua/give_back.ts";
+import { RECONCILE, reconcileArgs } from "./lua/reconcile.ts";
 import type { OutageGuard } from "./outage.ts";
 import { nowMicros, nowSeconds } from "./utils.ts";
 
@@ -79,21 +81,22 @@ export class Ledger {
     for (const d of jobs) this.held.delete(d.id);
     // As if never taken: the fields dequeuing set get their values from before (a foreign client's, even garbage).
     const was = (v: Uint8Array | undefined) => v ? Buffer.concat([EQUALS, v]) : "-";
-    const args = jobs.flatMap((d) => [
-      d.id,
-      d.queue,
-      was(d.raw.started_at),
-      was(d.raw.last_heartbeat),
-      was(d.raw.worker_name),
-    ]);
-    await this.#outage.retrying(() => this.#connection.eval(GIVE_BACK, [], [this.#workerName, ...args]));
+    const args = giveBackArgs(
+      this.#workerName,
+      jobs.map((d) => ({
+        id: d.id,
+        queue: d.queue,
+        was: [was(d.raw.started_at), was(d.raw.last_heartbeat), was(d.raw.worker_name)] as const,
+      })),
+    );
+    await this.#outage.retrying(() => this.#connection.eval(GIVE_BACK, ...args));
     for (const d of jobs) this.taken.delete(d.id);
     await this.#connection.call(["SREM", this.#heldKey, ...jobs.map((d) => d.id)]).catch(() => {});
   }
 
   /** Gives back what Redis says this worker took and it does not know of; resolves to how many. */
   reconcile(): Promise<number> {
-    return this.#connection.eval<number>(RECONCILE, [], [this.#workerName, ...this.taken]);
+    return this.#connection.eval<number>(RECONCILE, ...reconcileArgs(this.#workerName, this.taken));
   }
 
   /**
@@ -105,7 +108,7 @@ export class Ledger {
     const seconds = nowSeconds();
     for (const [id, r] of this.running) {
       const elapsed = (nowMicros() - r.startedMicros) / 1e6;
-      const hb = (r.timeout > 0 ? Math.min(Math.max(r.timeout - elapsed, 0), 30) : 30) + 60;
+      const hb = heartbeatSeconds(r.timeout, elapsed);
       commands.push(
         ["HSET", jobKey(id), "last_heartbeat", now],
         ["ZADD", registryKey("started", r.job.origin), "XX", String(Math.floor(seconds + hb)), id],

@@ -6,12 +6,15 @@ import { realpathSync } from "node:fs";
 import { isAbsolute, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Connection, RedisClient } from "./connection.ts";
-import { CALLBACK_TIMEOUT, DEFAULT_RESULT_TTL } from "./defaults.ts";
+import { CALLBACK_TIMEOUT } from "./defaults.ts";
 import { FunctionReferenceError, SerializationError } from "./errors.ts";
 import { parseReference, resolveSpecifier } from "./func_ref.ts";
 import { withCurrentJob } from "./current.ts";
 import type { Job } from "./job.ts";
-import { FINISH_FAILURE, FINISH_SUCCESS } from "./lua.ts";
+import { workerKeys } from "./keys.ts";
+import { resultTtl } from "./lua/_args.ts";
+import { FINISH_FAILURE, finishFailureArgs } from "./lua/finish_failure.ts";
+import { FINISH_SUCCESS, finishSuccessArgs } from "./lua/finish_success.ts";
 import { failureFields, successFields } from "./results.ts";
 import { getRuntime } from "./runtime.ts";
 import { formatMicros, nowMicros, nowSeconds, utcFormat } from "./utils.ts";
@@ -146,6 +149,19 @@ function pairs(flat: string[] | null): Released {
   return out;
 }
 
+/** What both finish scripts store of a run that started at `startedMicros` and ends now. */
+function runOf(job: Job, ctx: RunContext, startedMicros: number) {
+  return {
+    id: job.id,
+    origin: job.origin,
+    startedMicros,
+    endedMicros: nowMicros(),
+    endedSeconds: nowSeconds(),
+    worker: ctx.workerKey ? workerKeys(ctx.workerName) : null,
+    lastHeartbeat: job.lastHeartbeat ? utcFormat(job.lastHeartbeat) : "",
+  };
+}
+
 /**
  * Writes a success atomically (status, result stream, finished registry, TTLs, dependents, worker counters).
  * `fields` are the result entry's ({@link successFields}).
@@ -157,21 +173,11 @@ export async function storeSuccess(
   ctx: RunContext,
   startedMicros: number,
 ): Promise<Released> {
-  const now = nowMicros();
-  const ttl = job.resultTtl ?? ctx.defaultResultTtl ?? DEFAULT_RESULT_TTL;
-  const released = await conn.eval<string[]>(FINISH_SUCCESS, [], [
-    job.id,
-    job.origin,
-    String(nowSeconds()),
-    formatMicros(now),
-    String(ttl),
-    formatMicros(startedMicros),
-    ctx.workerKey,
-    String((now - startedMicros) / 1e6),
-    ctx.workerName,
-    job.lastHeartbeat ? utcFormat(job.lastHeartbeat) : "",
-    ...fields,
-  ]);
+  const ttl = resultTtl(job.resultTtl, ctx.defaultResultTtl);
+  const released = await conn.eval<string[]>(
+    FINISH_SUCCESS,
+    ...finishSuccessArgs({ kind: "success", ...runOf(job, ctx, startedMicros), resultTtl: ttl, fields }),
+  );
   job.setStatus(ttl === 0 ? job.status ?? "started" : "finished");
   return pairs(released);
 }
@@ -185,21 +191,16 @@ export async function storeFailure(
   startedMicros: number,
   status: "failed" | "stopped" = "failed",
 ): Promise<Released> {
-  const now = nowMicros();
-  const released = await conn.eval<string[]>(FINISH_FAILURE, [], [
-    job.id,
-    job.origin,
-    String(nowSeconds()),
-    formatMicros(now),
-    job.failureTtl === null ? "" : String(job.failureTtl),
-    formatMicros(startedMicros),
-    ctx.workerKey,
-    String((now - startedMicros) / 1e6),
-    ctx.workerName,
-    job.lastHeartbeat ? utcFormat(job.lastHeartbeat) : "",
-    status,
-    ...failureFields(excString),
-  ]);
+  const released = await conn.eval<string[]>(
+    FINISH_FAILURE,
+    ...finishFailureArgs({
+      kind: "failure",
+      ...runOf(job, ctx, startedMicros),
+      failureTtl: job.failureTtl,
+      status,
+      fields: failureFields(excString),
+    }),
+  );
   job.setStatus(status);
   return pairs(released);
 }

@@ -1,11 +1,13 @@
 // RQ's rq/queue.py: named Redis lists of job ids, created on first enqueue.
 
-import { Connection, type ConnectionOption, Pipeline, type PipelineLike, Script, wireArgs } from "./connection.ts";
+import { Connection, type ConnectionOption, Pipeline, type PipelineLike, wireArgs } from "./connection.ts";
 import { DEFAULT_JOB_TIMEOUT, DEFAULT_QUEUE_NAME } from "./defaults.ts";
 import { funcNameOf, type FunctionReference } from "./func_ref.ts";
 import { fetchJobs, Job } from "./job.ts";
-import { dependenciesKey, dependentsKey, JOB_PREFIX, QUEUE_PREFIX, queueKey, QUEUES_KEY } from "./keys.ts";
-import { ENQUEUE, ENQUEUE_WITH_DEPENDENCIES } from "./lua.ts";
+import { dependenciesKey, dependentsKey, QUEUE_PREFIX, queueKey, QUEUES_KEY } from "./keys.ts";
+import { EMPTY, emptyArgs } from "./lua/empty.ts";
+import { ENQUEUE, enqueueArgs } from "./lua/enqueue.ts";
+import { ENQUEUE_WITH_DEPENDENCIES, enqueueWithDependenciesArgs } from "./lua/enqueue_with_dependencies.ts";
 import { type JobOptions, parseDurationOption, parseJobOptions } from "./options.ts";
 import { performInProcess } from "./perform.ts";
 import {
@@ -54,21 +56,6 @@ export interface EnqueueData {
   readonly kwargs: Record<string, unknown>;
   readonly options: Omit<JobOptions, "dependsOn">;
 }
-
-// RQ's Queue.empty() Lua script, as RQ 1.13 ships it.
-const EMPTY = new Script(`
-local prefix = ${JSON.stringify(JOB_PREFIX)}
-local q = KEYS[1]
-local count = 0
-while true do
-  local job_id = redis.call("lpop", q)
-  if job_id == false then break end
-  redis.call("del", prefix .. job_id)
-  redis.call("del", prefix .. job_id .. ":dependents")
-  count = count + 1
-end
-return count
-`);
 
 const ENQUEUE_CALL_KEYS = ["args", "kwargs"] as const;
 
@@ -160,17 +147,19 @@ export class Queue {
     const atFront = ((jobOptions as JobOptions).atFront ?? false) || job.enqueueAtFront === true;
     if (job.dependencyIds.length) {
       const now = utcNow();
-      const queued = await this.connection.eval<number>(ENQUEUE_WITH_DEPENDENCIES, [], [
-        job.id,
-        this.name,
-        String(nowSeconds()),
-        now,
-        atFront ? "1" : "0",
-        job.ttl ? String(job.ttl) : "",
-        String(job.dependencyIds.length),
-        ...job.dependencyIds,
-        ...job.mapping(),
-      ]);
+      const queued = await this.connection.eval<number>(
+        ENQUEUE_WITH_DEPENDENCIES,
+        ...enqueueWithDependenciesArgs({
+          id: job.id,
+          origin: this.name,
+          nowSeconds: nowSeconds(),
+          nowTs: now,
+          atFront,
+          ttl: job.ttl,
+          dependencyIds: job.dependencyIds,
+          mapping: job.mapping(),
+        }),
+      );
       if (queued) {
         job.setStatus("queued");
         job.stamp("enqueued_at", now);
@@ -179,13 +168,10 @@ export class Queue {
       // RQ's enqueue transaction (SADD, HSET, [EXPIRE], RPUSH) as one script: one command instead of a five-command
       // MULTI/EXEC, which is most of a client's per-enqueue cost.
       const push = this.isAsync ? (atFront ? "LPUSH" : "RPUSH") : "";
-      await this.connection.eval(ENQUEUE, [], [
-        job.id,
-        this.name,
-        push,
-        job.ttl ? String(job.ttl) : "",
-        ...job.mapping(),
-      ]);
+      await this.connection.eval(
+        ENQUEUE,
+        ...enqueueArgs({ id: job.id, queue: this.name, push, ttl: job.ttl, mapping: job.mapping() }),
+      );
     }
     if (!this.isAsync && job.status === "queued") await this.#runSync(job);
     return job;
@@ -355,7 +341,7 @@ export class Queue {
 
   /** Removes every queued job and its hash; returns how many. Registries are left alone, as in RQ. */
   async empty(): Promise<number> {
-    return await this.connection.eval<number>(EMPTY, [this.key], []);
+    return await this.connection.eval<number>(EMPTY, ...emptyArgs(this.name));
   }
 
   /**

@@ -5,7 +5,7 @@ import { Connection, type TlsSettings } from "./connection.ts";
 import { DEFAULT_REDIS_URL, RQ_VERSION } from "./defaults.ts";
 import { Dequeuer } from "./dequeuer.ts";
 import { Horse } from "./horse.ts";
-import { ownListKey, workerKey } from "./keys.ts";
+import { workerKey, workerKeys } from "./keys.ts";
 import { Ledger } from "./ledger.ts";
 import { cleanRegistries } from "./maintenance.ts";
 import { OutageGuard } from "./outage.ts";
@@ -120,7 +120,6 @@ export class Worker {
       runtime: this.#runtime,
       name: this.name,
       queueNames: this.queueNames,
-      ownList: ownListKey(this.name),
       workerTtl: this.#workerTtl(),
       livenessTtl: this.#checked.livenessTtl,
       log,
@@ -213,8 +212,7 @@ export class Worker {
       serializer: this.serializer,
       concurrency: this.concurrency,
       maxJobsPerHorse: this.maxJobsPerHorse,
-      workerKey: this.key,
-      workerName: this.name,
+      worker: workerKeys(this.name),
       defaultResultTtl: this.#checked.defaultResultTtl,
       hungry: 0,
       get cold() {

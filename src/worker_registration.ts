@@ -6,7 +6,8 @@ import type { Connection } from "./connection.ts";
 import { RQ_VERSION } from "./defaults.ts";
 import { RqtsError } from "./errors.ts";
 import { aliveKey, queueKey, QUEUES_KEY, RQTS_WORKERS_KEY, workerKey, WORKERS_KEY, workersByQueueKey } from "./keys.ts";
-import { RECOVER_WORKER, RETURN_OWN_LIST } from "./lua.ts";
+import { RECOVER_WORKER, recoverWorkerArgs } from "./lua/recover_worker.ts";
+import { RETURN_OWN_LIST, returnOwnListArgs } from "./lua/return_own_list.ts";
 import { failureFields } from "./results.ts";
 import type { Runtime } from "./runtime.ts";
 import { nowSeconds, utcNow } from "./utils.ts";
@@ -18,8 +19,6 @@ export interface RegistrationOptions {
   runtime: Runtime;
   name: string;
   queueNames: readonly string[];
-  /** The worker's own list (rqts:dequeued:<name>), returned to its queues on death. */
-  ownList: string;
   /** The worker key's lifetime, seconds (RQ's worker_ttl + 60). */
   workerTtl: number;
   /** Seconds without a sign of life after which the worker counts as dead. */
@@ -100,7 +99,7 @@ export class WorkerRegistration {
   /** RQ's `register_death`: the own list back to its queues, out of the workers sets, `death` recorded. */
   async death(): Promise<void> {
     const { connection: c, name, queueNames } = this.#o;
-    await c.eval(RETURN_OWN_LIST, [this.#o.ownList], []);
+    await c.eval(RETURN_OWN_LIST, ...returnOwnListArgs(name));
     await c.transaction([
       ["DEL", aliveKey(name)],
       ["SREM", RQTS_WORKERS_KEY, name],
@@ -172,12 +171,15 @@ export class WorkerRegistration {
 
   /** Recovers what the rqts worker `name` left, and says what it did. */
   async recover(name: string): Promise<void> {
-    const [returned, ...abandoned] = await this.#o.connection.eval<[number, ...string[]]>(RECOVER_WORKER, [], [
-      name,
-      String(nowSeconds()),
-      utcNow(),
-      ...failureFields(abandonedMessage(name)),
-    ]);
+    const [returned, ...abandoned] = await this.#o.connection.eval<[number, ...string[]]>(
+      RECOVER_WORKER,
+      ...recoverWorkerArgs({
+        name,
+        nowSeconds: nowSeconds(),
+        nowTs: utcNow(),
+        fields: failureFields(abandonedMessage(name)),
+      }),
+    );
     if (returned || abandoned.length) {
       this.#o.log(
         "warning",

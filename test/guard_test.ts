@@ -7,7 +7,11 @@ import { CORE_NODE_MODULES } from "../src/runtime.ts";
 const SRC = fileURLToPath(new URL("../src/", import.meta.url));
 // From source the core is .ts; on Node the suite runs on the build, whose core is .js.
 const EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-const sources = () => readdirSync(SRC).filter((f) => f.endsWith(EXT) && !f.endsWith(".d.ts"));
+// Every core file, src/lua/ and other folders included, as a path under src/.
+const sources = () =>
+  (readdirSync(SRC, { recursive: true }) as string[])
+    .map((f) => f.replaceAll("\\", "/"))
+    .filter((f) => f.endsWith(EXT) && !f.endsWith(".d.ts"));
 const GLOBAL = /(^|[^A-Za-z0-9_.])(Deno|Bun)\.[a-zA-Z]|(^|[^A-Za-z0-9_.])process\.(env|exit|on|pid|argv|cwd|kill)/;
 
 test("src/ never touches Deno, Bun or process globals (only runtime/* may)", () => {
@@ -45,16 +49,34 @@ test("src/ imports only the node: modules src/runtime.ts allows (CORE_NODE_MODUL
   assert.deepEqual([...allowed].filter((m) => !used.has(m)), []);
 });
 
-test("src/keys.ts is the only place Redis key prefixes are spelled", () => {
+// A quote right before `rq:<name>` / `rqts:<name>` (TypeScript and Lua strings alike), or a key suffix spelled out.
+const KEY_LITERAL = /["'`](rq|rqts):[a-z_]|["'`]:(dependents|dependencies)\b/;
+
+test("src/keys.ts is the only place Redis key names are spelled (rq: and rqts: keys, in TypeScript and in Lua)", () => {
   const offenders: string[] = [];
-  for (const file of sources().filter((f) => f !== "keys" + EXT)) {
+  const files = sources().filter((f) => f !== "keys" + EXT);
+  assert.ok(files.some((f) => f.startsWith("lua/")), `found the Lua scripts in ${SRC}lua/`);
+  for (const file of files) {
     readFileSync(SRC + file, "utf8").split("\n").forEach((line, i) => {
       const code = line.trimStart();
       if (code.startsWith("//") || code.startsWith("/*") || code.startsWith("*")) return;
-      if (/["'`]rq:(job|queue|queues|wip|finished|failed|deferred|scheduled|canceled|results|worker)/.test(line)) {
-        offenders.push(`${file}:${i + 1}: ${line.trim()}`);
-      }
+      if (KEY_LITERAL.test(line)) offenders.push(`${file}:${i + 1}: ${line.trim()}`);
     });
   }
-  assert.deepEqual(offenders, []);
+  assert.deepEqual(
+    offenders,
+    [],
+    "build the key with keys.ts (in Lua: interpolate its prefix, see src/lua/_snippets.ts)",
+  );
+});
+
+test("the guard on key spelling catches a key literal in a Lua script or in TypeScript", () => {
+  for (
+    const line of [`redis.call('LPUSH', 'rq:queue:' .. q, id)`, `const k = "rqts:held:" + name;`, "x .. ':dependents'"]
+  ) {
+    assert.ok(KEY_LITERAL.test(line), line);
+  }
+  for (const line of ["`rqts: unknown command '${first}'`", "JOB .. id", "(rq:suspended is set)"]) {
+    assert.ok(!KEY_LITERAL.test(line), line);
+  }
 });

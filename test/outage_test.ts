@@ -12,7 +12,7 @@ import process from "node:process";
 import { Connection, Queue, RedisConnectionError } from "../mod.ts";
 import { test, uniqueName } from "./_harness.ts";
 import { Script } from "../src/connection.ts";
-import * as lua from "../src/lua.ts";
+import * as lua from "../src/lua/mod.ts";
 import { type Cli, cli, exitOf, until, workerName } from "./_process.ts";
 
 const JOBS = "./test/fixtures/jobs.ts";

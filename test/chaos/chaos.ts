@@ -100,7 +100,7 @@ const JOB_TIMEOUT = 30; // of every other job: far above their run time, even on
  */
 const BATCH_MAX = 8;
 /**
- * Most jobs one slot of a killed worker can leave to be failed as abandoned. Recovery (RECOVER_WORKER in src/lua.ts)
+ * Most jobs one slot of a killed worker can leave to be failed as abandoned. Recovery (src/lua/recover_worker.ts)
  * gives back what the dead worker's own list and held set (`rqts:held:<worker>`: jobs taken ahead) hold, and fails as
  * abandoned only the jobs still 'started' by it in `rqts:running:<worker>` outside those. A slot's jobs there (see
  * Slot and runBatch in src/slot.ts, src/batch.ts) are at most: the message its horse is running (up to BATCH_MAX jobs, which leave the

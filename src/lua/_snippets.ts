@@ -1,0 +1,465 @@
+// No RQ counterpart (RQ runs these steps as WATCH/MULTI sequences): the Lua the scripts in src/lua/ share, and how a
+// script's source is put together from them. Key prefixes come from keys.ts by interpolation, never spelled here.
+
+import { DEFAULT_FAILURE_TTL, RESULTS_STREAM_MAXLEN } from "../defaults.ts";
+import {
+  dependenciesKey,
+  dependentsKey,
+  JOB_PREFIX,
+  QUEUE_PREFIX,
+  REGISTRY_PREFIXES,
+  RESULTS_PREFIX,
+  WORKERS_BY_QUEUE_PREFIX,
+} from "../keys.ts";
+import { HEARTBEAT_CAP, HEARTBEAT_GRACE } from "./_args.ts";
+
+/** A piece of Lua (a function, or a constant) and the pieces it calls. */
+export interface Snippet {
+  readonly source: string;
+  readonly uses: readonly Snippet[];
+}
+
+const snippet = (source: string, ...uses: Snippet[]): Snippet => ({ source, uses });
+const lua = (s: string): string => JSON.stringify(s);
+
+/** A script's source: the snippets it uses, each once and after the ones it calls, then its body. */
+export function compose(body: string, ...uses: Snippet[]): string {
+  const seen = new Set<Snippet>();
+  const parts: string[] = [];
+  const add = (s: Snippet) => {
+    if (seen.has(s)) return;
+    seen.add(s);
+    s.uses.forEach(add);
+    parts.push(s.source);
+  };
+  uses.forEach(add);
+  return parts.join("") + body;
+}
+
+/** A Lua function of one id that builds the key keys.ts' `key` builds, from the prefix and suffix keys.ts spells. */
+function keyFunction(name: string, key: (id: string) => string): Snippet {
+  const [prefix, suffix] = key("\u0000").split("\u0000");
+  return snippet(`local function ${name}(id) return ${lua(prefix)} .. id${suffix ? ` .. ${lua(suffix)}` : ""} end\n`);
+}
+
+export const JOB = snippet(`local JOB = ${lua(JOB_PREFIX)}\n`);
+export const QUEUE = snippet(`local QUEUE = ${lua(QUEUE_PREFIX)}\n`);
+export const RESULTS = snippet(`local RESULTS = ${lua(RESULTS_PREFIX)}\n`);
+export const WORKERS_BY_QUEUE = snippet(`local WORKERS_BY_QUEUE = ${lua(WORKERS_BY_QUEUE_PREFIX)}\n`);
+export const REG = snippet(
+  `local REG = { ${
+    Object.entries(REGISTRY_PREFIXES).map(([kind, prefix]) => `${kind} = ${lua(prefix)}`).join(", ")
+  } }\n`,
+);
+export const DEPENDENTS_KEY = keyFunction("dependents_key", dependentsKey);
+export const DEPENDENCIES_KEY = keyFunction("dependencies_key", dependenciesKey);
+
+export const originOf = snippet(`
+-- A job's origin (key: its hash), or nil when the key is missing or not a hash (a foreign client's junk); '' counts
+-- as none.
+local function origin_of(key)
+  local o = redis.pcall('HGET', key, 'origin')
+  if type(o) ~= 'string' or o == '' then return nil end
+  return o
+end
+`);
+
+export const isJob = snippet(`
+-- Whether key is a job hash (a key of another type is junk, not a job).
+local function is_job(key)
+  return redis.call('TYPE', key)['ok'] == 'hash'
+end
+`);
+
+export const giveBack = snippet(
+  `
+-- Puts a job worker wname marked started but never ran back at the front of its queue, as if never dequeued; only
+-- while it is still started by wname. key: the job's hash; running: wname's running set. qkey: the key of the queue
+-- it was taken from (nil or the bare queue prefix = unknown: its origin's, else 'default''s; the two differ only for a
+-- hash whose origin names another queue). Returns 1 when it went back.
+-- was: nil, or the values dequeuing overwrote as they were before, {started_at, last_heartbeat, worker_name}, each
+-- '=' .. value, or '-' for a field that was absent (without them, those fields are emptied).
+local function give_back(key, id, wname, running, qkey, was)
+  local st, w = unpack(redis.call('HMGET', key, 'status', 'worker_name'))
+  if st ~= 'started' or w ~= wname then return 0 end
+  local origin = origin_of(key)
+  local queue = qkey and string.sub(qkey, #QUEUE + 1) or ''
+  if queue == '' then
+    queue = origin or 'default'
+    qkey = QUEUE .. queue
+  end
+  redis.call('ZREM', REG.started .. (origin or queue), id)
+  redis.call('SREM', running, id)
+  redis.call('HSET', key, 'status', 'queued', 'started_at', '', 'last_heartbeat', '', 'worker_name', '')
+  if was then
+    for i, field in ipairs({'started_at', 'last_heartbeat', 'worker_name'}) do
+      local v = was[i]
+      if v == '-' then redis.call('HDEL', key, field)
+      elseif string.sub(v, 1, 1) == '=' then redis.call('HSET', key, field, string.sub(v, 2)) end
+    end
+  end
+  redis.call('LPUSH', qkey, id)
+  return 1
+end
+`,
+  originOf,
+  QUEUE,
+  REG,
+);
+
+export const returnOwnList = snippet(
+  `
+-- Puts the ids left in a worker's own list back at the front of their queues, in order; drops ids that are no job.
+local function return_own_list(own)
+  local n = 0
+  while true do
+    local id = redis.call('RPOP', own)
+    if not id then break end
+    local key = JOB .. id
+    if is_job(key) then
+      redis.call('LPUSH', QUEUE .. (origin_of(key) or 'default'), id)
+      n = n + 1
+    end
+  end
+  return n
+end
+`,
+  isJob,
+  originOf,
+  JOB,
+  QUEUE,
+);
+
+export const releaseDependents = snippet(
+  `
+-- RQ's Queue.enqueue_dependents + Job.dependencies_are_met: queue every deferred dependent of parent_id whose
+-- other dependencies are finished (missing hashes count as met; failed ones only with allow_dependency_failures).
+-- When the parent failed, only dependents that allow failures are released. dkey: the parent's dependents set;
+-- queues: rq:queues. Returns {id, origin, ...}, and whether the dependents set is left.
+local function release_dependents(dkey, queues, parent_id, now_ts, parent_failed)
+  local ids = redis.call('SMEMBERS', dkey)
+  if #ids == 0 then return {}, false end
+  local released, done = {}, {}
+  for _, dep in ipairs(ids) do
+    local key = JOB .. dep
+    local st = redis.call('HGET', key, 'status')
+    if not st then
+      table.insert(done, dep)
+    elseif st == 'deferred' then
+      local allow = redis.call('HGET', key, 'allow_dependency_failures') == '1'
+      local met = (not parent_failed) or allow
+      if met then
+        for _, other in ipairs(redis.call('SMEMBERS', dependencies_key(dep))) do
+          if other ~= parent_id then
+            local ost = redis.call('HGET', JOB .. other, 'status')
+            if ost and ost ~= 'finished' and not (allow and ost == 'failed') then met = false break end
+          end
+        end
+      end
+      if met then
+        local origin = redis.call('HGET', key, 'origin') or 'default'
+        redis.call('ZREM', REG.deferred .. origin, dep)
+        redis.call('SADD', queues, QUEUE .. origin)
+        redis.call('HSET', key, 'status', 'queued', 'enqueued_at', now_ts)
+        if redis.call('HGET', key, 'enqueue_at_front') == '1' then
+          redis.call('LPUSH', QUEUE .. origin, dep)
+        else
+          redis.call('RPUSH', QUEUE .. origin, dep)
+        end
+        table.insert(done, dep)
+        table.insert(released, dep)
+        table.insert(released, origin)
+      end
+    end
+  end
+  if #done == #ids then
+    redis.call('DEL', dkey)
+    return released, false
+  elseif #done > 0 then
+    redis.call('SREM', dkey, unpack(done))
+  end
+  return released, true
+end
+`,
+  JOB,
+  QUEUE,
+  REG,
+  DEPENDENCIES_KEY,
+);
+
+export const cleanup = snippet(`
+-- RQ's Job.cleanup(ttl): 0 deletes the job, > 0 expires it with its dependency keys, < 0 keeps it. k: the job's keys
+-- {job, dependents, dependencies}. has_dependents: false when the dependents set is known not to exist
+-- (release_dependents just found it empty or deleted it).
+local function cleanup(k, ttl, has_dependents)
+  if ttl == 0 then
+    redis.call('DEL', k.job, k.dependents, k.dependencies)
+  elseif ttl > 0 then
+    redis.call('EXPIRE', k.job, ttl)
+    if has_dependents ~= false then redis.call('EXPIRE', k.dependents, ttl) end
+    redis.call('EXPIRE', k.dependencies, ttl)
+  end
+end
+`);
+
+export const finishKeys = snippet(`
+-- A finish's keys from KEYS[i] on (the layout of finish_success.ts): worker and running are absent (and worker '')
+-- when no worker ran the job.
+local function finish_keys(i)
+  return { job = KEYS[i], results = KEYS[i + 1], dependents = KEYS[i + 2], dependencies = KEYS[i + 3],
+    started = KEYS[i + 4], ended = KEYS[i + 5], queues = KEYS[i + 6], worker = KEYS[i + 7] or '', running = KEYS[i + 8] }
+end
+`);
+
+export const owned = snippet(
+  `
+-- Whether worker wname may store id's outcome: the job is still started by it, or was failed as abandoned by a
+-- worker that thought it dead (then the real outcome replaces that guess). A finish that is not owned (a retry after
+-- a lost reply, a job canceled or deleted meanwhile) stores nothing. k.worker '' = no worker (isAsync: false).
+local function owned(k, id, wname)
+  if k.worker == '' then return true end
+  redis.call('SREM', k.running, id)
+  local key = k.job
+  local st, w = unpack(redis.call('HMGET', key, 'status', 'worker_name'))
+  if w ~= wname then return false end
+  if st == 'started' then return true end
+  if st == 'failed' and redis.call('HGET', key, 'rqts_abandoned') == wname then
+    redis.call('HDEL', key, 'rqts_abandoned')
+    redis.call('ZREM', REG.failed .. (redis.call('HGET', key, 'origin') or ''), id)
+    return true
+  end
+  return false
+end
+`,
+  REG,
+);
+
+export const finishSuccess = snippet(
+  `
+-- A successful run (RQ's Job._handle_success + cleanup + enqueue_dependents + worker bookkeeping). k: finish_keys.
+-- a: id, now_seconds, now_ts, result_ttl, started_at, working_time, worker_name, last_heartbeat, then the XADD
+-- fields. Returns the released dependents as {id, origin, ...}.
+local function finish_success(k, a, next_job)
+  local id, now, now_ts, ttl = a[1], tonumber(a[2]), a[3], tonumber(a[4])
+  local started_at, wtime, wname, hb = a[5], a[6], a[7], a[8]
+  if not owned(k, id, wname) then return false end
+  local fields = {}
+  for i = 9, #a do table.insert(fields, a[i]) end
+  local released, has_dependents = release_dependents(k.dependents, k.queues, id, now_ts, false)
+  local wkey = k.worker
+  if wkey ~= '' then
+    -- With a dequeue in the same script (next_job), that one sets or clears current_job.
+    if not next_job then redis.call('HDEL', wkey, 'current_job') end
+    redis.call('HINCRBY', wkey, 'successful_job_count', 1)
+    redis.call('HINCRBYFLOAT', wkey, 'total_working_time', wtime)
+  end
+  if ttl ~= 0 then
+    redis.call('HSET', k.job, 'status', 'finished', 'started_at', started_at, 'ended_at', now_ts,
+      'worker_name', wname, 'last_heartbeat', hb)
+    local rkey = k.results
+    redis.call('XADD', rkey, 'MAXLEN', '~', ${RESULTS_STREAM_MAXLEN}, '*', unpack(fields))
+    if ttl < 0 then redis.call('PERSIST', rkey) else redis.call('EXPIRE', rkey, ttl) end
+    redis.call('ZADD', k.ended, ttl < 0 and '+inf' or (now + ttl), id)
+  end
+  cleanup(k, ttl, has_dependents)
+  redis.call('ZREM', k.started, id)
+  return released
+end
+`,
+  owned,
+  releaseDependents,
+  cleanup,
+);
+
+export const finishFailure = snippet(
+  `
+-- A failed run (RQ's Job._handle_failure via FailedJobRegistry.add + Result.create_failure + worker bookkeeping,
+-- then the release of dependents that allow failures). k: finish_keys.
+-- a: id, now_seconds, now_ts, failure_ttl ('' = the job has none), started_at, working_time, worker_name,
+-- last_heartbeat, status ('failed' | 'stopped'), then the XADD fields.
+local function finish_failure(k, a)
+  local id, now, now_ts, own_ttl = a[1], tonumber(a[2]), a[3], a[4]
+  local started_at, wtime, wname, hb, status = a[5], a[6], a[7], a[8], a[9]
+  if not owned(k, id, wname) then return false end
+  local fields = {}
+  for i = 10, #a do table.insert(fields, a[i]) end
+  local key = k.job
+  if redis.call('EXISTS', key) == 1 then
+    redis.call('HSET', key, 'status', status, 'started_at', started_at, 'ended_at', now_ts, 'worker_name', wname,
+      'last_heartbeat', hb)
+  end
+  redis.call('ZREM', k.started, id)
+  local ttl = ${DEFAULT_FAILURE_TTL}
+  if own_ttl ~= '' then ttl = tonumber(own_ttl) end
+  cleanup(k, ttl)
+  redis.call('ZADD', k.ended, ttl < 0 and ttl or (now + ttl), id)
+  local rkey = k.results
+  redis.call('XADD', rkey, 'MAXLEN', '~', ${RESULTS_STREAM_MAXLEN}, '*', unpack(fields))
+  if own_ttl ~= '' then
+    if ttl < 0 then redis.call('PERSIST', rkey) else redis.call('EXPIRE', rkey, ttl) end
+  end
+  local wkey = k.worker
+  if wkey ~= '' then
+    redis.call('HDEL', wkey, 'current_job')
+    redis.call('HINCRBY', wkey, 'failed_job_count', 1)
+    redis.call('HINCRBYFLOAT', wkey, 'total_working_time', wtime)
+  end
+  return release_dependents(k.dependents, k.queues, id, now_ts, true)
+end
+`,
+  owned,
+  releaseDependents,
+  cleanup,
+);
+
+export const markStarted = snippet(
+  `
+-- Marks a job started (RQ's prepare_for_execution + StartedJobRegistry.add + PERSIST) and returns its hash as it
+-- was, or nil when the hash is gone (a job whose ttl expired is dropped silently, as RQ does). k: dequeue_keys.
+-- Its score in the started registry is heartbeatSeconds(timeout, 0) of src/lua/_args.ts from now.
+local function mark_started(k, id, popped_from, wname, now, now_ts)
+  local key = JOB .. id
+  local h = redis.pcall('HGETALL', key)
+  if type(h) ~= 'table' or h.err or #h == 0 then return nil end
+  local origin, timeout = popped_from, nil
+  for i = 1, #h, 2 do
+    if h[i] == 'origin' then
+      if h[i + 1] ~= '' then origin = h[i + 1] end
+    elseif h[i] == 'timeout' then timeout = tonumber(h[i + 1]) end
+  end
+  local hb = ${HEARTBEAT_CAP + HEARTBEAT_GRACE}
+  if timeout and timeout > 0 then hb = math.min(timeout, ${HEARTBEAT_CAP}) + ${HEARTBEAT_GRACE} end
+  redis.call('ZADD', REG.started .. origin, now + hb, id)
+  redis.call('HSET', key, 'status', 'started', 'started_at', now_ts, 'last_heartbeat', now_ts, 'worker_name', wname)
+  redis.call('PERSIST', key)
+  redis.call('SADD', k.running, id)
+  redis.call('HSET', k.worker, 'current_job', id, 'current_job_working_time', '0', 'state', 'busy',
+    'last_heartbeat', now_ts)
+  return h
+end
+`,
+  JOB,
+  REG,
+);
+
+export const dequeueKeys = snippet(`
+-- A dequeue's keys from KEYS[i] on (the layout of dequeue.ts); queues: the index of the first queue key.
+local function dequeue_keys(i)
+  return { worker = KEYS[i], running = KEYS[i + 1], own = KEYS[i + 2], held = KEYS[i + 3], suspended = KEYS[i + 4],
+    queues = i + 5 }
+end
+`);
+
+export const dequeue = snippet(
+  `
+-- Takes the next job: first ids this worker already moved to its own list (BLMOVE), then the queues in priority
+-- order; the id goes from the list straight into the started registry in this one atomic step, so a worker that
+-- dies at any instant leaves every job in a queue, a registry or its own list. k: dequeue_keys.
+-- a: n (see dequeue_many), worker_name, now_seconds, now_ts, ahead ('1' = taking ahead: record in the held set),
+-- started (an id taken ahead before that starts now, so it leaves the held set; '' = none).
+-- Returns {id, queue, hash} or 'suspended' or false.
+local function dequeue(k, a)
+  local wname, now, now_ts, ahead, started = a[2], tonumber(a[3]), a[4], a[5] == '1', a[6]
+  if started ~= '' then redis.call('SREM', k.held, started) end
+  -- A job taken ahead is recorded in the held set in the same step, so that if the worker dies before running it,
+  -- maintenance gives it back to its queue instead of leaving it 'started' for ever.
+  local function took(id, q, h)
+    if ahead then redis.call('SADD', k.held, id) end
+    return {id, q, h}
+  end
+  if redis.call('EXISTS', k.suspended) == 1 then return 'suspended' end
+  while true do
+    local id = redis.call('LPOP', k.own)
+    if not id then break end
+    local origin = origin_of(JOB .. id) or 'default'
+    local h = mark_started(k, id, origin, wname, now, now_ts)
+    if h then return took(id, origin, h) end
+  end
+  for i = k.queues, #KEYS do
+    local qkey = KEYS[i]
+    while true do
+      local id = redis.call('LPOP', qkey)
+      if not id then break end
+      local q = string.sub(qkey, #QUEUE + 1)
+      local h = mark_started(k, id, q, wname, now, now_ts)
+      if h then return took(id, q, h) end
+    end
+  end
+  return false
+end
+`,
+  originOf,
+  markStarted,
+  JOB,
+  QUEUE,
+);
+
+export const isoUtc = snippet(`
+-- Redis' clock as RQ's timestamp (%Y-%m-%dT%H:%M:%S.%fZ, UTC): days to a civil date as in Howard Hinnant's
+-- civil_from_days.
+local function iso_utc(sec, usec)
+  local days = math.floor(sec / 86400)
+  local rem = sec - days * 86400
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  local y = yoe + era * 400 + (m <= 2 and 1 or 0)
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06dZ', y, m, d, math.floor(rem / 3600),
+    math.floor(rem % 3600 / 60), rem % 60, usec)
+end
+`);
+
+export const dequeueMany = snippet(
+  `
+-- Takes up to n = a[1] jobs as dequeue does, in one step (its 'started' applies once; an empty now_seconds means now
+-- by Redis' clock, for a dequeue sent ahead of the time it runs). Returns {{id, queue, hash}, ...} (at least one), or
+-- 'suspended' or false.
+local function dequeue_many(k, a)
+  local n = tonumber(a[1])
+  if a[3] == '' then
+    local t = redis.call('TIME')
+    a[3] = t[1]
+    a[4] = iso_utc(tonumber(t[1]), tonumber(t[2]))
+  end
+  local got = {}
+  for i = 1, n do
+    local taken = dequeue(k, a)
+    if type(taken) ~= 'table' then
+      if i == 1 then return taken end
+      break
+    end
+    table.insert(got, taken)
+    a[6] = ''
+  end
+  return got
+end
+`,
+  dequeue,
+  isoUtc,
+);
+
+export const markIdle = snippet(`
+-- The idle heartbeat (state idle, last_heartbeat, the worker key's TTL) of a worker that took nothing; idle_ttl ''
+-- or no worker key: nothing.
+local function mark_idle(wkey, idle_ttl, now_ts)
+  if idle_ttl == '' or wkey == '' then return end
+  redis.call('HSET', wkey, 'state', 'idle', 'last_heartbeat', now_ts)
+  redis.call('EXPIRE', wkey, idle_ttl)
+end
+`);
+
+export const split = snippet(`
+-- args[2 .. n + 1] and args[n + 2 ..], n = args[1].
+local function split(args)
+  local n = tonumber(args[1])
+  local first, second = {}, {}
+  for i = 2, n + 1 do table.insert(first, args[i]) end
+  for i = n + 2, #args do table.insert(second, args[i]) end
+  return first, second
+end
+`);
