@@ -305,6 +305,9 @@ export class RespClient {
         this.#out.set(arg, this.#outLen);
         this.#outLen += arg.byteLength;
       }
+      // Room for the CRLF too: a short argument may end exactly at the buffer's end (writes past a typed array's end
+      // are dropped, and the flush's slice then sent the command two bytes short, desyncing the connection).
+      this.#reserve(2);
       this.#out[this.#outLen++] = CRLF;
       this.#out[this.#outLen++] = 0x0a;
     }

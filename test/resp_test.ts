@@ -3,9 +3,9 @@
 // would lose or misread a reply. Reply kinds Redis does not send in ordinary use come from DEBUG PROTOCOL.
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { test } from "./_harness.ts";
+import { redisUrl, test } from "./_harness.ts";
 import "../mod.ts";
-import { RedisReplyError, RespClient, type RespTarget } from "../src/resp.ts";
+import { RedisReplyError, RespClient, type RespTarget, respTarget } from "../src/resp.ts";
 import { getRuntime, type RawSocketHandlers, type Runtime } from "../src/runtime.ts";
 import { startRedis } from "../scripts/redis_server.ts";
 
@@ -247,3 +247,23 @@ test("RespClient: a 5 MB bulk string arriving in many chunks is read whole, as t
     assert.equal(await client.send(["STRLEN", "resp-test-big"]), bytes.byteLength);
   });
 }, { timeout: 60_000 });
+
+test("RespClient: a short argument that ends exactly at the end of its write buffer keeps its CRLF (no desync)", async () => {
+  const client = new RespClient(getRuntime(), respTarget(await redisUrl())!);
+  try {
+    await client.send(["PING"]); // connected: the write buffer (16 KiB at first) is empty again
+    // Written together: a long value (its own path), then a SET whose short value ends at byte 16384 exactly, the
+    // buffer's end (*3 $3 SET $2 e1 take 21 bytes, "$16226\r\n" 8). Its CRLF was dropped from that write, and Redis
+    // then read the next command's first two bytes in its place.
+    const [key1, key2] = ["e1", "e2"]; // two characters each, for the sizes above
+    const long = "x".repeat(16_226);
+    const short = "y".repeat(100);
+    const set = Promise.all([client.send(["SET", key1, long]), client.send(["SET", key2, short])]);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // written (setImmediate) before the next command
+    const get = client.send(["GET", key2]);
+    assert.deepEqual(await Promise.all([set, get]), [["OK", "OK"], short]);
+    await client.send(["DEL", key1, key2]);
+  } finally {
+    client.destroy();
+  }
+});
