@@ -2,8 +2,7 @@
 // process under its timeout, registered so that `rq info` lists it, and storing outcomes exactly as RQ does.
 
 import { Buffer } from "node:buffer";
-import { setImmediate } from "node:timers";
-import { type BlockingClient, Connection, type TlsSettings } from "./connection.ts";
+import { Connection, type TlsSettings, type Transport } from "./connection.ts";
 import { DEFAULT_JOB_TIMEOUT, DEFAULT_REDIS_URL, RQ_VERSION } from "./defaults.ts";
 import { Deadline } from "./deadline.ts";
 import { Horse, type HorseOutcome } from "./horse.ts";
@@ -22,7 +21,7 @@ import { describeError } from "./perform.ts";
 import { cleanRegistries } from "./maintenance.ts";
 import { OutageGuard } from "./outage.ts";
 import { WorkerRegistration } from "./worker_registration.ts";
-import { RedisReplyError, type RespClient } from "./resp.ts";
+import { RedisReplyError } from "./resp.ts";
 import type { Queue } from "./queue.ts";
 import { failureFields, RESULT_TYPES } from "./results.ts";
 import { getRuntime, type Runtime } from "./runtime.ts";
@@ -66,18 +65,6 @@ const RELEASE_AFTER_MS = 50;
 const MAINTENANCE_INTERVAL = 600;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const immediate = () => new Promise<void>((r) => setImmediate(r));
-/**
- * Resolves once commands issued so far have been written to their socket: rqts' RESP client and node-redis both write
- * on setImmediate, so the second turn of the check phase comes after every write queued before the call.
- */
-const afterWrites = async () => {
-  await immediate();
-  await immediate();
-};
-
-/** CLIENT ID of each dedicated blocking connection, asked once. */
-const clientIds = new WeakMap<BlockingClient, number>();
 
 const utf8 = new TextDecoder();
 const EQUALS = Buffer.from("=");
@@ -134,9 +121,9 @@ export class Worker {
   #held = new Map<string, Dequeued>();
   /** Ends the running wait for work, on stop. A Set: each wait removes its own entry when it ends. */
   #wake = new Set<() => void>();
-  #blockedClients = new Set<BlockingClient>();
+  #blockedClients = new Set<Transport>();
   /** Waits that dequeue what they wake for (see #waitAndTake), with their connection's CLIENT ID: unblocked, not cut. */
-  #takingWaits = new Set<{ id: number }>();
+  #takingWaits = new Set<{ id: Promise<number> }>();
   #waiting: Promise<Wake> | undefined;
   #suspendedLogged = false;
   /** Ids this worker dequeued and has not stored or given back: what it knows it holds (see OutageGuard.reconcile). */
@@ -295,12 +282,13 @@ export class Worker {
   }
 
   /** Unblocks a taking wait (one of #takingWaits). */
-  #unblock(wait: { id: number }): void {
+  #unblock(wait: { id: Promise<number> }): void {
     void (async () => {
+      const id = String(await wait.id.catch(() => -1)); // -1: the wait's connection failed, and the wait with it
       // The unblock travels on another connection: it may reach Redis before the BLMOVE it is meant for (0: nothing
       // was blocked). Again until that wait ends.
       while (this.#takingWaits.has(wait)) {
-        const n = await this.connection.call<number>(["CLIENT", "UNBLOCK", String(wait.id)]).catch(() => -1);
+        const n = await this.connection.call<number>(["CLIENT", "UNBLOCK", id]).catch(() => -1);
         if (n !== 0) return; // unblocked, or Redis is unreachable (the wait's connection fails with it)
         await sleep(5);
       }
@@ -455,16 +443,15 @@ export class Worker {
         // its round trip; it is awaited before the wait ends, so Redis still sees "idle" before the dequeue's "busy".
         const heartbeat = this.#sendIdleHeartbeat();
         heartbeat.catch(() => {});
-        const blocked = new Map<BlockingClient, number>(); // dedicated client → its CLIENT ID, while it blocks
+        const blocked = new Map<Transport, Promise<number>>(); // dedicated connection → its CLIENT ID, while it blocks
         const waits = this.queueNames.map((q) =>
           this.connection.blocking(async (client) => {
             if (this.#stopping) return null;
-            let id = clientIds.get(client);
-            if (id === undefined) clientIds.set(client, id = Number(await client.sendCommand(["CLIENT", "ID"])));
+            const id = client.clientId(); // asked before the block (it would wait behind it)
             this.#blockedClients.add(client);
             blocked.set(client, id);
             try {
-              return await client.sendCommand([
+              return await client.send([
                 "BLMOVE",
                 queueKey(q),
                 this.#ownList,
@@ -482,7 +469,7 @@ export class Worker {
         await Promise.race([Promise.race(waits.map((w) => w.then((id) => id ? "got" : "timeout"))), stop]);
         // Wake the waits still blocked on other queues; one that moved an id meanwhile left it in the own list,
         // which the next dequeue reads first.
-        for (const id of blocked.values()) await this.connection.call(["CLIENT", "UNBLOCK", String(id)]);
+        for (const id of blocked.values()) await this.connection.call(["CLIENT", "UNBLOCK", String(await id)]);
         await Promise.race([Promise.allSettled(waits), stop]);
         await heartbeat;
       } catch (error) {
@@ -497,9 +484,9 @@ export class Worker {
     })();
   }
 
-  /** Whether waits take the job they wake for (see #waitAndTake): a single queue, on rqts' own RESP connections. */
+  /** Whether waits take the job they wake for (see #waitAndTake): a single queue. */
   #takesInWait(): boolean {
-    return this.queueNames.length === 1 && this.connection.blockingIsResp;
+    return this.queueNames.length === 1;
   }
 
   /**
@@ -525,11 +512,9 @@ export class Worker {
       while (this.#outage.gate) await this.#outage.gate;
       const script = finish && (finish.kind === "success" ? FINISH_SUCCESS_AND_DEQUEUE : FINISH_FAILURE_AND_DEQUEUE);
       const [sha, finishSha] = await Promise.all([DEQUEUE.sha(), script?.sha()]);
-      await this.connection.blocking(async (dedicated) => {
-        const client = dedicated as RespClient;
-        let id = clientIds.get(client);
-        if (id === undefined) clientIds.set(client, id = Number(await client.send(["CLIENT", "ID"])));
+      await this.connection.blocking(async (client) => {
         if (this.#stopping || this.#outage.gate) return;
+        const wait = { id: client.clientId() }; // asked before the block (it would wait behind it)
         const queue = queueKey(this.queueNames[0]);
         const others: Promise<unknown>[] = []; // replies whose failure is the dequeue's
         let finished: Promise<unknown> | undefined;
@@ -549,7 +534,6 @@ export class Worker {
         const left = client.send(["LLEN", queue]);
         for (const r of [...others, finished, taken, left]) r?.catch(() => {});
         this.#outage.enter();
-        const wait = { id };
         this.#takingWaits.add(wait);
         try {
           if (finished) {
@@ -776,7 +760,7 @@ export class Worker {
         finishes = [];
         // The commands taking the jobs out of the held set must be on the socket before the jobs reach their horse:
         // a worker killed after that leaves jobs that ran nowhere in the held set (which would run them again).
-        if (heldIds.length) await afterWrites();
+        if (heldIds.length) await this.connection.flushed();
         // When a job turns out long, all but one of the jobs taken ahead go back to their queue instead of waiting.
         let trimmed: Promise<void> | undefined;
         const trim = take > 1
