@@ -23,7 +23,7 @@ export interface RedisClient {
   close(): Promise<void>;
   destroy(): void;
   on(event: "error", listener: (error: Error) => void): unknown;
-  on(event: "ready", listener: () => void): unknown;
+  on(event: "reconnecting", listener: () => void): unknown;
 }
 
 /** TLS options for `rediss://` URLs, as Node's `tls.connect()` takes them (PEM strings). */
@@ -199,7 +199,7 @@ export class NodeRedisTransport implements Transport {
     if (!client.isOpen) await client.connect();
     if (!this.#bytes) {
       this.#bytes = client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
-      client.on("ready", () => (this.#id = undefined)); // a reconnect is a new connection, with a new CLIENT ID
+      client.on("reconnecting", () => (this.#id = undefined)); // a new connection, with a new CLIENT ID
     }
   }
 
