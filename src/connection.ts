@@ -1,43 +1,14 @@
 // RQ's rq/connections.py: resolving the `connection` option, and the few Redis calls rqts makes, in one place.
 
-import { Buffer } from "node:buffer";
 import { DEFAULT_REDIS_URL } from "./defaults.ts";
 import { RedisConnectionError } from "./errors.ts";
-import { RespClient, type RespTarget, respTarget } from "./resp.ts";
+import { RespClient, respTarget } from "./resp.ts";
 import { getRuntime } from "./runtime.ts";
+import { type Command, type RedisArg, RESOLVED, type Transport } from "./transport.ts";
+import { NodeRedisTransport, type RedisClient, type TlsSettings, type WireArg } from "./transport_node_redis.ts";
 
-/** One argument of a Redis command. */
-export type RedisArg = string | Uint8Array;
-/** A Redis command as its words: `["HSET", key, field, value]`. */
-export type Command = RedisArg[];
-/** What node-redis itself accepts as a command word. */
-export type WireArg = string | Buffer;
-
-// node-redis costs ~300 ms to import, so it is loaded on the first command: horses and enqueue-only processes that
-// never talk to Redis start fast.
-type RedisModule = typeof import("redis");
-let redisModule: Promise<RedisModule> | undefined;
-const loadRedis = (): Promise<RedisModule> => redisModule ??= import("redis");
-
-/** The node-redis client shape rqts relies on (`createClient()` from the `redis` package). */
-export interface RedisClient {
-  readonly isOpen: boolean;
-  readonly isReady: boolean;
-  connect(): Promise<unknown>;
-  sendCommand(args: WireArg[]): Promise<unknown>;
-  withTypeMapping(mapping: Record<number, unknown>): RedisClient;
-  multi(): { addCommand(args: WireArg[]): unknown; exec(): Promise<unknown[]> };
-  duplicate(overrides?: { commandOptions?: { timeout?: number } }): RedisClient;
-  close(): Promise<void>;
-  destroy(): void;
-  on(event: "error", listener: (error: Error) => void): unknown;
-}
-
-/** A dedicated connection for one blocking command at a time (see {@link Connection.blocking}). */
-export interface BlockingClient {
-  sendCommand(args: WireArg[]): Promise<unknown>;
-  destroy(): void;
-}
+export type { Command, RedisArg, RedisClient, TlsSettings, Transport, WireArg };
+export { wireArgs } from "./transport_node_redis.ts";
 
 /**
  * Where a caller's `pipeline` option must accept commands: node-redis's `client.multi()` fits,
@@ -45,19 +16,6 @@ export interface BlockingClient {
  */
 export interface PipelineLike {
   addCommand(args: WireArg[]): unknown;
-}
-
-/** TLS options for `rediss://` URLs, as Node's `tls.connect()` takes them (PEM strings). */
-export interface TlsSettings {
-  /** CA certificate(s) to trust, e.g. for a self-signed server. Default: the system's. */
-  ca?: string | string[];
-  /** Client certificate and key, when the server asks for one (`tls-auth-clients yes`). */
-  cert?: string;
-  key?: string;
-  /** Default true. */
-  rejectUnauthorized?: boolean;
-  /** Server name to verify the certificate against. Default: the URL's host. */
-  servername?: string;
 }
 
 /** A connection described by settings: the URL plus how to behave when Redis is away. */
@@ -79,21 +37,15 @@ export interface ConnectionSettings {
  */
 export type ConnectionOption = string | ConnectionSettings | RedisClient | Connection | undefined;
 
-// node-redis errors for a command that never reached Redis, and for a connection that broke under one.
-const NOT_SENT = new Set(["The client is offline", "The client is closed"]);
-const BROKEN =
-  /^(Socket closed unexpectedly|Connection timeout|Socket timeout)|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH/;
-
-/** Errors of a connection attempt made for a command (so the command was not sent), once connected before. */
-const reconnectFailures = new WeakSet<object>();
-
 /** Whether `error` says Redis could not be reached (rather than Redis answering with an error). */
 export function isConnectionError(error: unknown): boolean {
-  if (error instanceof RedisConnectionError) return true;
-  if (typeof error === "object" && error !== null && reconnectFailures.has(error)) return true;
-  const message = String((error as Error)?.message ?? "");
-  return NOT_SENT.has(message) || BROKEN.test(message) || BROKEN.test(String((error as { code?: string })?.code));
+  return error instanceof RedisConnectionError;
 }
+
+/** Errors this Connection worded itself (the first connect's "Cannot connect ..."): thrown as they are. */
+const worded = new WeakSet<Error>();
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A Lua script run with EVALSHA, loaded on first NOSCRIPT. */
 export class Script {
@@ -106,48 +58,30 @@ export class Script {
   }
 }
 
-/** node-redis takes strings and Buffers only: view other byte arrays as Buffers (no copy). */
-export function wireArgs(args: Command): WireArg[] {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (typeof a !== "string" && !Buffer.isBuffer(a)) {
-      const out: WireArg[] = [];
-      for (const b of args) {
-        out.push(typeof b === "string" || Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-      }
-      return out;
-    }
-  }
-  return args as WireArg[];
-}
-
 /** The URL with its credentials hidden; up to the last `@`, since node-redis accepts an unencoded `@` in a password. */
 function redactUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/).*@/is, "$1***@");
 }
 
 /**
- * A Redis connection as rqts uses it: string replies by default, Buffer replies where bytes matter.
- * Clients it created it closes on {@link close}; clients the caller passed it never closes.
+ * A Redis connection as rqts uses it: string replies by default, bytes where they matter. Commands go through one
+ * {@link Transport}, picked on first use: rqts' own RESP3 client for a redis:// URL it owns on a runtime with raw
+ * TCP, else node-redis (rediss://, a caller's client). Clients it created it closes on {@link close}; a client the
+ * caller passed it never closes.
  */
 export class Connection {
-  #client: RedisClient | undefined;
-  #bytes: RedisClient | undefined;
   readonly #owned: boolean;
   readonly #label: string;
   readonly #url: string | undefined;
   readonly #settings: ConnectionSettings;
-  #ready: Promise<RedisClient> | undefined;
+  /** Where commands go; undefined until the first one (owned connections). */
+  #transport: Transport | undefined;
+  /** node-redis: the transport where RESP does not serve, and the client {@link ready} gives (job callbacks get it). */
+  #node: NodeRedisTransport | undefined;
+  /** Dedicated connections for blocking commands (see {@link blocking}): all of them, and those not in use. */
+  #dedicated = new Set<Transport>();
+  #idle: Transport[] = [];
   #everConnected = false;
-  /** Whether the node-redis client has connected once (then it reconnects by itself, with backoff). */
-  #clientConnected = false;
-  /** The RESP client for non-blocking commands; null where node-redis does everything (TLS, a caller's client). */
-  #fast: RespClient | null | undefined;
-  #fastTarget: RespTarget | undefined;
-  #blockingIdle: RedisClient[] = [];
-  #fastBlockingIdle: RespClient[] = [];
-  #fastBlockingAll = new Set<RespClient>();
-  #blockingAll = new Set<RedisClient>();
   #closed = false;
 
   private constructor(
@@ -157,11 +91,11 @@ export class Connection {
     url?: string,
     settings: ConnectionSettings = {},
   ) {
-    this.#client = client;
     this.#owned = owned;
     this.#label = label;
     this.#url = url;
     this.#settings = settings;
+    if (client) this.#transport = this.#node = new NodeRedisTransport({ client });
   }
 
   /** Resolves the `connection` option: a URL, a client, a Connection to share, or `REDIS_URL`/the default. */
@@ -220,17 +154,18 @@ export class Connection {
    * @throws {RedisConnectionError} before the first command; `await connection.ready()` gives it at any time.
    */
   get client(): RedisClient {
-    if (!this.#client) {
+    const client = this.#node?.client;
+    if (!client) {
       throw new RedisConnectionError(
         `The connection to ${this.#label} is not open yet; use 'await connection.ready()'.`,
       );
     }
-    return this.#client;
+    return client;
   }
 
   /** Whether a connection to Redis is open now (they open on the first command and close on {@link close}). */
   get isOpen(): boolean {
-    return Boolean(this.#fast?.isOpen || this.#client?.isOpen);
+    return Boolean(this.#transport?.isOpen || this.#node?.client?.isOpen);
   }
 
   /** Whether {@link close} will close the client (it was created here, not passed in). */
@@ -240,41 +175,36 @@ export class Connection {
 
   /** Opens the connection if needed and gives the node-redis client. @throws {RedisConnectionError} */
   ready(): Promise<RedisClient> {
-    const client = this.#client;
-    if (client?.isOpen && this.#bytes) return Promise.resolve(client);
-    if (this.#closed) return Promise.reject(new RedisConnectionError(`Connection to ${this.#label} is closed.`));
-    return this.#ready ??= this.#open().finally(() => (this.#ready = undefined));
+    const node = this.#nodeRedis();
+    if (node.isOpen) return Promise.resolve(node.client!);
+    return this.#connect(node, true).then(() => node.client!);
   }
 
-  async #open(): Promise<RedisClient> {
-    const { createClient, RESP_TYPES } = await loadRedis();
-    if (!this.#client) {
-      const tls = this.#settings.tls;
-      this.#client = createClient({
-        url: this.#url,
-        // A command sent while Redis is away fails at once (see #guard) instead of queueing for ever.
-        disableOfflineQueue: true,
-        socket: {
-          ...(tls ? { tls: true, ...tls } : {}),
-          connectTimeout: 5000,
-          // The first connection fails fast with a clear error; once connected, reconnect with backoff.
-          reconnectStrategy: (retries: number, cause: Error) =>
-            this.#clientConnected ? Math.min(50 * 2 ** Math.min(retries, 6), 2000) : cause,
-        },
-      }) as unknown as RedisClient;
-      this.#client.on("error", () => {/* surfaced through the failing command instead */});
-    }
-    this.#bytes ??= this.#client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
-    if (!this.#client.isOpen) {
-      try {
-        await this.#client.connect();
-      } catch (error) {
-        throw this.#cannotConnect(error);
-      }
+  /** The node-redis transport: the caller's client, or one created for the URL (on first use). */
+  #nodeRedis(): NodeRedisTransport {
+    return this.#node ??= new NodeRedisTransport({ url: this.#url!, tls: this.#settings.tls });
+  }
+
+  /** Picks the transport, once: RESP for a plain redis:// URL this Connection owns where the runtime gives raw TCP. */
+  #pick(): Transport {
+    const runtime = getRuntime();
+    const target = this.#owned && this.#url && runtime.connectTcp ? respTarget(this.#url) : undefined;
+    return this.#transport = target ? new RespClient(runtime, target) : this.#nodeRedis();
+  }
+
+  /**
+   * Connects a transport. The first connection ever fails with what to do ("Cannot connect ..."); a later failure is
+   * an outage (the transport's "not sent" error), as is every failure with `worded`.
+   */
+  async #connect(transport: Transport, worded = false): Promise<void> {
+    if (this.#closed) throw new RedisConnectionError(`Connection to ${this.#label} is closed.`);
+    try {
+      await transport.connect();
+    } catch (error) {
+      if (!this.#everConnected || worded) throw this.#cannotConnect(error);
+      throw error;
     }
     this.#everConnected = true;
-    this.#clientConnected = true;
-    return this.#client;
   }
 
   #cannotConnect(error: unknown): RedisConnectionError {
@@ -285,91 +215,65 @@ export class Connection {
       : /certificate|self.signed|SSL|TLS/i.test(message)
       ? `Pass the server's CA as { url, tls: { ca } }, or set NODE_EXTRA_CA_CERTS (Node, Bun) / DENO_CERT (Deno).`
       : `Start redis-server there, or pass another URL as 'connection' or in REDIS_URL.`;
-    return new RedisConnectionError(`Cannot connect to Redis at ${this.#label} (${message}). ${hint}`, {
+    const failure = new RedisConnectionError(`Cannot connect to Redis at ${this.#label} (${message}). ${hint}`, {
       cause: error,
     });
-  }
-
-  /** The RESP client when this Connection owns a plain `redis://` URL and the runtime gives raw sockets. */
-  #fastClient(): RespClient | null {
-    if (this.#fast !== undefined) return this.#fast;
-    const runtime = getRuntime();
-    this.#fastTarget = this.#owned && this.#url && runtime.connectTcp ? respTarget(this.#url) : undefined;
-    return this.#fast = this.#fastTarget ? new RespClient(runtime, this.#fastTarget) : null;
-  }
-
-  /** Connects a RESP client; a failed connect is a "not sent" error (a RedisConnectionError the first time). */
-  async #connectFast(fast: RespClient): Promise<void> {
-    if (this.#closed) throw new RedisConnectionError(`Connection to ${this.#label} is closed.`);
-    try {
-      await fast.connect();
-    } catch (error) {
-      // The first connection fails with what to do; a later one is an outage (#guard: "unreachable, not sent").
-      if (!this.#everConnected) throw this.#cannotConnect(error);
-      const failure = error instanceof Error ? error : new Error(String(error));
-      reconnectFailures.add(failure);
-      throw failure;
-    }
-    this.#everConnected = true;
+    worded.add(failure);
+    return failure;
   }
 
   /**
-   * Runs `send` and turns node-redis's connection failures into a {@link RedisConnectionError} that says whether the
-   * command reached Redis. A command that was not sent is retried while `offlineWait` lasts.
+   * Sends a command (or with `commands`, a transaction) through the transport, connecting it first if needed. A
+   * command that was not sent is retried while `offlineWait` lasts; a lost connection becomes a
+   * {@link RedisConnectionError} that names this connection and says whether the command may have run.
    */
-  async #guard<T>(send: () => Promise<T>): Promise<T> {
-    const deadline = Date.now() + (this.#settings.offlineWait ?? 0) * 1000;
+  async #send(
+    command: readonly RedisArg[],
+    bytes: boolean,
+    commands?: readonly (readonly RedisArg[])[],
+  ): Promise<unknown> {
+    let since = 0;
     while (true) {
+      const transport = this.#transport ?? this.#pick();
       try {
-        return await send();
-      } catch (error) {
-        if (!isConnectionError(error) || this.#closed) throw error;
-        const message = String((error as Error)?.message ?? error);
-        const notSent = NOT_SENT.has(message) || reconnectFailures.has(error as object) ||
-          (error instanceof RedisConnectionError && !error.maybeRan) ||
-          /ECONNREFUSED/.test(message);
-        if (notSent && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, Math.min(250, Math.max(deadline - Date.now(), 1))));
-          continue;
+        if (!transport.isOpen) {
+          since ||= Date.now();
+          await this.#connect(transport);
         }
-        if (error instanceof RedisConnectionError) throw error;
-        const waited = this.#settings.offlineWait ? ` after waiting ${this.#settings.offlineWait} s` : "";
-        throw new RedisConnectionError(
-          notSent
-            ? `Redis at ${this.#label} is unreachable (${message}${waited}); the command was not sent. Retry once ` +
-              `Redis is back, or pass { url, offlineWait: <seconds> } as 'connection' to wait for it.`
-            : `The connection to Redis at ${this.#label} broke while a command was in flight (${message}); it may ` +
-              `or may not have run.`,
-          { cause: error, maybeRan: !notSent },
-        );
+        return await (commands ? transport.transaction(commands) : transport.send(command, bytes));
+      } catch (error) {
+        await this.#failed(error, since ||= Date.now());
       }
     }
+  }
+
+  /** After a failed send: returns when it is to be tried again, else throws what the caller gets. */
+  async #failed(error: unknown, since: number): Promise<void> {
+    if (!(error instanceof RedisConnectionError) || this.#closed) throw error;
+    const wait = this.#settings.offlineWait ?? 0;
+    const deadline = since + wait * 1000;
+    const now = Date.now();
+    if (!error.maybeRan && now < deadline) return await sleep(Math.min(250, Math.max(deadline - now, 1)));
+    if (worded.has(error)) throw error;
+    const waited = wait ? ` after waiting ${wait} s` : "";
+    throw new RedisConnectionError(
+      error.maybeRan
+        ? `The connection to Redis at ${this.#label} broke while a command was in flight (${error.message}); it may ` +
+          `or may not have run.`
+        : `Redis at ${this.#label} is unreachable (${error.message}${waited}); the command was not sent. Retry once ` +
+          `Redis is back, or pass { url, offlineWait: <seconds> } as 'connection' to wait for it.`,
+      { cause: error, maybeRan: error.maybeRan },
+    );
   }
 
   /** Sends one command; bulk replies come back as strings. @throws {RedisConnectionError} when Redis is away. */
   call<T = unknown>(args: Command): Promise<T> {
-    return this.#guard(async () => {
-      const fast = this.#fastClient();
-      if (fast) {
-        if (!fast.isOpen) await this.#connectFast(fast);
-        return await fast.send(args) as T;
-      }
-      const client = this.#client?.isOpen ? this.#client : await this.ready();
-      return await client.sendCommand(wireArgs(args)) as T;
-    });
+    return this.#send(args, false) as Promise<T>;
   }
 
   /** Sends one command; bulk replies come back as bytes. @throws {RedisConnectionError} when Redis is away. */
   callBytes<T = unknown>(args: Command): Promise<T> {
-    return this.#guard(async () => {
-      const fast = this.#fastClient();
-      if (fast) {
-        if (!fast.isOpen) await this.#connectFast(fast);
-        return await fast.send(args, true) as T;
-      }
-      if (!this.#client?.isOpen || !this.#bytes) await this.ready();
-      return await this.#bytes!.sendCommand(wireArgs(args)) as T;
-    });
+    return this.#send(args, true) as Promise<T>;
   }
 
   /**
@@ -377,17 +281,7 @@ export class Connection {
    * @throws {RedisConnectionError} when Redis is away.
    */
   transaction(commands: Command[]): Promise<unknown[]> {
-    return this.#guard(async () => {
-      const fast = this.#fastClient();
-      if (fast) {
-        if (!fast.isOpen) await this.#connectFast(fast);
-        return await fast.transaction(commands);
-      }
-      const client = this.#client?.isOpen ? this.#client : await this.ready();
-      const multi = client.multi();
-      for (const c of commands) multi.addCommand(wireArgs(c));
-      return await multi.exec();
-    });
+    return this.#send(commands[0], false, commands) as Promise<unknown[]>;
   }
 
   /** Runs a Lua script (EVALSHA, loading it on NOSCRIPT). */
@@ -404,64 +298,32 @@ export class Connection {
     }
   }
 
-  /** Whether {@link blocking} hands out rqts' own RESP clients (an owned redis:// connection), not node-redis ones. */
-  get blockingIsResp(): boolean {
-    return this.#fastClient() !== null;
+  /**
+   * Resolves once the commands given to this Connection so far are written to the socket (so what they do in Redis
+   * no longer depends on this process living on).
+   */
+  flushed(): Promise<void> {
+    return this.#transport?.flushed() ?? RESOLVED;
   }
 
   /**
    * Runs `fn` on a dedicated connection for blocking commands (XREAD BLOCK, BLMOVE), so they never stall
-   * the shared one. Connections are pooled and reused.
+   * the shared one. Connections are pooled and reused; one that broke is dropped.
    */
-  async blocking<T>(fn: (client: BlockingClient) => Promise<T>): Promise<T> {
-    if (this.#fastClient()) {
-      // Dedicated RESP connections, as for every other command of an owned redis:// connection.
-      let dedicated = this.#fastBlockingIdle.pop();
-      if (!dedicated) {
-        // No reply timeout: these connections block on purpose (the caller's own block time bounds each wait).
-        dedicated = new RespClient(getRuntime(), this.#fastTarget!, { replyTimeoutMs: 0 });
-        this.#fastBlockingAll.add(dedicated);
-      }
-      try {
-        if (!dedicated.isOpen) await this.#connectFast(dedicated);
-        return await fn(dedicated);
-      } finally {
-        if (this.#closed || !dedicated.isOpen) {
-          this.#fastBlockingAll.delete(dedicated);
-          dedicated.destroy();
-        } else this.#fastBlockingIdle.push(dedicated);
-      }
-    }
-    const client = await this.ready();
-    let dedicated = this.#blockingIdle.pop();
+  async blocking<T>(fn: (transport: Transport) => Promise<T>): Promise<T> {
+    let dedicated = this.#idle.pop();
     if (!dedicated) {
-      // No command timeout here: node-redis aborts any command after 5 s by default, which would cut short a
-      // BLMOVE or XREAD BLOCK that is meant to wait longer.
-      dedicated = client.duplicate({ commandOptions: { timeout: 0 } });
-      this.#blockingAll.add(dedicated);
-      // node-redis keeps retrying a connect that fails (its reconnect strategy): the first error ends this one, so a
-      // wait started while Redis goes away fails (and is retried by its caller) instead of hanging.
-      let failed!: (error: Error) => void;
-      const failure = new Promise<never>((_, reject) => (failed = reject));
-      failure.catch(() => {}); // later errors (a break while blocked) reach the command instead
-      dedicated.on("error", (error) => failed(error));
-      try {
-        await Promise.race([dedicated.connect(), failure]);
-      } catch (error) {
-        this.#blockingAll.delete(dedicated);
-        try {
-          dedicated.destroy();
-        } catch { /* not open */ }
-        throw error;
-      }
+      dedicated = (this.#transport ?? this.#pick()).duplicate();
+      this.#dedicated.add(dedicated);
     }
     try {
+      if (!dedicated.isOpen) await this.#connect(dedicated);
       return await fn(dedicated);
     } finally {
       if (this.#closed || !dedicated.isOpen) {
-        this.#blockingAll.delete(dedicated);
-        if (dedicated.isOpen) dedicated.destroy();
-      } else this.#blockingIdle.push(dedicated);
+        this.#dedicated.delete(dedicated);
+        dedicated.destroy();
+      } else this.#idle.push(dedicated);
     }
   }
 
@@ -469,15 +331,11 @@ export class Connection {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const c of this.#fastBlockingAll) c.destroy();
-    this.#fastBlockingAll.clear();
-    this.#fastBlockingIdle = [];
-    for (const c of this.#blockingAll) if (c.isOpen) c.destroy();
-    this.#blockingAll.clear();
-    this.#blockingIdle = [];
-    await this.#ready?.catch(() => {});
-    await this.#fast?.close();
-    if (this.#owned && this.#client?.isOpen) await this.#client.close();
+    for (const t of this.#dedicated) t.destroy();
+    this.#dedicated.clear();
+    this.#idle = [];
+    await this.#transport?.close();
+    if (this.#node && this.#node !== this.#transport) await this.#node.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

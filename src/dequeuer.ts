@@ -3,7 +3,7 @@
 // store the last job's outcome in the same script, and waits on every queue at once with BLMOVE into the worker's own
 // list, so a job that arrives while the worker waits is never lost with it.
 
-import type { BlockingClient, Connection } from "./connection.ts";
+import type { Connection, Transport } from "./connection.ts";
 import type { Finish } from "./finish.ts";
 import { queueKey, workerKeys } from "./keys.ts";
 import type { Dequeued, Ledger } from "./ledger.ts";
@@ -14,7 +14,7 @@ import { FINISH_FAILURE_AND_DEQUEUE, finishFailureAndDequeueArgs } from "./lua/f
 import { FINISH_SUCCESS, finishSuccessArgs } from "./lua/finish_success.ts";
 import { FINISH_SUCCESS_AND_DEQUEUE, finishSuccessAndDequeueArgs } from "./lua/finish_success_and_dequeue.ts";
 import type { OutageGuard } from "./outage.ts";
-import { RedisReplyError, type RespClient } from "./resp.ts";
+import { RedisReplyError } from "./resp.ts";
 import { utcNow } from "./utils.ts";
 import type { LogLevel } from "./worker_options.ts";
 
@@ -33,9 +33,6 @@ const BLOCK_SECONDS = 5;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const utf8 = new TextDecoder();
-
-/** CLIENT ID of each dedicated blocking connection, asked once. */
-const clientIds = new WeakMap<BlockingClient, number>();
 
 /** The reply of a dequeue script: the jobs taken (at least one), "suspended", or null (none). */
 function decodeDequeued(reply: unknown, epoch: number): Taken {
@@ -74,9 +71,9 @@ export class Dequeuer {
   readonly #ownListTarget: DequeueTarget;
   /** Ends the running wait for work, on stop. A Set: each wait removes its own entry when it ends. */
   readonly #wake = new Set<() => void>();
-  readonly #blockedClients = new Set<BlockingClient>();
+  readonly #blockedClients = new Set<Transport>();
   /** Waits that dequeue what they wake for (see waitAndTake), with their connection's CLIENT ID: unblocked, not cut. */
-  readonly #takingWaits = new Set<{ id: number }>();
+  readonly #takingWaits = new Set<{ id: Promise<number> }>();
   #waiting: Promise<Wake> | undefined;
 
   constructor(options: DequeuerOptions) {
@@ -184,15 +181,15 @@ export class Dequeuer {
       // its round trip; it is awaited before the wait ends, so Redis still sees "idle" before the dequeue's "busy".
       const heartbeat = this.#sendIdleHeartbeat();
       heartbeat.catch(() => {});
-      const blocked = new Map<BlockingClient, number>(); // dedicated client → its CLIENT ID, while it blocks
+      const blocked = new Map<Transport, Promise<number>>(); // dedicated connection → its CLIENT ID, while it blocks
       const waits = this.#o.queueNames.map((q) =>
         this.#connection.blocking(async (client) => {
           if (this.#o.stopping()) return null;
-          const id = clientIds.get(client) ?? await this.#clientId(client);
+          const id = client.clientId(); // asked before the block (it would wait behind it)
           this.#blockedClients.add(client);
           blocked.set(client, id);
           try {
-            return await client.sendCommand([
+            return await client.send([
               "BLMOVE",
               queueKey(q),
               this.#ownList,
@@ -210,7 +207,7 @@ export class Dequeuer {
       await Promise.race([Promise.race(waits.map((w) => w.then((id) => id ? "got" : "timeout"))), stop]);
       // Wake the waits still blocked on other queues; one that moved an id meanwhile left it in the own list,
       // which the next dequeue reads first.
-      for (const id of blocked.values()) await this.#connection.call(["CLIENT", "UNBLOCK", String(id)]);
+      for (const id of blocked.values()) await this.#connection.call(["CLIENT", "UNBLOCK", String(await id)]);
       await Promise.race([Promise.allSettled(waits), stop]);
       await heartbeat;
     } finally {
@@ -220,15 +217,9 @@ export class Dequeuer {
     }
   }
 
-  async #clientId(client: BlockingClient): Promise<number> {
-    const id = Number(await client.sendCommand(["CLIENT", "ID"]));
-    clientIds.set(client, id);
-    return id;
-  }
-
-  /** Whether waits take the job they wake for (see waitAndTake): a single queue, on rqts' own RESP connections. */
+  /** Whether waits take the job they wake for (see waitAndTake): a single queue. */
   get takesInWait(): boolean {
-    return this.#o.queueNames.length === 1 && this.#connection.blockingIsResp;
+    return this.#o.queueNames.length === 1;
   }
 
   /**
@@ -254,12 +245,11 @@ export class Dequeuer {
       while (this.#outage.gate) await this.#outage.gate;
       const script = finish && (finish.kind === "success" ? FINISH_SUCCESS_AND_DEQUEUE : FINISH_FAILURE_AND_DEQUEUE);
       const [sha, finishSha] = await Promise.all([DEQUEUE.sha(), script?.sha()]);
-      await this.#connection.blocking(async (dedicated) => {
-        const client = dedicated as RespClient;
-        const id = clientIds.get(client) ?? await this.#clientId(client);
+      await this.#connection.blocking(async (client) => {
         if (this.#o.stopping() || this.#outage.gate) return;
+        const wait = { id: client.clientId() }; // asked before the block (it would wait behind it)
         const sent = this.#sendTakingWait(client, sha, finish && { finish, sha: finishSha! });
-        await this.#readTakingWait(sent, { id }, out);
+        await this.#readTakingWait(sent, wait, out);
       });
     } catch (error) {
       out.error = error;
@@ -268,7 +258,7 @@ export class Dequeuer {
   }
 
   /** Writes a taking wait's commands (see waitAndTake) in one go; gives their replies' promises. */
-  #sendTakingWait(client: RespClient, sha: string, first: { finish: Finish; sha: string } | undefined) {
+  #sendTakingWait(client: Transport, sha: string, first: { finish: Finish; sha: string } | undefined) {
     const queue = queueKey(this.#o.queueNames[0]);
     const others: Promise<unknown>[] = []; // replies whose failure is the dequeue's
     let finished: Promise<unknown> | undefined;
@@ -295,7 +285,7 @@ export class Dequeuer {
   /** Reads a taking wait's replies into `out`; the wait counts as in flight (and can be unblocked) meanwhile. */
   async #readTakingWait(
     sent: { finished?: Promise<unknown>; taken: Promise<unknown>; left: Promise<unknown> },
-    wait: { id: number },
+    wait: { id: Promise<number> },
     out: Taking,
   ): Promise<void> {
     this.#outage.enter();
@@ -346,12 +336,13 @@ export class Dequeuer {
   }
 
   /** Unblocks a taking wait (one of #takingWaits). */
-  #unblock(wait: { id: number }): void {
+  #unblock(wait: { id: Promise<number> }): void {
     void (async () => {
+      const id = String(await wait.id.catch(() => -1)); // -1: the wait's connection failed, and the wait with it
       // The unblock travels on another connection: it may reach Redis before the BLMOVE it is meant for (0: nothing
       // was blocked). Again until that wait ends.
       while (this.#takingWaits.has(wait)) {
-        const n = await this.#connection.call<number>(["CLIENT", "UNBLOCK", String(wait.id)]).catch(() => -1);
+        const n = await this.#connection.call<number>(["CLIENT", "UNBLOCK", id]).catch(() => -1);
         if (n !== 0) return; // unblocked, or Redis is unreachable (the wait's connection fails with it)
         await sleep(5);
       }

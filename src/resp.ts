@@ -1,12 +1,16 @@
-// No RQ counterpart (redis-py's Connection): a small pipelined RESP3 client for the commands rqts sends on its hot
-// paths (EVALSHA, MULTI/EXEC, single commands) and for the worker's blocking waits, over the raw socket the runtime
-// adapter gives. node-redis serves rediss:// URLs and callers' own clients (their blocking waits included); this one
-// exists because each node-redis round trip costs ~3x a raw one (command queue, per-command timers, tracing, and on
-// Deno the node:net emulation), which is most of an enqueue and of a worker's time per job.
+// No RQ counterpart (redis-py's Connection): a small pipelined RESP3 client, the Transport (transport.ts) of a
+// redis:// URL rqts owns, over the raw socket the runtime adapter gives: the commands rqts sends on its hot paths
+// (EVALSHA, MULTI/EXEC, single commands) and the worker's blocking waits. node-redis serves rediss:// URLs and callers'
+// own clients (transport_node_redis.ts); this one exists because each node-redis round trip costs ~3x a raw one
+// (command queue, per-command timers, tracing, and on Deno the node:net emulation), which is most of an enqueue and
+// of a worker's time per job.
 
 import { Buffer } from "node:buffer";
+import { setImmediate } from "node:timers";
 import { within } from "./deadline.ts";
+import { RedisConnectionError } from "./errors.ts";
 import type { RawSocket, Runtime } from "./runtime.ts";
+import type { Transport } from "./transport.ts";
 
 /** An argument as it goes on the wire. */
 export type RespArg = string | Uint8Array;
@@ -28,6 +32,11 @@ export interface RespTarget {
   username?: string;
   password?: string;
   db?: number;
+}
+
+/** A command that never left: the connection is closed, or was lost before the command's write. */
+function notSent(message: string, cause?: unknown): RedisConnectionError {
+  return new RedisConnectionError(message, { cause, maybeRan: false });
 }
 
 /** Milliseconds a connection attempt may take (node-redis's default connectTimeout). */
@@ -75,11 +84,18 @@ export function respTarget(url: string): RespTarget | undefined {
  * A RESP3 connection that connects on first use and again after a break (never on its own: the next command does),
  * pipelines every command, and writes all commands issued in one tick in a single write.
  */
-export class RespClient {
+export class RespClient implements Transport {
   readonly #runtime: Runtime;
   readonly #target: RespTarget;
   #socket: RawSocket | undefined;
-  #connecting: Promise<RawSocket> | undefined;
+  #connecting: Promise<void> | undefined;
+  /** CLIENT ID of the open socket, from its HELLO reply. */
+  #id: Promise<number> | undefined;
+  /** While a flush is scheduled and someone waits for it (see flushed): resolved by the flush. */
+  #written: Promise<void> | undefined;
+  #wrote: (() => void) | undefined;
+  /** The socket's last write while it goes on after the call (Deno), for flushed(). */
+  #writing: void | Promise<void> = undefined;
   #pending: Pending[] = [];
   #head = 0;
   #out: Uint8Array = new Uint8Array(16384);
@@ -132,7 +148,10 @@ export class RespClient {
     return this.#socket !== undefined;
   }
 
-  /** Sends one command; bulk replies as strings, or as Buffers with `bytes`. Rejects with a RedisReplyError. */
+  /**
+   * Sends one command; bulk replies as strings, or as Buffers with `bytes`. Rejects with a RedisReplyError, or a
+   * RedisConnectionError (see Transport).
+   */
   send(args: readonly RespArg[], bytes = false): Promise<unknown> {
     if (this.#socket) return this.#queue([args], bytes);
     return this.#connect().then(() => this.#queue([args], bytes));
@@ -152,12 +171,36 @@ export class RespClient {
     return replies;
   }
 
-  /** The node-redis name for {@link send}, so a dedicated connection can stand in where node-redis's would. */
-  sendCommand(args: readonly RespArg[]): Promise<unknown> {
-    return this.send(args);
+  /**
+   * CLIENT ID of this connection: Redis says it in its HELLO reply, so this costs no round trip. A caller may drop the
+   * promise: a failure here is the connection's, which its commands report.
+   */
+  clientId(): Promise<number> {
+    if (this.#socket && this.#id) return this.#id;
+    const id = this.#connect().then(() => this.#id!);
+    id.catch(() => {});
+    return id;
   }
 
-  /** Closes the socket now: replies in flight fail ("Socket closed unexpectedly"); later commands fail. */
+  /**
+   * Resolves once the commands sent so far are written. A scheduled write takes everything queued until it runs
+   * (commands sent by promise callbacks after this call too); with none scheduled, one turn of the event loop lets
+   * callbacks under way send theirs first.
+   */
+  flushed(): Promise<void> {
+    if (this.#flushScheduled) return this.#written ??= new Promise((resolve) => (this.#wrote = resolve));
+    if (this.#connecting) return this.#connecting.then(() => this.flushed(), () => {});
+    return new Promise((resolve) =>
+      setImmediate(() => resolve(this.#flushScheduled || this.#connecting ? this.flushed() : this.#writing))
+    );
+  }
+
+  /** A new connection to the same Redis with no reply timeout, for commands that block on purpose. */
+  duplicate(): RespClient {
+    return new RespClient(this.#runtime, this.#target, { replyTimeoutMs: 0 });
+  }
+
+  /** Closes the socket now: replies in flight fail (maybeRan true); later commands fail. */
   destroy(): void {
     this.#closed = true;
     this.#stopWatchdog();
@@ -176,17 +219,26 @@ export class RespClient {
     this.#socket = undefined;
   }
 
-  /** Connects now (commands connect by themselves; this lets a caller tell a failed connect from a failed command). */
-  connect(): Promise<RawSocket> {
+  /**
+   * Connects now (commands connect by themselves; this lets a caller tell a failed connect from a failed command).
+   * A failed connect rejects with a RedisConnectionError (maybeRan false) whose message is the cause's.
+   */
+  connect(): Promise<void> {
     return this.#connect();
   }
 
-  #connect(): Promise<RawSocket> {
-    if (this.#closed) return Promise.reject(new Error("The client is closed"));
-    return this.#connecting ??= this.#open().finally(() => (this.#connecting = undefined));
+  #connect(): Promise<void> {
+    if (this.#closed) return Promise.reject(notSent("The client is closed"));
+    return this.#connecting ??= this.#open().then(
+      () => (this.#connecting = undefined),
+      (error) => {
+        this.#connecting = undefined;
+        throw notSent(String((error as Error)?.message ?? error), error);
+      },
+    );
   }
 
-  async #open(): Promise<RawSocket> {
+  async #open(): Promise<void> {
     const connectTcp = this.#runtime.connectTcp!;
     let socket: RawSocket | undefined = undefined;
     const attempt = connectTcp({ host: this.#target.host, port: this.#target.port }, {
@@ -212,17 +264,17 @@ export class RespClient {
     ];
     if (db) hello.push(this.#queue([["SELECT", String(db)]], false));
     try {
-      await Promise.all(hello);
+      const [reply] = await Promise.all(hello);
+      this.#id = Promise.resolve(Number((reply as { id?: unknown })?.id));
     } catch (error) {
       socket.close();
       throw error;
     }
-    return socket;
   }
 
   /** Queues commands whose last reply resolves the returned promise (the others are passed over). */
   #queue(commands: readonly (readonly RespArg[])[], bytes: boolean): Promise<unknown> {
-    if (this.#closed) return Promise.reject(new Error("The client is closed"));
+    if (this.#closed) return Promise.reject(notSent("The client is closed"));
     return new Promise((resolve, reject) => {
       for (const command of commands) this.#encode(command);
       const p: Pending = { resolve, reject, bytes, skip: commands.length - 1, sent: false };
@@ -240,21 +292,30 @@ export class RespClient {
 
   #flush(): void {
     this.#flushScheduled = false;
-    if (!this.#outLen) return;
+    if (this.#outLen) this.#write();
+    if (this.#wrote) {
+      const wrote = this.#wrote;
+      this.#wrote = this.#written = undefined;
+      if (this.#writing) this.#writing.then(wrote);
+      else wrote();
+    }
+  }
+
+  #write(): void {
     const socket = this.#socket;
     const bytes = this.#out.slice(0, this.#outLen);
     this.#outLen = 0;
     const unsent = this.#unsent;
     this.#unsent = [];
     if (!socket) {
-      for (const p of unsent) p.reject(new Error("The client is offline"));
-      return;
+      for (const p of unsent) p.reject(notSent("The client is offline"));
+    } else {
+      for (const p of unsent) p.sent = true;
+      // The clock starts when a reply becomes due, unless earlier ones already were.
+      if (this.#pending.length - this.#head === unsent.length) this.#lastHeard = Date.now();
+      if (this.#replyTimeoutMs && this.#watchdog === undefined) this.#armWatchdog(this.#replyTimeoutMs);
+      this.#writing = socket.write(bytes);
     }
-    for (const p of unsent) p.sent = true;
-    // The clock starts when a reply becomes due, unless earlier ones already were.
-    if (this.#pending.length - this.#head === unsent.length) this.#lastHeard = Date.now();
-    if (this.#replyTimeoutMs && this.#watchdog === undefined) this.#armWatchdog(this.#replyTimeoutMs);
-    socket.write(bytes);
   }
 
   #reserve(n: number): void {
@@ -383,6 +444,7 @@ export class RespClient {
   #onClosed(socket: RawSocket | undefined, error?: Error): void {
     if (socket === undefined || this.#socket !== socket) return;
     this.#socket = undefined;
+    this.#id = undefined;
     this.#stopWatchdog();
     this.#chunks = [];
     this.#inLen = 0;
@@ -390,10 +452,10 @@ export class RespClient {
     const pending = this.#pending.slice(this.#head);
     this.#pending = [];
     this.#head = 0;
+    const message = error?.message ? `Socket closed unexpectedly (${error.message})` : "Socket closed unexpectedly";
     for (const p of pending) {
       if (!p.sent) continue; // rejected as offline by the flush that finds no socket
-      const message = error?.message ? `Socket closed unexpectedly (${error.message})` : "Socket closed unexpectedly";
-      p.reject(Object.assign(new Error(message), { code: (error as { code?: string })?.code }));
+      p.reject(new RedisConnectionError(message, { cause: error, maybeRan: true }));
     }
     if (this.#drained) {
       this.#drained();

@@ -99,7 +99,7 @@ export async function waitLatest<R>(
   const ms = Math.max(1, Math.round(timeoutSeconds * 1000));
   // Reading from 0-0 returns at once when the stream has entries (no XREVRANGE first: one command less per wait).
   const reply = await conn.blocking((client) =>
-    client.sendCommand(["XREAD", "BLOCK", String(ms), "STREAMS", key, "0-0"])
+    client.send(["XREAD", "BLOCK", String(ms), "STREAMS", key, "0-0"])
   ) as unknown;
   if (!reply) return null;
   // The reply holds every entry so far ({key: entries} in RESP3, [[key, entries]] in RESP2): the last is the latest,

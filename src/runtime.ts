@@ -17,7 +17,7 @@ export const CORE_NODE_MODULES: Readonly<Record<string, string>> = {
   "node:url": "file: URLs <-> paths for job modules",
   "node:fs": "realpathSync only, so a job module's symlinks cannot lead outside the job root",
   "node:util": "parseArgs for the CLI (the same strict parser on all three runtimes)",
-  "node:timers": "setImmediate, which the core uses to wait until written commands have left",
+  "node:timers": "setImmediate: the RESP client writes on it, and transports wait on it for written commands to leave",
 };
 
 /** How a process ended: an exit code, or the signal that killed it. */
@@ -79,8 +79,12 @@ export function afterChannelEnd(exit: Promise<ExitStatus>, channelEnd: Promise<v
 
 /** A TCP connection as the core's RESP client uses it (src/resp.ts). */
 export interface RawSocket {
-  /** Queues bytes for sending, in order; a failure closes the socket (see {@link RawSocketHandlers.closed}). */
-  write(bytes: Uint8Array): void;
+  /**
+   * Queues bytes for sending, in order; a failure closes the socket (see {@link RawSocketHandlers.closed}). Returns a
+   * promise where the write goes on after the call (Deno's are async): it resolves once the bytes are written, or the
+   * write failed.
+   */
+  write(bytes: Uint8Array): void | Promise<void>;
   /** Closes the socket; `closed` is called once. */
   close(): void;
 }

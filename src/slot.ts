@@ -2,7 +2,6 @@
 // per job and dequeues between jobs; an rqts slot keeps its horse, stores the last outcome and takes the next job in
 // one round trip while a job runs (so Redis time hides behind job time), and sends short jobs to the horse in batches.
 
-import { setImmediate } from "node:timers";
 import { type BatchContext, runBatch } from "./batch.ts";
 import { Deadline } from "./deadline.ts";
 import type { Dequeuer, Taken } from "./dequeuer.ts";
@@ -16,15 +15,6 @@ export const BATCH_MAX = 8;
 const BATCH_JOB_MS = 10;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const immediate = () => new Promise<void>((r) => setImmediate(r));
-/**
- * Resolves once commands issued so far have been written to their socket: rqts' RESP client and node-redis both write
- * on setImmediate, so the second turn of the check phase comes after every write queued before the call.
- */
-const afterWrites = async () => {
-  await immediate();
-  await immediate();
-};
 
 /** What a slot needs of its worker; one host is shared by all the worker's slots. */
 export interface SlotHost extends BatchContext {
@@ -215,7 +205,7 @@ export class Slot {
     this.#finishes = [];
     // The commands taking the jobs out of the held set must be on the socket before the jobs reach their horse:
     // a worker killed after that leaves jobs that ran nowhere in the held set (which would run them again).
-    if (heldIds.length) await afterWrites();
+    if (heldIds.length) await host.connection.flushed();
     // When a job turns out long, all but one of the jobs taken ahead go back to their queue instead of waiting.
     let trimmed: Promise<void> | undefined;
     const trim = take > 1

@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { createClient } from "redis";
 import { type Job, Queue, Worker, type WorkerOptions } from "../mod.ts";
 import { runtimeName } from "../runtime/detect.ts";
 import { redisUrl, test, uniqueName } from "./_harness.ts";
@@ -668,6 +669,44 @@ test(
     } finally {
       worker.stop();
       await working;
+    }
+  },
+  { timeout: 30_000 },
+);
+
+test(
+  "a one-queue worker on a caller's node-redis client takes arriving jobs in its wait, waits again after its " +
+    "waiting connection is killed, and quits at once when stopped while it waits",
+  async () => {
+    await using q = await freshQueue();
+    const client = createClient({ url: await redisUrl() });
+    await client.connect();
+    try {
+      const worker = new Worker([q.name], { connection: client, logLevel: "error", handleSignals: false });
+      const working = worker.work();
+      let stopped = 0;
+      try {
+        for (let i = 0; i < 3; i++) {
+          // The wait's own dequeue waits behind its BLMOVE, in the blocked connection's query buffer.
+          const id = await blockedClientId(q);
+          assert.match(await q.connection.call<string>(["CLIENT", "LIST", "ID", id]), / qbuf=[1-9]/);
+          if (i === 2) await q.connection.call(["CLIENT", "KILL", "ID", id]);
+          const job = await q.enqueue(`${JOBS}#add`, i, 10);
+          assert.equal((await job.latestResult({ timeout: 8 }))?.returnValue, i + 10);
+        }
+        await blockedClientId(q);
+      } finally {
+        stopped = Date.now();
+        worker.stop();
+        await working;
+      }
+      // Its wait blocks for 5 s (BLOCK_SECONDS) unless unblocked: a worker that does not unblock it quits only then.
+      assert.ok(Date.now() - stopped < 3500, `the worker quit after ${Date.now() - stopped} ms`);
+      assert.equal(await q.connection.call(["SCARD", `rqts:running:${worker.name}`]), 0);
+      assert.equal(worker.jobsDone, 3);
+      assert.ok(client.isOpen, "the caller's client is left open");
+    } finally {
+      await client.close();
     }
   },
   { timeout: 30_000 },

@@ -33,9 +33,7 @@ export async function connectTcp(
   })();
   const write = inOrder(conn, (error) => finish(error));
   return {
-    write(bytes) {
-      if (!closed) write(bytes);
-    },
+    write: (bytes) => closed ? undefined : write(bytes),
     close: () => finish(),
   };
 }
