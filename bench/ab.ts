@@ -44,7 +44,9 @@ if (!cmd) throw new Error(`--runtime: deno, bun or node, got ${values.runtime}`)
 
 const redis = await redisUrlOrStart(undefined);
 const figures: Record<"A" | "B", Record<string, number>[]> = { A: [], B: [] };
-console.log(`A/B ${values.what} on ${values.runtime}: A = ${values.a}, B = ${b}; ${rounds} rounds; load ${loadavg()[0]}`);
+console.log(
+  `A/B ${values.what} on ${values.runtime}: A = ${values.a}, B = ${b}; ${rounds} rounds; load ${loadavg()[0]}`,
+);
 try {
   for (let round = 0; round < rounds; round++) {
     const order: ("A" | "B")[] = round % 2 ? ["B", "A"] : ["A", "B"];

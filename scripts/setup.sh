@@ -20,8 +20,9 @@ if [ ! -d node_modules/redis ] || [ package-lock.json -nt node_modules/.package-
   echo "setup: npm ci" >&2
   npm ci --no-audit --no-fund >/dev/null
 fi
-if [ ! -x tools/node_modules/.bin/deno ] || [ ! -x tools/node_modules/.bin/bun ] ||
-  [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then
+# A tools/node_modules that is a symlink (a git worktree sharing another checkout's) is that checkout's to install.
+if [ ! -L tools/node_modules ] && { [ ! -x tools/node_modules/.bin/deno ] || [ ! -x tools/node_modules/.bin/bun ] ||
+  [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; }; then
   echo "setup: npm ci in tools/ (deno, bun)" >&2
   npm ci --prefix tools --no-audit --no-fund >/dev/null
 fi
