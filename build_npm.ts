@@ -1,6 +1,7 @@
 // Builds the npm package `rqts` into npm/, doing dnt's job with the TypeScript compiler from npm (dnt lives on
 // JSR, which is out of reach): ESM + .d.ts + source maps, a package.json generated from deno.json whose export
-// conditions pick the runtime adapter, and (with --test) the test suite run on Node against the built files.
+// conditions pick the runtime adapter, README.npm.md as its README, the LICENSE and docs/, and (with --test) the test
+// suite run on Node against the built files.
 //
 //   deno run -A build_npm.ts [--test]
 
