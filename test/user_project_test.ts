@@ -215,6 +215,10 @@ userTest(
       "ExecStart deno",
       "ExecStart node",
     ]);
+    // The Deno image's `RUN deno cache …` line, in the project (WORKDIR /srv/app).
+    const cache = [...read("docs/deploy.md").matchAll(/^RUN (deno cache .+)$/gm)].map((m) => m[1]);
+    assert.equal(cache.length, 1, "one RUN deno cache line");
+    await run(cache[0], p.deno, env);
     for (const c of commands) {
       // The folder of the unit (WorkingDirectory=/srv/app) or image (WORKDIR /srv/app): the project, by runtime.
       const cwd = c.rt === "deno" ? p.deno : p.node;
