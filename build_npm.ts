@@ -1,11 +1,12 @@
 // Builds the npm package `rqts` into npm/, doing dnt's job with the TypeScript compiler from npm (dnt lives on
 // JSR, which is out of reach): ESM + .d.ts + source maps, a package.json generated from deno.json whose export
-// conditions pick the runtime adapter, and (with --test) the test suite run on Node against the built files.
+// conditions pick the runtime adapter, README.npm.md as its README, the LICENSE and docs/, and (with --test) the test
+// suite run on Node against the built files.
 //
 //   deno run -A build_npm.ts [--test]
 
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -32,11 +33,17 @@ export function compiled(source: string): string {
   return "./esm/" + source.replace(/^\.\//, "").replace(/\.ts$/, ".js");
 }
 
-/** package.json `exports` from deno.json `exports`: mod.ts gets one entry per runtime condition. */
+/** The npm bin, and the npm package's `./cli` export: it picks the adapter for the runtime it runs on. */
+export const NPM_CLI = "./esm/runtime/cli.js";
+
+/**
+ * package.json `exports` from deno.json `exports`: mod.ts gets one entry per runtime condition, and `./cli` (Deno's
+ * CLI in deno.json, runtime/deno/bin.ts) is the npm bin, which works on Deno, Bun and Node.
+ */
 export function npmExports(exports: Record<string, string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, source] of Object.entries(exports)) {
-    out[key] = source === "./mod.ts"
+    out[key] = key === "./cli" ? { default: NPM_CLI } : source === "./mod.ts"
       ? {
         types: "./esm/runtime/node/entry.d.ts",
         deno: "./esm/runtime/deno/entry.js",
@@ -64,12 +71,30 @@ export function packageJson(deno: DenoJson): Record<string, unknown> {
     type: "module",
     exports: npmExports(deno.exports),
     types: "./esm/runtime/node/entry.d.ts",
-    bin: { rqts: "./esm/runtime/cli.js" },
-    files: ["esm/src", "esm/runtime", "esm/mod.*", "README.md", "LICENSE"],
+    bin: { rqts: NPM_CLI },
+    files: ["esm/src", "esm/runtime", "esm/mod.*", "README.md", "LICENSE", "docs"],
     engines: { node: ">=20" },
     dependencies,
     keywords: ["rq", "redis", "queue", "jobs", "worker", "deno", "bun"],
   };
+}
+
+/** The docs shipped in the npm package, in docs/ (the npm README links to them). */
+export const NPM_DOCS = ["guide.md", "worker.md", "cli.md", "deploy.md", "interop.md", "guarantees.md"];
+
+/**
+ * A doc as shipped in the npm package: a relative link to another shipped doc (with or without a `#fragment`) stays,
+ * and `../README.md` points at the npm README (without a fragment: its headings are not the repository README's); any other relative link (a source file, an example, bench/) becomes its
+ * text, so no link in the package is broken. Absolute URLs and `#fragments` stay.
+ */
+export function shippedDoc(text: string, shipped: (doc: string) => boolean): string {
+  return text.replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, (link, label: string, target: string) => {
+    if (/^[a-z]+:/i.test(target) || target.startsWith("#")) return link;
+    const file = target.split("#", 1)[0];
+    if (shipped(file)) return link;
+    if (file === "../README.md") return `[${label}](../README.md)`;
+    return label;
+  });
 }
 
 function run(cmd: string, args: string[], cwd = ROOT): void {
@@ -112,8 +137,16 @@ function build(): void {
   writeFileSync(join(OUT, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
   writeFileSync(join(OUT, "package.json"), JSON.stringify(packageJson(deno), null, 2) + "\n");
   run(join(ROOT, "node_modules/.bin/tsc"), ["-p", join(OUT, "tsconfig.json")]);
-  chmodSync(join(OUT, "esm/runtime/cli.js"), 0o755);
-  for (const f of ["README.md", "LICENSE"]) if (existsSync(join(ROOT, f))) copyFileSync(join(ROOT, f), join(OUT, f));
+  chmodSync(join(OUT, NPM_CLI), 0o755);
+  copyFileSync(join(ROOT, "LICENSE"), join(OUT, "LICENSE"));
+  // npm users get a README written for them (README.npm.md), and the docs it links to, whose links to files the
+  // package does not ship (sources, examples, the repository's README) become plain text.
+  writeFileSync(join(OUT, "README.md"), readFileSync(join(ROOT, "README.npm.md"), "utf8"));
+  mkdirSync(join(OUT, "docs"));
+  for (const doc of NPM_DOCS) {
+    const text = readFileSync(join(ROOT, "docs", doc), "utf8");
+    writeFileSync(join(OUT, "docs", doc), shippedDoc(text, (target) => NPM_DOCS.includes(target)));
+  }
   console.log(`built ${OUT} (rqts ${deno.version})`);
 }
 

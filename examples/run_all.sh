@@ -171,7 +171,7 @@ example_node_app() {
   start node-main "$app" env PATH="$node_path" node main.js orders
   main=$PID
   wait_for node-main '^enqueued on' 30 &&
-    run node-worker "$app" 60 env PATH="$node_path" npx rqts worker orders --burst --url "$REDIS_URL"
+    run node-worker "$app" 60 env PATH="$node_path" npm run worker -- --url "$REDIS_URL"
   finish node-main "$main" 30
   expect node-main '"rqts" resolves to file://.*/node_modules/rqts/esm/runtime/node/entry\.js$' \
     '^1\. \./jobs\.js#fetchOrder: successful \{"orderId":42,' \
@@ -179,11 +179,11 @@ example_node_app() {
     '^3\. \./jobs\.js#sendInvoice: successful "invoice for order 42 \(17\.25 EUR\) sent to ann@example\.com"$'
   expect node-worker 'rqts on node 20\.' 'done, quitting'
 
-  # Bun on the same install: its "bun" export condition, and the bin under Bun (`bun x --bun` = `bunx --bun`).
+  # Bun on the same install: its "bun" export condition, and the installed bin run by Bun.
   start bun-main "$app" env PATH="$node_path" "$BUN" main.js orders-bun
   main=$PID
   wait_for bun-main '^enqueued on' 30 &&
-    run bun-worker "$app" 60 env PATH="$node_path" "$BUN" x --bun rqts worker orders-bun --burst --url "$REDIS_URL"
+    run bun-worker "$app" 60 env PATH="$node_path" "$BUN" node_modules/.bin/rqts worker orders-bun --burst --url "$REDIS_URL"
   finish bun-main "$main" 30
   run bun-info "$app" 30 env PATH="$node_path" "$BUN" node_modules/.bin/rqts info orders-bun --url "$REDIS_URL"
   expect bun-main '"rqts" resolves to file://.*/node_modules/rqts/esm/runtime/bun/entry\.js$' \

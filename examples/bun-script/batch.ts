@@ -11,8 +11,8 @@ const inputs = [10, 20, 30, 40, 50, 60, 70];
 const jobs = await queue.enqueueMany(inputs.map((n) => Queue.prepareData(fib, { args: [n], resultTtl: 60 })));
 console.log(`enqueued ${jobs.length} jobs in one transaction: ${jobs[0].funcName}`);
 
-// The rqts CLI on Bun: `bun ../../runtime/bun/bin.ts worker bun-batch --burst` (from the npm package: `bunx --bun
-// rqts worker …`). It runs in this working directory, so "./jobs.ts#fib" resolves to this folder's jobs.ts.
+// The rqts CLI on Bun: `bun ../../runtime/bun/bin.ts worker bun-batch --burst` (from the installed npm package:
+// `bun node_modules/.bin/rqts worker …`). It runs in this working directory, so "./jobs.ts#fib" resolves to this folder's jobs.ts.
 const cli = `${import.meta.dir}/../../runtime/bun/bin.ts`;
 const worker = Bun.spawn([process.execPath, cli, "worker", QUEUE, "--burst"], { stdout: "inherit", stderr: "inherit" });
 

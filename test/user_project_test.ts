@@ -1,0 +1,267 @@
+// rqts from a user's own project, as the README and docs/deploy.md say, on Deno, Node and Bun: project folders made
+// in the OS temp dir (outside the checkout), with the checkout beside them as `../rqts` (a symlink) and the npm
+// package installed from its packed tarball. The files and command lines come from the docs themselves (README.md's
+// deno.json, package.json and Quickstart blocks, README.npm.md's quickstart, deploy.md's ExecStart= and CMD lines),
+// so a doc that drifts from what works fails here. Deno drives it (it spawns node, bun and deno): registered on every
+// runtime, run on Deno only.
+import assert from "node:assert/strict";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { onlyOn, test } from "./_harness.ts";
+import { Job, Queue } from "../mod.ts";
+import { type RedisHandle, startRedis } from "../scripts/redis_server.ts";
+
+// From source this file is test/, on Node it is npm/esm/test/: find the checkout either way.
+const here = fileURLToPath(new URL(".", import.meta.url));
+const ROOT = here.includes("/npm/esm/")
+  ? here.slice(0, here.indexOf("/npm/esm/") + 1)
+  : fileURLToPath(new URL("../", import.meta.url));
+const T = { timeout: 180_000, skip: onlyOn("deno") };
+
+const read = (path: string) => readFileSync(ROOT + path, "utf8");
+
+/** The fenced blocks of a markdown text: language and body. */
+function blocks(markdown: string): { lang: string; body: string }[] {
+  return [...markdown.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)].map((m) => ({ lang: m[1], body: m[2] }));
+}
+
+/** The one block of `doc` whose body passes `match` (there must be exactly one). */
+function block(doc: string, what: string, match: (b: { lang: string; body: string }) => boolean): string {
+  const found = blocks(read(doc)).filter(match);
+  assert.equal(found.length, 1, `${doc}: one ${what} block (found ${found.length})`);
+  return found[0].body;
+}
+
+type Run = { child: ChildProcess; output(): string; exited: Promise<number | null> };
+
+/** Starts a command line (split on spaces, as the docs write them) in `cwd`, output captured. */
+function start(line: string | string[], cwd: string, env: Record<string, string>): Run {
+  const [cmd, ...args] = typeof line === "string" ? line.split(/\s+/).filter(Boolean) : line;
+  const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout!.on("data", (d: unknown) => (out += String(d)));
+  child.stderr!.on("data", (d: unknown) => (out += String(d)));
+  const exited = new Promise<number | null>((resolve) => {
+    child.once("exit", (code) => resolve(code));
+    child.once("error", (e) => {
+      out += String(e);
+      resolve(-1);
+    });
+  });
+  return { child, output: () => out, exited };
+}
+
+/** Runs a command line to its end (killed after `ms`): its output; fails on a non-zero exit. */
+async function run(line: string | string[], cwd: string, env: Record<string, string>, ms = 90_000): Promise<string> {
+  const r = start(line, cwd, env);
+  const timer = setTimeout(() => r.child.kill("SIGKILL"), ms);
+  const code = await r.exited;
+  clearTimeout(timer);
+  assert.equal(code, 0, `${line} (in ${cwd}) exited with ${code}:\n${r.output()}`);
+  return r.output();
+}
+
+async function until(what: string, check: () => Promise<boolean> | boolean, ms = 60_000, r?: Run): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${r ? `; output:\n${r.output()}` : ""}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+/**
+ * A temp folder with `rqts` (a symlink to this checkout), `deno-app` (deno.json from the README) and `node-app` (the
+ * packed npm package installed, package.json's scripts from the README), made once for all tests of this file.
+ */
+interface Projects {
+  dir: string;
+  deno: string;
+  node: string;
+}
+
+let projects: Promise<Projects> | undefined;
+
+function makeProjects(): Promise<Projects> {
+  return projects ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rqts-user-"));
+    // Removed when the test process ends (rmSync removes the `rqts` symlink, not the checkout it points to); Deno's
+    // test runner emits "unload" there, not process "exit".
+    const remove = () => rmSync(dir, { recursive: true, force: true });
+    process.once("exit", remove);
+    (globalThis as { addEventListener?: (type: string, fn: () => void) => void }).addEventListener?.("unload", remove);
+    assert.ok(!dir.startsWith(ROOT), "the projects are outside the checkout");
+    symlinkSync(ROOT.replace(/\/$/, ""), join(dir, "rqts"));
+
+    // Deno: the README's deno.json, and its Quickstart's jobs.ts and main.ts.
+    const deno = join(dir, "deno-app");
+    mkdirSync(deno);
+    writeFileSync(join(deno, "deno.json"), block("README.md", "deno.json", (b) => b.body.includes('"tasks"')));
+    for (const file of ["jobs.ts", "main.ts"]) {
+      writeFileSync(join(deno, file), block("README.md", file, (b) => b.body.startsWith(`// ${file}\n`)));
+    }
+
+    // Node and Bun: the npm package packed and installed from its tarball (redis from npm's cache when it has it), the
+    // README's package.json, and README.npm.md's jobs.js and main.js.
+    const node = join(dir, "node-app");
+    mkdirSync(node);
+    const scripts = JSON.parse(block("README.md", "package.json", (b) => b.body.includes('"scripts"')));
+    writeFileSync(join(node, "package.json"), JSON.stringify({ name: "node-app", private: true, ...scripts }));
+    for (const file of ["jobs.js", "main.js"]) {
+      writeFileSync(join(node, file), block("README.npm.md", file, (b) => b.body.startsWith(`// ${file}\n`)));
+    }
+    const packed = JSON.parse(
+      execFileSync("npm", ["pack", "--json", "--pack-destination", dir], { cwd: ROOT + "npm", encoding: "utf8" }),
+    ) as { filename: string }[];
+    const tarball = join(dir, packed[0].filename);
+    await run(["npm", "install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", tarball], node, {});
+    return { dir, deno, node };
+  })();
+}
+
+/** Each test with its own redis-server: the docs' workers listen on `default`. */
+function userTest(name: string, fn: (p: Projects, env: { REDIS_URL: string }) => Promise<void>): void {
+  test(`user project: ${name}`, async () => {
+    let redis: RedisHandle | undefined;
+    try {
+      redis = await startRedis();
+      await fn(await makeProjects(), { REDIS_URL: redis.url });
+    } finally {
+      await redis?.stop();
+    }
+  }, T);
+}
+
+/** Waits until `queue` holds `n` jobs. */
+async function queued(url: string, queue: string, n: number, r?: Run): Promise<void> {
+  const q = new Queue(queue, { connection: url });
+  try {
+    await until(`${n} job(s) on ${queue}`, async () => (await q.count()) === n, 60_000, r);
+  } finally {
+    await q.close();
+  }
+}
+
+userTest("Deno: the README's deno.json task runs the worker for the Quickstart's main.ts", async (p, env) => {
+  const main = start("deno run -A main.ts", p.deno, env);
+  try {
+    await queued(env.REDIS_URL, "default", 1, main);
+    assert.match(read("README.md"), /^deno task worker +# Deno$/m);
+    const worker = await run("deno task worker --burst", p.deno, env);
+    assert.match(worker, /rqts on deno /);
+    assert.match(worker, /default: Job OK/);
+    assert.equal(await main.exited, 0, main.output());
+    assert.match(main.output(), /^\.\/jobs\.ts#countWords$/m);
+    assert.match(main.output(), /^successful 6$/m);
+  } finally {
+    main.child.kill("SIGKILL");
+  }
+});
+
+for (const rt of ["node", "bun"] as const) {
+  const line = rt === "node" ? "npm run worker" : "bun run --bun worker";
+  userTest(`${rt === "node" ? "Node" : "Bun"}: the README's package.json script (\`${line}\`)`, async (p, env) => {
+    assert.match(read("README.md"), new RegExp(`^${line} +# ${rt === "node" ? "Node" : "Bun"}`, "m"));
+    const main = start([rt, "main.js"], p.node, env);
+    try {
+      await queued(env.REDIS_URL, "default", 1, main);
+      const worker = await run(`${line} ${rt === "node" ? "-- " : ""}--burst`, p.node, env);
+      assert.match(worker, new RegExp(`rqts on ${rt} `));
+      assert.match(worker, /default: Job OK/);
+      assert.equal(await main.exited, 0, main.output());
+      assert.match(main.output(), /^successful 7$/m);
+    } finally {
+      main.child.kill("SIGKILL");
+    }
+  });
+}
+
+/** deploy.md's commands: each `ExecStart=` and each Dockerfile `CMD`, with the runtime they start. */
+function deployCommands(): { kind: string; rt: "deno" | "bun" | "node"; argv: string[] }[] {
+  const doc = read("docs/deploy.md");
+  const out: { kind: string; rt: "deno" | "bun" | "node"; argv: string[] }[] = [];
+  for (const m of doc.matchAll(/^ExecStart=(.+)$/gm)) {
+    const argv = m[1].trim().split(/\s+/);
+    out.push({ kind: "ExecStart", rt: argv[0].split("/").pop() as "deno", argv });
+  }
+  for (const m of doc.matchAll(/^CMD (\[.+\])$/gm)) {
+    const argv = JSON.parse(m[1]) as string[];
+    out.push({ kind: "CMD", rt: argv[0] as "deno", argv });
+  }
+  const systemd = block("docs/deploy.md", "systemd unit", (b) => b.body.includes("[Service]"));
+  assert.match(systemd, /^KillMode=mixed$/m, "only the worker gets SIGTERM: its horses finish their jobs");
+  assert.match(systemd, /^TimeoutStopSec=\d+$/m);
+  assert.match(systemd, /^WorkingDirectory=\/srv\/app$/m);
+  assert.match(doc, /stop_grace_period: \d+s/);
+  assert.match(doc, /init: true/);
+  return out;
+}
+
+const slowJob =
+  "export async function nap(ms) {\n  await new Promise((r) => setTimeout(r, ms));\n  return 'rested';\n}\n";
+
+userTest(
+  "docs/deploy.md: each ExecStart= and CMD runs a worker in the project (with --burst added)",
+  async (p, env) => {
+    const commands = deployCommands();
+    assert.deepEqual(commands.map((c) => `${c.kind} ${c.rt}`).sort(), [
+      "CMD bun",
+      "CMD deno",
+      "CMD node",
+      "ExecStart bun",
+      "ExecStart deno",
+      "ExecStart node",
+    ]);
+    // The Deno image's `RUN deno cache …` line, in the project (WORKDIR /srv/app).
+    const cache = [...read("docs/deploy.md").matchAll(/^RUN (deno cache .+)$/gm)].map((m) => m[1]);
+    assert.equal(cache.length, 1, "one RUN deno cache line");
+    await run(cache[0], p.deno, env);
+    for (const c of commands) {
+      // The folder of the unit (WorkingDirectory=/srv/app) or image (WORKDIR /srv/app): the project, by runtime.
+      const cwd = c.rt === "deno" ? p.deno : p.node;
+      const ref = c.rt === "deno" ? "./jobs.ts#countWords" : "./jobs.js#add";
+      const args = c.rt === "deno" ? ["one two three"] : [2, 3];
+      const q = new Queue("low", { connection: env.REDIS_URL });
+      try {
+        const job = await q.enqueue(ref, ...args);
+        // The runtime by name (systemd's absolute /usr/bin/node, /usr/local/bin/bun: whichever is on the PATH here).
+        const worker = await run([c.rt, ...c.argv.slice(1), "--burst"], cwd, env);
+        assert.match(worker, new RegExp(`rqts on ${c.rt} `), `${c.kind} ${c.argv.join(" ")}`);
+        const result = await (await Job.fetch(job.id, { connection: q.connection })).latestResult();
+        assert.equal(result?.type, "successful", `${c.kind} ${c.argv.join(" ")}:\n${worker}`);
+        assert.equal(result?.returnValue, c.rt === "deno" ? 3 : 5);
+      } finally {
+        await q.close();
+      }
+    }
+  },
+);
+
+userTest(
+  "docs/deploy.md: each ExecStart= worker shuts down warm on SIGTERM, its running job finished",
+  async (p, env) => {
+    writeFileSync(join(p.deno, "slow.js"), slowJob);
+    writeFileSync(join(p.node, "slow.js"), slowJob);
+    for (const c of deployCommands().filter((c) => c.kind === "ExecStart")) {
+      const what = `ExecStart=${c.argv.join(" ")}`;
+      const q = new Queue("default", { connection: env.REDIS_URL });
+      const worker = start([c.rt, ...c.argv.slice(1)], c.rt === "deno" ? p.deno : p.node, env);
+      try {
+        const job = await q.enqueue("./slow.js#nap", 1500);
+        await until(`${what}: the job started`, async () => (await job.getStatus()) === "started", 60_000, worker);
+        // What systemd's KillMode=mixed does on stop: SIGTERM to the main process only.
+        process.kill(worker.child.pid!, "SIGTERM");
+        assert.equal(await worker.exited, 0, `${what}:\n${worker.output()}`);
+        assert.match(worker.output(), /Warm shut down requested/, what);
+        assert.equal(await job.getStatus(), "finished", `${what}:\n${worker.output()}`);
+        assert.equal(await job.result, "rested");
+      } finally {
+        worker.child.kill("SIGKILL");
+        await q.close();
+      }
+    }
+  },
+);
