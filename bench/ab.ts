@@ -33,7 +33,7 @@ if (!values.a) throw new Error("--a <checkout of rqts to compare with> is requir
 const rounds = positiveInt("rounds", values.rounds!);
 const b = values.b ?? fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 const side = fileURLToPath(new URL("./ab_side.mjs", import.meta.url));
-const tools = `${b}/tools/node_modules/.bin`;
+const tools = fileURLToPath(new URL("../tools/node_modules/.bin", import.meta.url));
 const command: Record<string, [string, string[]]> = {
   deno: [`${tools}/deno`, ["run", "-A", side]],
   bun: [`${tools}/bun`, [side]],
@@ -69,6 +69,13 @@ for (const key of Object.keys(figures.A[0])) {
   const [ma, mb] = [median(figures.A.map((f) => f[key])), median(figures.B.map((f) => f[key]))];
   const lowerBetter = /_ms$/.test(key);
   const ratio = lowerBetter ? ma / mb : mb / ma;
-  console.log(`${key.padEnd(34)} ${ma.toFixed(2).padStart(10)} ${mb.toFixed(2).padStart(10)}   ${ratio.toFixed(2)}×`);
+  const range = (who: "A" | "B") => {
+    const xs = figures[who].map((f) => f[key]);
+    return `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
+  };
+  console.log(
+    `${key.padEnd(34)} ${ma.toFixed(2).padStart(10)} ${mb.toFixed(2).padStart(10)}   ${ratio.toFixed(2)}×` +
+      `   (A ${range("A")}, B ${range("B")})`,
+  );
 }
 console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);

@@ -265,12 +265,13 @@ export class Worker {
   /** Keeps this worker's liveness key; notices Redis going away and coming back, and a lapse. */
   async #refreshLiveness(): Promise<void> {
     try {
-      const lapsed = await this.#registration.keepAlive();
+      // Jobs taken ahead before a lapse go back instead of running (see Slot): the epoch moves on before the key
+      // counts as fresh again (a slot that finds it fresh starts its held jobs without asking).
+      const lapsed = await this.#registration.keepAlive(() => {
+        if (!this.#stopping) this.#ledger.epoch++;
+      });
       this.#outage.up();
-      if (lapsed && !this.#stopping) {
-        this.#ledger.epoch++; // jobs taken ahead before the lapse go back instead of running (see Slot)
-        await this.#registration.rejoin();
-      }
+      if (lapsed && !this.#stopping) await this.#registration.rejoin();
     } catch (error) {
       if (this.#outage.transient(error)) this.#outage.down(error);
     }

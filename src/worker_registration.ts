@@ -111,12 +111,14 @@ export class WorkerRegistration {
   }
 
   /**
-   * Sets the liveness key for another TTL.
-   * @returns whether it had lapsed (others may have recovered this worker meanwhile).
+   * Sets the liveness key for another TTL. `onLapse` runs when it had lapsed (others may have recovered this worker
+   * meanwhile), in the same turn that ends {@link livenessOverdue}: nothing that trusts a fresh key can run between.
+   * @returns whether it had lapsed.
    * @throws what the connection throws (the caller tells an outage from other errors).
    */
-  async keepAlive(): Promise<boolean> {
+  async keepAlive(onLapse: () => void): Promise<boolean> {
     const before = await this.#o.connection.call<string | null>([...this.#aliveCommand(), "GET"]);
+    if (before === null) onLapse();
     this.livenessSetAt = Date.now();
     return before === null;
   }
