@@ -49,8 +49,11 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A Lua script run with EVALSHA, loaded on first NOSCRIPT. */
 export class Script {
+  readonly source: string;
   #sha: Promise<string> | undefined;
-  constructor(readonly source: string) {}
+  constructor(source: string) {
+    this.source = source;
+  }
   sha(): Promise<string> {
     return this.#sha ??= crypto.subtle.digest("SHA-1", new TextEncoder().encode(this.source)).then((d) =>
       Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("")
@@ -345,8 +348,11 @@ export class Connection {
 
 /** Collects commands for one MULTI/EXEC; satisfies {@link PipelineLike}. */
 export class Pipeline implements PipelineLike {
+  readonly connection: Connection;
   readonly commands: Command[] = [];
-  constructor(readonly connection: Connection) {}
+  constructor(connection: Connection) {
+    this.connection = connection;
+  }
   addCommand(args: Command | WireArg[]): this {
     this.commands.push(args);
     return this;

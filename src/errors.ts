@@ -10,11 +10,13 @@ export class RqtsError extends Error {
 
 /** The job hash does not exist (never created, deleted, or expired after its TTL). */
 export class NoSuchJobError extends RqtsError {
-  constructor(readonly jobId: string, detail = "") {
+  readonly jobId: string;
+  constructor(jobId: string, detail = "") {
     super(
       `No such job: ${jobId}${detail}. It was never enqueued, was deleted, or expired ` +
         `(finished jobs are kept for resultTtl, 500 s by default): check the id, or enqueue it again.`,
     );
+    this.jobId = jobId;
   }
 }
 
@@ -26,12 +28,16 @@ export class InvalidJobDependencyError extends RqtsError {}
 
 /** A stored job cannot be decoded: bad zlib, bad JSON, wrong shape, or a missing field. */
 export class DeserializationError extends RqtsError {
-  constructor(readonly jobId: string, readonly field: string, detail: string, options?: ErrorOptions) {
+  readonly jobId: string;
+  readonly field: string;
+  constructor(jobId: string, field: string, detail: string, options?: ErrorOptions) {
     super(
       `Job ${jobId}: field '${field}' cannot be decoded: ${detail}. The hash rq:job:${jobId} was ` +
         `written by an incompatible or broken client; delete it (Job.delete) or enqueue the job again.`,
       options,
     );
+    this.jobId = jobId;
+    this.field = field;
   }
 }
 
@@ -52,7 +58,10 @@ export function formatPath(root: string, path: ValuePath): string {
 /** A value cannot be stored faithfully as JSON; `path` says where it sits (`args[1].user.id`). */
 export class SerializationError extends RqtsError {
   readonly path: string;
-  constructor(readonly root: string, readonly valuePath: ValuePath, readonly reason: string) {
+  readonly root: string;
+  readonly valuePath: ValuePath;
+  readonly reason: string;
+  constructor(root: string, valuePath: ValuePath, reason: string) {
     const path = formatPath(root, valuePath);
     super(
       `Cannot serialize ${path}: ${reason}. Job arguments, meta and results must be JSON values ` +
@@ -60,6 +69,9 @@ export class SerializationError extends RqtsError {
         `(e.g. String(bigint), [...set], Object.fromEntries(map)).`,
     );
     this.path = path;
+    this.root = root;
+    this.valuePath = valuePath;
+    this.reason = reason;
   }
 }
 

@@ -19,10 +19,12 @@ export interface RegistryOptions {
 /** A registry: one sorted set `rq:<kind>:<queue>` of job ids. */
 export abstract class BaseRegistry {
   abstract readonly kind: RegistryKind;
+  readonly name: string;
   readonly connection: Connection;
   readonly serializer: Serializer;
 
-  constructor(readonly name: string = "default", options: RegistryOptions = {}) {
+  constructor(name: string = "default", options: RegistryOptions = {}) {
+    this.name = name;
     this.connection = Connection.resolve(options.connection);
     this.serializer = options.serializer ?? JSONSerializer;
   }

@@ -13,17 +13,23 @@ export type ResultType = keyof typeof RESULT_TYPES;
 
 /** One entry of a job's results stream. */
 export class Result<R = unknown> {
-  constructor(
-    /** The stream entry id (`<ms>-<seq>`). */
-    readonly id: string,
-    readonly type: ResultType,
-    /** When the result was written (from the entry id's milliseconds). */
-    readonly createdAt: Date,
-    /** The job's return value for a successful run, else `null`. */
-    readonly returnValue: R | null,
-    /** The error text (RQ: the traceback) for a failed or stopped run, else `null`. */
-    readonly excString: string | null,
-  ) {}
+  /** The stream entry id (`<ms>-<seq>`). */
+  readonly id: string;
+  readonly type: ResultType;
+  /** When the result was written (from the entry id's milliseconds). */
+  readonly createdAt: Date;
+  /** The job's return value for a successful run, else `null`. */
+  readonly returnValue: R | null;
+  /** The error text (RQ: the traceback) for a failed or stopped run, else `null`. */
+  readonly excString: string | null;
+
+  constructor(id: string, type: ResultType, createdAt: Date, returnValue: R | null, excString: string | null) {
+    this.id = id;
+    this.type = type;
+    this.createdAt = createdAt;
+    this.returnValue = returnValue;
+    this.excString = excString;
+  }
 }
 
 /** `XADD` fields of a success entry: `type 1` and, unless the value is null/undefined, base64(JSON). */

@@ -49,6 +49,31 @@ test("src/ imports only the node: modules src/runtime.ts allows (CORE_NODE_MODUL
   assert.deepEqual([...allowed].filter((m) => !used.has(m)), []);
 });
 
+// `constructor(readonly x: T)`, `constructor(private x: T)` …: a constructor parameter that declares a field.
+const PARAMETER_PROPERTY = /^\s*(?:(?:readonly|private|public|protected|override)\s+)+[A-Za-z_$][\w$]*\??\s*:/;
+
+test(
+  "src/ declares no fields as constructor parameter properties (on Deno they cost a batch's jobs their young-GC death)",
+  () => {
+    const offenders: string[] = [];
+    for (const file of sources()) {
+      const text = readFileSync(SRC + file, "utf8");
+      for (const [, params] of text.matchAll(/\bconstructor\(([^)]*)\)/g)) {
+        for (const param of params.split(/,(?![^<{(]*[>})])/)) {
+          const line = param.split("\n").filter((l) => !/^\s*(\/\/|\/?\*)/.test(l)).join(" ");
+          if (PARAMETER_PROPERTY.test(line)) offenders.push(`${file}: ${line.trim()}`);
+        }
+      }
+    }
+    assert.deepEqual(offenders, [], "declare the field in the class body and assign it in the constructor");
+  },
+  {
+    skip: EXT === ".js"
+      ? "the build's JavaScript has no parameter properties; checked on the TypeScript sources"
+      : undefined,
+  },
+);
+
 // A quote right before `rq:<name>` / `rqts:<name>` (TypeScript and Lua strings alike), or a key suffix spelled out.
 const KEY_LITERAL = /["'`](rq|rqts):[a-z_]|["'`]:(dependents|dependencies)\b/;
 
