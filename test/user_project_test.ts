@@ -278,6 +278,52 @@ for (const rt of ["deno", "node", "bun"] as const) {
   );
 }
 
+const tsJobs = "export function add(x: number, y: number): number {\n  return x + y;\n}\n";
+
+userTest(
+  "Node: a TypeScript project compiled by tsc runs in place and with --path dist; .ts alone fails saying what to do",
+  async (p, env) => {
+    const tsc = ROOT + "node_modules/.bin/tsc";
+    const rqts = join(p.node, "node_modules", "rqts", "esm", "runtime", "cli.js");
+    const made: Record<string, string> = {};
+    for (const [name, outDir] of [["ts-inplace", []], ["ts-dist", ["--outDir", "dist"]]] as const) {
+      const dir = made[name] = join(p.dir, name);
+      mkdirSync(dir);
+      writeFileSync(join(dir, "package.json"), JSON.stringify({ name, private: true, type: "module" }));
+      writeFileSync(join(dir, "jobs.ts"), tsJobs);
+      await run([tsc, "--target", "es2022", "--module", "nodenext", ...outDir, "jobs.ts"], dir, env);
+    }
+    const cases = [
+      { what: "in place", dir: made["ts-inplace"], flags: [], ok: true },
+      { what: "--path dist", dir: made["ts-dist"], flags: ["--path", "dist"], ok: true },
+      { what: "only .ts under the job root", dir: made["ts-dist"], flags: [], ok: false },
+    ];
+    for (const c of cases) {
+      // The producer names the source, as on Deno and Bun: "./jobs.ts#add", a path from the project's root.
+      const q = new Queue(`ts-${cases.indexOf(c)}`, { connection: env.REDIS_URL, jobRoot: c.dir });
+      try {
+        const job = await q.enqueue("./jobs.ts#add", 2, 3);
+        const worker = await run(["node", rqts, "worker", q.name, "--burst", ...c.flags], c.dir, env);
+        const result = await job.latestResult();
+        if (c.ok) {
+          assert.equal(result?.type, "successful", `${c.what}:\n${worker}`);
+          assert.equal(result?.returnValue, 5);
+          continue;
+        }
+        assert.equal(result?.type, "failed", `${c.what}:\n${worker}`);
+        const exc = result?.excString ?? "";
+        assert.match(
+          exc,
+          /FunctionReferenceError: Cannot import job module '\.\/jobs\.ts' .*: Node \S+ cannot run TypeScript, and there is no compiled jobs\.js beside \S+\/ts-dist\/jobs\.ts\. Compile the job modules \(e\.g\. `tsc --outDir dist`, then start the worker with `--path dist`/,
+        );
+        assert.match(exc, /or run the worker on Deno or Bun, which run \.ts as it is\./);
+      } finally {
+        await q.close();
+      }
+    }
+  },
+);
+
 /** deploy.md's commands: each `ExecStart=` and each Dockerfile `CMD`, with the runtime they start. */
 function deployCommands(): { kind: string; rt: "deno" | "bun" | "node"; argv: string[] }[] {
   const doc = read("docs/deploy.md");
