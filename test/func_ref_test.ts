@@ -57,7 +57,11 @@ function withProject(fn: (proj: string, dir: string) => void | Promise<void>, ma
   };
 }
 
-for (const marker of PROJECT_MARKERS) {
+test("PROJECT_MARKERS are deno.json, deno.jsonc and package.json", () => {
+  assert.deepEqual([...PROJECT_MARKERS], ["deno.json", "deno.jsonc", "package.json"]);
+});
+
+for (const marker of ["deno.json", "deno.jsonc", "package.json"]) {
   test(
     `projectRootOf() finds the nearest folder holding ${marker}, from any folder below it`,
     withProject((proj) => {
