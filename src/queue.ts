@@ -214,6 +214,14 @@ export class Queue {
     return created;
   }
 
+  /**
+   * @internal A job made from {@link prepareData}'s output as enqueueCall makes it, not written: for callers that
+   * write it with a script of their own (CronScheduler claims a tick and enqueues in one script).
+   */
+  _buildJob(data: EnqueueData): Job {
+    return this.#createJob(data.funcName, data.args, data.kwargs, data.options as Record<string, unknown>);
+  }
+
   /** A pipeline for {@link enqueueMany}: add to it, then `await pipeline.exec()` (one MULTI/EXEC). */
   pipeline(): Pipeline {
     return new Pipeline(this.connection);
