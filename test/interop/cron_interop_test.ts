@@ -1,12 +1,15 @@
 // Issue 18 item 5 with Python: RQ 2.10's tooling (CronScheduler.all(), which reads rq:cron_schedulers and each
 // rq:cron_scheduler:<name> hash, parsing the stored cron strings with croniter) lists a running `rqts cron` with its
-// entries, and a Python RQ worker runs the jobs `rqts cron` enqueues.
+// entries, and a Python RQ worker runs the jobs `rqts cron` enqueues. RQ 2.10's own `rq cron` runs here too, but
+// always pickles its jobs, which an rqts worker fails naming the cause.
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
-import { CRON_SCHEDULERS_KEY, queueKey } from "../../src/keys.ts";
+import { spawn } from "node:child_process";
+import { Worker } from "../../mod.ts";
+import { CRON_SCHEDULERS_KEY, queueKey, registryKey } from "../../src/keys.ts";
 import { python, redisUrl, rqCli, test, uniqueName } from "../_harness.ts";
 import { rawConnection } from "../_fixtures.ts";
 import { type Cli, cli, exitOf, until } from "../_process.ts";
@@ -159,3 +162,59 @@ test("cron interop: a Python RQ worker runs the jobs `rqts cron` enqueues, each 
     rmSync(dir, { recursive: true, force: true });
   }
 }, { timeout: 90_000 });
+
+test(
+  "cron interop: RQ 2.10's `rq cron` pickles its jobs (its CronJob takes no serializer): an rqts worker fails them naming the cause",
+  async () => {
+    const url = await redisUrl();
+    const c = await rawConnection();
+    const queue = uniqueName("cron-rqcron");
+    const dir = mkdtempSync(join(tmpdir(), "rqts-rqcron-"));
+    // An rqts job function by reference: RQ stores a function's func_name as its module + "." + its qualname.
+    writeFileSync(
+      join(dir, "cron_cfg.py"),
+      `from rq import cron
+def add(x, y):
+    return x + y
+add.__module__ = "./test/fixtures/jobs"
+add.__qualname__ = add.__name__ = "ts#add"
+cron.register(add, ${JSON.stringify(queue)}, args=(1, 2), interval=1)
+`,
+    );
+    const rq = spawn("/usr/bin/python3", ["-m", "rq.cli", "cron", "-u", url, "cron_cfg"], {
+      cwd: dir,
+      env: { ...process.env, PYTHONPATH: `${RQ_210}:${dir}` },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    rq.stdout!.on("data", (d: unknown) => (out += String(d)));
+    rq.stderr!.on("data", (d: unknown) => (out += String(d)));
+    const exited = new Promise((r) => rq.once("exit", r));
+    const lines: string[] = [];
+    try {
+      await until("rq cron enqueued a job", async () => (await c.call<number>(["LLEN", queueKey(queue)])) >= 1, 30_000);
+      rq.kill("SIGINT");
+      await exited;
+      const [id] = await c.call<string[]>(["LRANGE", queueKey(queue), "0", "0"]);
+      assert.equal(
+        await c.call(["HGET", `rq:job:${id}`, "func_name"]),
+        null,
+        `func_name is in the pickled data\n${out}`,
+      );
+      const worker = new Worker([queue], {
+        connection: url,
+        logger: { log: (_level, message) => lines.push(message) },
+        handleSignals: false,
+      });
+      await worker.work({ burst: true });
+      assert.equal(await c.call(["HGET", `rq:job:${id}`, "status"]), "failed", lines.join("\n"));
+      assert.notEqual(await c.call(["ZSCORE", registryKey("failed", queue), id]), null);
+      assert.match(lines.join("\n"), /Python pickle.*JSON serializer/);
+    } finally {
+      if (rq.exitCode === null) rq.kill("SIGKILL");
+      await c.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  { timeout: 60_000, skip: RQ_210 ? undefined : "RQ 2.10 (shared/peers/rq-2.10) is not beside this checkout" },
+);
