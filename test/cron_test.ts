@@ -2,7 +2,9 @@
 // once, interval entries keeping one rhythm across processes, missed ticks skipped or caught up, time zones, clean
 // deregistration on SIGTERM, and the CLI's errors.
 import assert from "node:assert/strict";
-import { type Connection, CronConfigError, CronJob, CronScheduler } from "../mod.ts";
+import process from "node:process";
+import { Connection, CronConfigError, CronJob, CronScheduler } from "../mod.ts";
+import { startRedis } from "../scripts/redis_server.ts";
 import { CRON_SCHEDULERS_KEY, queueKey } from "../src/keys.ts";
 import { redisUrl, test, uniqueName } from "./_harness.ts";
 import { rawConnection } from "./_fixtures.ts";
@@ -260,3 +262,32 @@ test(
   },
   { timeout: 60_000 },
 );
+
+test("CronScheduler: an idle scheduler sleeps until its next tick: almost no CPU, a handful of Redis commands", async () => {
+  const redis = await startRedis(); // its own server, so INFO counts this scheduler's commands only
+  const c = Connection.fromUrl(redis.url);
+  const calls = async () => {
+    const info = await c.call<string>(["INFO", "commandstats"]);
+    return [...info.matchAll(/calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+  };
+  const scheduler = new CronScheduler({ connection: redis.url, logLevel: "warning" });
+  scheduler.register(ADD, uniqueName("cron-idle"), { cron: "0 0 1 1 *" }); // next New Year
+  try {
+    const before = await calls();
+    const cpu = process.cpuUsage();
+    const running = scheduler.start();
+    await sleep(3000);
+    const used = process.cpuUsage(cpu);
+    scheduler.stop();
+    await running;
+    // Birth (MULTI, ZADD, HSET, EXPIRE, EXEC), the ticks' MGET, death (MULTI, ZREM, DEL, EXEC), the INFO calls,
+    // and the connection's handshake.
+    const sent = (await calls()) - before;
+    assert.ok(sent <= 16, `commands in 3 s: ${sent}`);
+    assert.ok((used.user + used.system) / 1000 < 300, `CPU ms in 3 s: ${(used.user + used.system) / 1000}`);
+  } finally {
+    await scheduler.close();
+    await c.close();
+    await redis.stop();
+  }
+});
