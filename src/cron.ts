@@ -16,7 +16,7 @@ import { CRON_ENQUEUE, cronEnqueueArgs } from "./lua/cron_enqueue.ts";
 import { type Duration, type JobOptions, parseDurationOption } from "./options.ts";
 import { Queue } from "./queue.ts";
 import { getRuntime } from "./runtime.ts";
-import { utcFormat } from "./utils.ts";
+import { parseUtc, utcFormat } from "./utils.ts";
 import { consoleLogger, type Logger, type LogLevel } from "./worker_options.ts";
 
 /** What a scheduler does with ticks that passed while no scheduler of the entry ran. */
@@ -272,6 +272,20 @@ export class CronJob {
   }
 }
 
+/** A registered cron scheduler, rqts' or Python RQ 2.x's, as {@link CronScheduler.all} reads it. */
+export interface CronSchedulerInfo {
+  name: string;
+  hostname: string;
+  pid: number;
+  createdAt: Date | null;
+  /** The config it loaded ('' when registered from code). */
+  configFile: string;
+  /** Its score in `rq:cron_schedulers`: registration or last heartbeat. */
+  lastHeartbeat: Date | null;
+  /** Its entries as stored: RQ's `CronJob.to_dict()` fields (`func_name`, `queue_name`, `cron`, `interval`, …). */
+  cronJobs: Record<string, unknown>[];
+}
+
 /** Options of `new CronScheduler()`. */
 export interface CronSchedulerOptions {
   /** Redis URL, node-redis client, or nothing (`REDIS_URL`, else redis://127.0.0.1:6379). */
@@ -323,6 +337,47 @@ export class CronScheduler {
     this.name = options.name ??
       `${this.hostname}:${this.pid}:${crypto.randomUUID().replaceAll("-", "").slice(0, 6)}`;
     this.#logger = options.logger ?? consoleLogger(options.logLevel ?? "info");
+  }
+
+  /**
+   * RQ's `CronScheduler.all()`: every registered cron scheduler, rqts' and Python's, oldest heartbeat first. With
+   * `cleanup` (default true, as RQ) those without a heartbeat for 120 s leave the registry first.
+   */
+  static async all(
+    options: { connection?: ConnectionOption; cleanup?: boolean } = {},
+  ): Promise<CronSchedulerInfo[]> {
+    const connection = Connection.resolve(options.connection);
+    try {
+      if (options.cleanup ?? true) await registry.cleanup(connection);
+      const out: CronSchedulerInfo[] = [];
+      for (const name of await registry.getKeys(connection)) {
+        const [hash, score] = await connection.transaction([
+          ["HGETALL", cronSchedulerKey(name)],
+          ["ZSCORE", registry.getRegistryKey(), name],
+        ]) as [Record<string, string> | string[], string | null];
+        // HGETALL is a map on RESP3 and a flat list on RESP2.
+        const h = Array.isArray(hash)
+          ? Object.fromEntries(hash.flatMap((v, i) => (i % 2 ? [] : [[v, hash[i + 1]]])))
+          : hash;
+        if (!h || !Object.keys(h).length) continue; // its hash expired: RQ skips it too
+        let cronJobs: Record<string, unknown>[] = [];
+        try {
+          cronJobs = JSON.parse(h.cron_jobs ?? "[]");
+        } catch { /* as RQ: unreadable entries read as none */ }
+        out.push({
+          name,
+          hostname: h.hostname ?? "",
+          pid: Number(h.pid ?? 0),
+          createdAt: parseUtc(h.created_at) ?? null,
+          configFile: h.config_file ?? "",
+          lastHeartbeat: score === null ? null : new Date(Number(score) * 1000),
+          cronJobs,
+        });
+      }
+      return out;
+    } finally {
+      if (!(options.connection instanceof Connection)) await connection.close();
+    }
   }
 
   /** `rq:cron_scheduler:<name>`. */

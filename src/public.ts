@@ -18,6 +18,7 @@ export {
   type CronJobOptions,
   type CronRegisterOptions,
   CronScheduler,
+  type CronSchedulerInfo,
   type CronSchedulerOptions,
   type MissedTicks,
 } from "./cron.ts";

@@ -65,6 +65,15 @@ test(
     const procs = names.map((n) => cronProcess(url, n, entries));
     try {
       await until("three cron schedulers registered", () => registered(c, names), 25_000, procs[0]);
+      // CronScheduler.all() reads them back as RQ's does.
+      const all = (await CronScheduler.all({ connection: c })).filter((i) => names.includes(i.name));
+      assert.deepEqual(all.map((i) => i.pid).sort(), procs.map((p) => p.pid).sort());
+      for (const i of all) {
+        assert.equal(i.configFile, CONFIG);
+        assert.ok(i.lastHeartbeat && Math.abs(i.lastHeartbeat.getTime() - Date.now()) < 30_000);
+        const [e] = i.cronJobs;
+        assert.deepEqual([e.func_name, e.queue_name, e.cron], [ADD, queue, "* * * * * *"]);
+      }
       await sleep(4200);
       await stopAll(procs);
       const ticks = await queuedTicks(c, queue);

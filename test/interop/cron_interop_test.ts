@@ -1,14 +1,14 @@
 // Issue 18 item 5 with Python: RQ 2.10's tooling (CronScheduler.all(), which reads rq:cron_schedulers and each
 // rq:cron_scheduler:<name> hash, parsing the stored cron strings with croniter) lists a running `rqts cron` with its
 // entries, and a Python RQ worker runs the jobs `rqts cron` enqueues. RQ 2.10's own `rq cron` runs here too, but
-// always pickles its jobs, which an rqts worker fails naming the cause.
+// always pickles its jobs, which an rqts worker fails naming the cause; CronScheduler.all() lists it.
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
 import { spawn } from "node:child_process";
-import { Worker } from "../../mod.ts";
+import { CronScheduler, Worker } from "../../mod.ts";
 import { CRON_SCHEDULERS_KEY, queueKey, registryKey } from "../../src/keys.ts";
 import { python, redisUrl, rqCli, test, uniqueName } from "../_harness.ts";
 import { rawConnection } from "../_fixtures.ts";
@@ -164,7 +164,7 @@ test("cron interop: a Python RQ worker runs the jobs `rqts cron` enqueues, each 
 }, { timeout: 90_000 });
 
 test(
-  "cron interop: RQ 2.10's `rq cron` pickles its jobs (its CronJob takes no serializer): an rqts worker fails them naming the cause",
+  "cron interop: RQ 2.10's `rq cron` pickles its jobs (its CronJob takes no serializer): an rqts worker fails them naming the cause; CronScheduler.all() lists it",
   async () => {
     const url = await redisUrl();
     const c = await rawConnection();
@@ -193,6 +193,12 @@ cron.register(add, ${JSON.stringify(queue)}, args=(1, 2), interval=1)
     const lines: string[] = [];
     try {
       await until("rq cron enqueued a job", async () => (await c.call<number>(["LLEN", queueKey(queue)])) >= 1, 30_000);
+      // rqts reads RQ's registration as RQ writes it.
+      const listed = (await CronScheduler.all({ connection: c })).filter((i) => i.pid === rq.pid);
+      assert.equal(listed.length, 1, `rq cron (pid ${rq.pid}) is listed\n${out}`);
+      assert.equal(listed[0].configFile, "cron_cfg");
+      const [e] = listed[0].cronJobs;
+      assert.deepEqual([e.func_name, e.queue_name, e.interval], ["./test/fixtures/jobs.ts#add", queue, 1]);
       rq.kill("SIGINT");
       await exited;
       const [id] = await c.call<string[]>(["LRANGE", queueKey(queue), "0", "0"]);
