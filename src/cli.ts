@@ -1,8 +1,9 @@
-// RQ's rq/cli (rq worker, rq info, rq empty, rq requeue, rq suspend, rq resume): one implementation behind
+// RQ's rq/cli (rq worker, rq info, rq empty, rq requeue, rq suspend, rq resume, rq cron): one implementation behind
 // `deno task worker`, and the npm bin `rqts` on Node and Bun.
 
 import { parseArgs as nodeParseArgs } from "node:util";
 import { Connection } from "./connection.ts";
+import { CronScheduler } from "./cron.ts";
 import { RedisConnectionError } from "./errors.ts";
 import { DEFAULT_REDIS_URL, RQ_VERSION, RQTS_VERSION } from "./defaults.ts";
 import { SUSPENDED_KEY, workerKey, WORKERS_KEY, workersByQueueKey } from "./keys.ts";
@@ -21,6 +22,7 @@ Commands (as Python RQ's 'rq' CLI):
   requeue <ids...>     Put failed jobs back on their queue (--queue Q; --all: every failed job of every queue)
   suspend              Stop all workers from taking jobs (--duration N seconds)
   resume               Let suspended workers go on
+  cron <config>        Enqueue the config module's cron entries on their schedules (as 'rq cron')
 
 Common options:
   --url, -u URL        Redis URL (default: REDIS_URL, else ${DEFAULT_REDIS_URL})
@@ -66,6 +68,23 @@ Sets rq:suspended: workers (Python and rqts) stop taking jobs until 'resume' (or
   resume: `Usage: rqts resume [--url URL]
 
 Deletes rq:suspended, so suspended workers go on.`,
+  cron: `Usage: rqts cron <config> [options]
+
+Enqueues jobs on cron strings or intervals until SIGINT/SIGTERM, registered where RQ 2.x's tooling lists cron
+schedulers (rq:cron_schedulers). <config> is a module (path relative to the working directory) whose default
+export is an array of entries, e.g.
+  export default [
+    { func: "./jobs.ts#cleanup", queueName: "default", cron: "0 3 * * *", timezone: "Europe/Berlin" },
+    { func: "./jobs.ts#ping", queueName: "default", interval: 30 },
+  ];
+Run several 'rqts cron' on one config for availability: each tick is enqueued once. See docs/cli.md.
+
+Options:
+  --url, -u URL                 Redis URL (default: REDIS_URL, else ${DEFAULT_REDIS_URL})
+  --name, -n NAME               Scheduler name (default: <hostname>:<pid>:<6 hex digits>, as RQ)
+  --log-level, -l LEVEL         debug, info, warning or error (default info)
+  --verbose, -v                 --log-level debug
+  --quiet, -q                   --log-level warning`,
 };
 
 type Flag = { type: "string" | "boolean"; short?: string };
@@ -97,6 +116,13 @@ const FLAGS: Record<string, Record<string, Flag>> = {
   requeue: { ...COMMON, queue: { type: "string" }, all: { type: "boolean", short: "a" } },
   suspend: { ...COMMON, duration: { type: "string" } },
   resume: { ...COMMON },
+  cron: {
+    ...COMMON,
+    name: { type: "string", short: "n" },
+    "log-level": { type: "string", short: "l" },
+    verbose: { type: "boolean", short: "v" },
+    quiet: { type: "boolean", short: "q" },
+  },
 };
 
 /** A command line parsed for one command. */
@@ -191,6 +217,8 @@ export async function main(args: readonly string[]): Promise<number> {
         return await emptyCommand(parsed.positional, parsed, url);
       case "requeue":
         return await requeueCommand(parsed.positional, parsed, url);
+      case "cron":
+        return await cronCommand(parsed.positional, parsed, url);
       case "suspend":
       case "resume":
         if (parsed.positional.length) throw new UsageError(`takes no arguments (got ${parsed.positional.join(" ")})`);
@@ -203,14 +231,19 @@ export async function main(args: readonly string[]): Promise<number> {
   return 2;
 }
 
-async function workerCommand(queues: string[], p: Parsed, url: string): Promise<number> {
-  // Every flag is checked before anything connects, so a typo is told as a typo, not as a Redis error.
+function logLevel(p: Parsed): LogLevel {
   if (p.flags.has("verbose") && p.flags.has("quiet")) throw new UsageError("--verbose and --quiet: pick one.");
   const level = (p.flags.get("log-level") as string | undefined)?.toLowerCase() ??
     (p.flags.has("verbose") ? "debug" : p.flags.has("quiet") ? "warning" : "info");
   if (!["debug", "info", "warning", "error"].includes(level)) {
     throw new UsageError(`--log-level: received ${level}; expected debug, info, warning or error.`);
   }
+  return level as LogLevel;
+}
+
+async function workerCommand(queues: string[], p: Parsed, url: string): Promise<number> {
+  // Every flag is checked before anything connects, so a typo is told as a typo, not as a Redis error.
+  const level = logLevel(p);
   const permissions = p.flags.get("horse-permissions");
   const options = {
     name: p.flags.get("name") as string | undefined,
@@ -221,7 +254,7 @@ async function workerCommand(queues: string[], p: Parsed, url: string): Promise<
     defaultResultTtl: intFlag(p, "results-ttl"),
     workerTtl: intFlag(p, "worker-ttl"),
     livenessTtl: intFlag(p, "liveness-ttl"),
-    logLevel: level as LogLevel,
+    logLevel: level,
   };
   const connection = Connection.fromUrl(url);
   if (await connection.call<number>(["EXISTS", SUSPENDED_KEY])) {
@@ -231,6 +264,22 @@ async function workerCommand(queues: string[], p: Parsed, url: string): Promise<
   }
   const worker = new Worker(queues.length ? queues : ["default"], { connection, ...options });
   await worker.work({ burst: p.flags.has("burst") });
+  return 0;
+}
+
+async function cronCommand(args: string[], p: Parsed, url: string): Promise<number> {
+  const level = logLevel(p);
+  if (args.length !== 1) {
+    throw new UsageError(`give one config module (got ${args.length ? args.join(" ") : "none"}); see rqts cron --help`);
+  }
+  const connection = Connection.fromUrl(url);
+  try {
+    const cron = new CronScheduler({ connection, name: p.flags.get("name") as string | undefined, logLevel: level });
+    await cron.loadConfigFromFile(args[0]);
+    await cron.start();
+  } finally {
+    await connection.close();
+  }
   return 0;
 }
 

@@ -71,3 +71,12 @@ export const workerKeys = (name: string): WorkerKeys => ({
   ownList: ownListKey(name),
   held: heldKey(name),
 });
+
+/** RQ 2.x's registry of cron schedulers (rq/cron_scheduler_registry.py): names scored by their last heartbeat. */
+export const CRON_SCHEDULERS_KEY = "rq:cron_schedulers";
+/** Prefix of a cron scheduler's hash (RQ 2.x's `CronScheduler.key`). */
+export const CRON_SCHEDULER_PREFIX = "rq:cron_scheduler:";
+export const cronSchedulerKey = (name: string): string => CRON_SCHEDULER_PREFIX + name;
+/** rqts only: the latest tick of a cron entry that was enqueued (epoch ms), set with the enqueue in one script. */
+export const CRON_TICK_PREFIX = "rqts:cron:tick:";
+export const cronTickKey = (entryId: string): string => CRON_TICK_PREFIX + entryId;

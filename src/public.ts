@@ -11,6 +11,17 @@ export {
   type TlsSettings,
 } from "./connection.ts";
 export { getCurrentJob } from "./current.ts";
+export {
+  CronConfigError,
+  type CronEntry,
+  CronJob,
+  type CronJobOptions,
+  type CronRegisterOptions,
+  CronScheduler,
+  type CronSchedulerInfo,
+  type CronSchedulerOptions,
+  type MissedTicks,
+} from "./cron.ts";
 export * from "./defaults.ts";
 export {
   DeserializationError,

@@ -246,6 +246,17 @@ export class Queue {
     return created;
   }
 
+  /**
+   * @internal A job made from {@link prepareData}'s output as enqueueCall makes it, not written: for callers that
+   * write it with a script of their own (CronScheduler claims a tick and enqueues in one script).
+   */
+  _buildJob(data: EnqueueData): Job {
+    // data.funcName is a stored reference already (CronJob made it where the entry was registered): not checked again
+    // from here, where the calling module is rqts' own scheduler loop.
+    const refs = { ...this.#references(), check: false };
+    return this.#createJob(data.funcName, data.args, data.kwargs, data.options as Record<string, unknown>, refs);
+  }
+
   /** A pipeline for {@link enqueueMany}: add to it, then `await pipeline.exec()` (one MULTI/EXEC). */
   pipeline(): Pipeline {
     return new Pipeline(this.connection);

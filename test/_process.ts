@@ -19,7 +19,10 @@ export type Cli = {
 };
 
 /** Starts `rqts <args>` (the real CLI entry of this runtime) as a subprocess, output captured. */
-export function cli(args: string[], options: { detached?: boolean; denoPermissions?: string[] } = {}): Cli {
+export function cli(
+  args: string[],
+  options: { detached?: boolean; denoPermissions?: string[]; env?: Record<string, string> } = {},
+): Cli {
   // process.execPath is the running deno, bun or node binary.
   const entry = {
     deno: ["run", "--no-prompt", ...(options.denoPermissions ?? ["-A"]), "runtime/deno/bin.ts"],
@@ -28,7 +31,7 @@ export function cli(args: string[], options: { detached?: boolean; denoPermissio
   };
   const child = spawn(process.execPath, [...entry[runtimeName()], ...args], {
     cwd: process.cwd(),
-    env: process.env,
+    env: options.env ? { ...process.env, ...options.env } : process.env,
     stdio: ["ignore", "pipe", "pipe"],
     detached: options.detached ?? false,
   });

@@ -19,6 +19,7 @@ import {
 } from "../src/keys.ts";
 import type { Failure, ScriptArgs, Success } from "../src/lua/_args.ts";
 import { CANCEL, cancelArgs } from "../src/lua/cancel.ts";
+import { CRON_ENQUEUE, cronEnqueueArgs } from "../src/lua/cron_enqueue.ts";
 import { DEQUEUE, dequeueArgs, dequeueTarget } from "../src/lua/dequeue.ts";
 import { EMPTY, emptyArgs } from "../src/lua/empty.ts";
 import { ENQUEUE, enqueueArgs } from "../src/lua/enqueue.ts";
@@ -83,6 +84,7 @@ const success: Success = { kind: "success", ...run, resultTtl: 500, fields: ["ty
 const failure: Failure = { kind: "failure", ...run, failureTtl: null, status: "failed", fields: ["type", "2"] };
 const twoQueues = dequeueTarget(worker, ["a", "b"]);
 const dequeue = { count: 2, ahead: true, started: "", now: true };
+const cronTick = { entryId: "e", tick: 1000, gap: 1, keep: 60, id: "1", queue: "a", ttl: null, mapping: ["f", "v"] };
 
 /**
  * For each script module, builder calls and how many KEYS and ARGV each sends beyond the header's fixed entries:
@@ -138,6 +140,13 @@ const CALLS: { module: string; args: ScriptArgs; optional?: boolean; keys?: numb
     argv: 4,
   },
   { module: "cancel", args: cancelArgs({ id: "1", nowSeconds: 1, nowTs: "t", enqueueDependents: true }) },
+  {
+    module: "cron_enqueue",
+    args: cronEnqueueArgs({ ...cronTick, ttl: 60 }),
+    optional: true,
+    argv: 2,
+  },
+  { module: "cron_enqueue", args: cronEnqueueArgs(cronTick), argv: 2 },
   { module: "empty", args: emptyArgs("a") },
 ];
 
@@ -317,6 +326,19 @@ test("src/lua/: every script, run through its builder, touches only its declared
     );
     await as.eval(ENQUEUE, enqueueArgs({ id: id(), queue: qb, push: "RPUSH", ttl: null, mapping: mapping(qb) }));
     assert.equal(await as.eval(EMPTY, emptyArgs(qb), [JOB_PREFIX]), 1);
+
+    // A cron tick is claimed once; a tick closer than the gap to the latest claimed one is refused too.
+    const entryId = uniqueName("lua-cron");
+    const tick = (t: number, gap = 1) =>
+      as.eval<[number, string]>(
+        CRON_ENQUEUE,
+        cronEnqueueArgs({ entryId, tick: t, gap, keep: 60, id: id(), queue: qa, ttl: 600, mapping: mapping(qa) }),
+      );
+    assert.deepEqual(await tick(10_000), [1, "10000"]);
+    assert.deepEqual(await tick(10_000), [0, "10000"], "the same tick again");
+    assert.deepEqual(await tick(9_000), [0, "10000"], "an earlier tick");
+    assert.deepEqual(await tick(11_000, 2000), [0, "10000"], "within an interval entry's gap");
+    assert.deepEqual(await tick(12_000, 2000), [1, "12000"]);
 
     // And the check bites: a key neither declared nor allowed (here the popped job's hash) is refused.
     await as.eval(ENQUEUE, enqueueArgs({ id: id(), queue: qb, push: "RPUSH", ttl: null, mapping: mapping(qb) }));

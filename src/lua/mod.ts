@@ -1,6 +1,7 @@
 // Every Lua script of src/lua/, for tests and tools that go through them all (callers import the script's module).
 
 export { CANCEL } from "./cancel.ts";
+export { CRON_ENQUEUE } from "./cron_enqueue.ts";
 export { DEQUEUE } from "./dequeue.ts";
 export { EMPTY } from "./empty.ts";
 export { ENQUEUE } from "./enqueue.ts";
