@@ -137,7 +137,8 @@ class BatchRun {
     this.#started = i + 1;
     this.#startedMicros = nowMicros();
     this.ctx.log("info", `${d.queue}: ${job.description ?? job.funcName} (${job.id})`);
-    this.ctx.ledger.running.set(job.id, { job, startedMicros: this.#startedMicros, timeout: run.timeout });
+    const running = { job, startedMicros: this.#startedMicros, timeout: run.timeout, horse: this.horse };
+    this.ctx.ledger.running.set(job.id, running);
     if (this.onSlow || i + 1 < this.#ready.length) this.slow.set(Date.now() + RELEASE_AFTER_MS, this.#onLong);
   }
 

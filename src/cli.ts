@@ -2,6 +2,7 @@
 // `deno task worker`, and the npm bin `rqts` on Node and Bun.
 
 import { parseArgs as nodeParseArgs } from "node:util";
+import { sendKillHorseCommand, sendShutdownCommand, sendStopJobCommand } from "./command.ts";
 import { Connection } from "./connection.ts";
 import { RedisConnectionError } from "./errors.ts";
 import { DEFAULT_REDIS_URL, RQ_VERSION, RQTS_VERSION } from "./defaults.ts";
@@ -21,6 +22,9 @@ Commands (as Python RQ's 'rq' CLI):
   requeue <ids...>     Put failed jobs back on their queue (--queue Q; --all: every failed job of every queue)
   suspend              Stop all workers from taking jobs (--duration N seconds)
   resume               Let suspended workers go on
+  shutdown <workers...>     Ask workers to stop, warm (RQ's send_shutdown_command)
+  kill-horse <workers...>   Ask workers to kill their busy horses (RQ's send_kill_horse_command)
+  stop-job <job ids...>     Ask the workers running the jobs to stop them (RQ's send_stop_job_command)
 
 Common options:
   --url, -u URL        Redis URL (default: REDIS_URL, else ${DEFAULT_REDIS_URL})
@@ -66,6 +70,18 @@ Sets rq:suspended: workers (Python and rqts) stop taking jobs until 'resume' (or
   resume: `Usage: rqts resume [--url URL]
 
 Deletes rq:suspended, so suspended workers go on.`,
+  shutdown: `Usage: rqts shutdown <worker names...> [--url URL]
+
+Publishes RQ's shutdown command on rq:pubsub:<name>: the worker (Python or rqts) stops as on SIGTERM, letting its
+running jobs finish. Exits 1 when a worker did not get it (none listens under that name).`,
+  "kill-horse": `Usage: rqts kill-horse <worker names...> [--url URL]
+
+Publishes RQ's kill-horse command: the worker kills its busy horses (their jobs fail as killed) and goes on.
+Exits 1 when a worker did not get it.`,
+  "stop-job": `Usage: rqts stop-job <job ids...> [--url URL]
+
+Publishes RQ's stop-job command to the worker named in each job's worker_name: it kills the job's horse and the job
+ends 'stopped', in the failed registry. Exits 1 when a job is not running or its worker did not get the command.`,
 };
 
 type Flag = { type: "string" | "boolean"; short?: string };
@@ -97,6 +113,9 @@ const FLAGS: Record<string, Record<string, Flag>> = {
   requeue: { ...COMMON, queue: { type: "string" }, all: { type: "boolean", short: "a" } },
   suspend: { ...COMMON, duration: { type: "string" } },
   resume: { ...COMMON },
+  shutdown: { ...COMMON },
+  "kill-horse": { ...COMMON },
+  "stop-job": { ...COMMON },
 };
 
 /** A command line parsed for one command. */
@@ -195,6 +214,10 @@ export async function main(args: readonly string[]): Promise<number> {
       case "resume":
         if (parsed.positional.length) throw new UsageError(`takes no arguments (got ${parsed.positional.join(" ")})`);
         return await suspendCommand(command, parsed, url);
+      case "shutdown":
+      case "kill-horse":
+      case "stop-job":
+        return await workerCommandCommand(command, parsed.positional, url);
     }
   } catch (error) {
     console.error(`rqts ${command}: ${(error as Error)?.message ?? error}`);
@@ -335,4 +358,40 @@ async function suspendCommand(command: "suspend" | "resume", p: Parsed, url: str
     await connection.close();
   }
   return 0;
+}
+
+/** `rqts shutdown|kill-horse <workers...>`, `rqts stop-job <ids...>`: RQ's worker commands (see command.ts). */
+async function workerCommandCommand(
+  command: "shutdown" | "kill-horse" | "stop-job",
+  targets: string[],
+  url: string,
+): Promise<number> {
+  if (!targets.length) throw new UsageError(command === "stop-job" ? "give job ids" : "give worker names");
+  const connection = Connection.fromUrl(url);
+  let missed = 0;
+  try {
+    for (const target of targets) {
+      let received: number;
+      try {
+        received = command === "shutdown"
+          ? await sendShutdownCommand(connection, target)
+          : command === "kill-horse"
+          ? await sendKillHorseCommand(connection, target)
+          : await sendStopJobCommand(connection, target);
+      } catch (error) {
+        if (error instanceof RedisConnectionError) throw error;
+        console.error(`${target}: ${(error as Error)?.message ?? error}`);
+        missed++;
+        continue;
+      }
+      if (received) out(`Sent ${command} for ${target}`);
+      else {
+        console.error(`Sent ${command} for ${target}, but no worker listens for it (is it running?)`);
+        missed++;
+      }
+    }
+  } finally {
+    await connection.close();
+  }
+  return missed ? 1 : 0;
 }

@@ -269,6 +269,25 @@ export class Connection {
     );
   }
 
+  /**
+   * Subscribes to a pub/sub channel on a connection of its own (node-redis, which subscribes again after a reconnect);
+   * `listener` gets each message as text. Resolves, once subscribed, to the function that ends the subscription.
+   * @throws {RedisConnectionError} when Redis cannot be reached.
+   */
+  async subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>> {
+    if (this.#closed) throw new RedisConnectionError(`Connection to ${this.#label} is closed.`);
+    const sub = new NodeRedisTransport(
+      this.#node ? { parent: this.#node } : { url: this.#url!, tls: this.#settings.tls },
+    );
+    try {
+      await sub.subscribe(channel, listener);
+    } catch (error) {
+      sub.destroy();
+      throw error;
+    }
+    return () => sub.close();
+  }
+
   /** Sends one command; bulk replies come back as strings. @throws {RedisConnectionError} when Redis is away. */
   call<T = unknown>(args: Command): Promise<T> {
     return this.#send(args, false) as Promise<T>;

@@ -5,6 +5,7 @@
 
 import { Buffer } from "node:buffer";
 import type { Connection } from "./connection.ts";
+import type { Horse } from "./horse.ts";
 import type { Job } from "./job.ts";
 import { heldKey, jobKey, registryKey } from "./keys.ts";
 import { heartbeatSeconds } from "./lua/_args.ts";
@@ -21,6 +22,8 @@ export interface RunningJob {
   job: Job;
   startedMicros: number;
   timeout: number;
+  /** The horse it runs in (a stop-job command kills it). */
+  horse?: Horse;
 }
 
 const utf8 = new TextDecoder();

@@ -1,6 +1,13 @@
 // The public API of the core, re-exported by mod.ts and the npm entry points.
 
 export {
+  sendCommand,
+  sendKillHorseCommand,
+  sendShutdownCommand,
+  sendStopJobCommand,
+  type WorkerCommand,
+} from "./command.ts";
+export {
   Connection,
   type ConnectionOption,
   type ConnectionSettings,

@@ -24,6 +24,7 @@ export interface RedisClient {
   destroy(): void;
   on(event: "error", listener: (error: Error) => void): unknown;
   on(event: "reconnecting", listener: () => void): unknown;
+  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<void>;
 }
 
 /** TLS options for `rediss://` URLs, as Node's `tls.connect()` takes them (PEM strings). */
@@ -238,6 +239,16 @@ export class NodeRedisTransport implements Transport {
 
   duplicate(): NodeRedisTransport {
     return new NodeRedisTransport({ parent: this });
+  }
+
+  /**
+   * Subscribes this transport's own client (a URL's or a duplicate; never a caller's) to `channel`: node-redis puts
+   * the connection in subscriber mode and subscribes again after each reconnect. {@link close} ends the subscription.
+   */
+  async subscribe(channel: string, listener: (message: string) => void): Promise<void> {
+    if (!this.#owned) throw new TypeError("subscribe: a caller's client cannot be put in subscriber mode.");
+    await this.connect();
+    await this.#client!.subscribe(channel, (message) => listener(message)).then(undefined, rethrow);
   }
 
   async close(): Promise<void> {

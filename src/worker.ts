@@ -1,6 +1,7 @@
 // RQ's rq/worker.py: a process that takes jobs off its queues in priority order and runs each one in a horse
 // process under its timeout, registered so that `rq info` lists it, and storing outcomes exactly as RQ does.
 
+import { type CommandTarget, listenForCommands } from "./command.ts";
 import { Connection, type TlsSettings } from "./connection.ts";
 import { DEFAULT_REDIS_URL, RQ_VERSION } from "./defaults.ts";
 import { Dequeuer } from "./dequeuer.ts";
@@ -63,6 +64,8 @@ export class Worker {
   #cold = false;
   #suspendedLogged = false;
   readonly #horses = new Set<Horse>();
+  /** Jobs a stop-job command killed the horse of, until their outcome is made (see finish.ts). */
+  readonly #stoppedJobs = new Set<string>();
   /** Outages of Redis, retries, and the reconcile gate that dequeues pass (see outage.ts). */
   readonly #outage: OutageGuard;
   /** The jobs in hand: running, taken ahead, taken at all (see ledger.ts). */
@@ -132,8 +135,10 @@ export class Worker {
    */
   async work(options: { burst?: boolean } = {}): Promise<void> {
     const unsubscribe = this.#options.handleSignals ?? true ? this.#handleSignals() : [];
+    let stopListening = () => Promise.resolve();
     try {
       await this.#registration.birth();
+      stopListening = listenForCommands(this.connection, this.name, this.#commandTarget());
       this.#log(
         "info",
         `Worker ${this.key} started with PID ${this.#runtime.pid()}, version ${RQ_VERSION} (rqts on ${this.#runtime.name} ${this.#runtime.version})`,
@@ -151,6 +156,7 @@ export class Worker {
       this.#log("info", `Worker ${this.name}: done, quitting`);
     } finally {
       for (const u of unsubscribe) u();
+      await stopListening();
       await Promise.allSettled([...this.#horses].map((h) => h.dispose()));
       // A dequeue whose reply was lost (Redis went away under it) may have left a job started: give it back first.
       if (this.#outage.needReconcile) await this.#outage.reconcile().catch(() => {});
@@ -171,19 +177,46 @@ export class Worker {
 
   /** SIGINT and SIGTERM: a warm shut down, then (again) a cold one, as RQ's. Gives the unsubscribe functions. */
   #handleSignals(): (() => void)[] {
-    const onSignal = (sig: string) => () => {
-      if (!this.#stopping) {
-        this.#log(
-          "warning",
-          `Warm shut down requested (${sig}): finishing running jobs, press Ctrl+C again to kill them`,
-        );
-        this.stop();
-      } else {
-        this.#log("warning", `Cold shut down (${sig}): killing horses`);
-        this.stop({ cold: true });
-      }
+    return (["SIGINT", "SIGTERM"] as const).map((sig) => this.#runtime.onSignal(sig, () => this.#shutDown(sig)));
+  }
+
+  /** A shut down asked for (by a signal, or RQ's shutdown command): warm, then (again) cold. */
+  #shutDown(why: string): void {
+    if (!this.#stopping) {
+      this.#log(
+        "warning",
+        `Warm shut down requested (${why}): finishing running jobs, press Ctrl+C again to kill them`,
+      );
+      this.stop();
+    } else {
+      this.#log("warning", `Cold shut down (${why}): killing horses`);
+      this.stop({ cold: true });
+    }
+  }
+
+  /** What RQ's worker commands (shutdown, kill-horse, stop-job over rq:pubsub:<name>) do here (see command.ts). */
+  #commandTarget(): CommandTarget {
+    return {
+      shutdown: () => this.#shutDown("shutdown command"),
+      killHorse: () => {
+        const busy = new Set([...this.#ledger.running.values()].map((r) => r.horse));
+        if (!busy.size) this.#log("info", "Worker is not working, kill horse command ignored");
+        for (const horse of busy) {
+          this.#log("info", `Killing horse ${horse?.pid}...`);
+          void horse?.kill();
+        }
+      },
+      stopJob: (jobId) => {
+        const horse = this.#ledger.running.get(jobId)?.horse;
+        if (!horse) return false;
+        // Only the job's own horse dies: the jobs after it in its batch never started and go back to their queue, and
+        // jobs the slot took ahead run in its next horse (as after any horse death).
+        this.#stoppedJobs.add(jobId);
+        void horse.kill();
+        return true;
+      },
+      log: (level, message) => this.#log(level, message),
     };
-    return (["SIGINT", "SIGTERM"] as const).map((sig) => this.#runtime.onSignal(sig, onSignal(sig)));
   }
 
   /** The heartbeat, maintenance, liveness and recovery timers; gives the function that stops them. */
@@ -222,6 +255,7 @@ export class Worker {
         return worker.#registration.livenessOverdue;
       },
       stopping: () => this.#stopping,
+      stopped: (jobId) => this.#stoppedJobs.delete(jobId),
       refreshLiveness: () => this.#refreshLiveness(),
       store: (finish) => this.#dequeuer.store(finish),
       jobDone: () => void this.jobsDone++,
