@@ -21,6 +21,7 @@ export { getCurrentJob } from "./current.ts";
 export * from "./defaults.ts";
 export {
   DeserializationError,
+  DuplicateJobError,
   FunctionReferenceError,
   InvalidJobDependencyError,
   InvalidJobOperationError,
