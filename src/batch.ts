@@ -31,6 +31,8 @@ export interface BatchContext extends FinishContext {
   store(finish: Finish): Promise<void>;
   /** Counts a job done (Worker.jobsDone). */
   jobDone(): void;
+  /** Whether a stop-job command came for `jobId` before it started (its horse is then killed as it starts). */
+  stopRequested?(jobId: string): boolean;
 }
 
 /** What a batch did: the outcomes to store, the jobs that never started, and its longest job, ms. */
@@ -139,6 +141,7 @@ class BatchRun {
     this.ctx.log("info", `${d.queue}: ${job.description ?? job.funcName} (${job.id})`);
     const running = { job, startedMicros: this.#startedMicros, timeout: run.timeout, horse: this.horse };
     this.ctx.ledger.running.set(job.id, running);
+    if (this.ctx.stopRequested?.(job.id)) void this.horse.kill();
     if (this.onSlow || i + 1 < this.#ready.length) this.slow.set(Date.now() + RELEASE_AFTER_MS, this.#onLong);
   }
 

@@ -208,11 +208,12 @@ export class Worker {
       },
       stopJob: (jobId) => {
         const horse = this.#ledger.running.get(jobId)?.horse;
-        if (!horse) return false;
+        // A job in hand that has not started (taken ahead, or later in its batch) is stopped as it starts.
+        if (!horse && !this.#ledger.taken.has(jobId)) return false;
         // Only the job's own horse dies: the jobs after it in its batch never started and go back to their queue, and
         // jobs the slot took ahead run in its next horse (as after any horse death).
         this.#stoppedJobs.add(jobId);
-        void horse.kill();
+        void horse?.kill();
         return true;
       },
       log: (level, message) => this.#log(level, message),
@@ -256,6 +257,7 @@ export class Worker {
       },
       stopping: () => this.#stopping,
       stopped: (jobId) => this.#stoppedJobs.delete(jobId),
+      stopRequested: (jobId) => this.#stoppedJobs.has(jobId),
       refreshLiveness: () => this.#refreshLiveness(),
       store: (finish) => this.#dequeuer.store(finish),
       jobDone: () => void this.jobsDone++,

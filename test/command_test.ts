@@ -15,7 +15,7 @@ import {
 } from "../mod.ts";
 import { redisUrl, test } from "./_harness.ts";
 import { freshQueue } from "./_fixtures.ts";
-import { cli, exitOf, until, workerName } from "./_process.ts";
+import { cli, exitOf, holds, until, workerName } from "./_process.ts";
 
 const JOBS = "./test/fixtures/jobs.ts";
 const T = { timeout: 20_000 };
@@ -45,6 +45,10 @@ async function subscribed(c: Connection, name: string, ms = 8000): Promise<void>
 
 const statusOf = (job: Job) => job.getStatus();
 
+/** Waits until `job` runs in a horse: the worker logged its start (a job taken ahead is "started" before that). */
+const inHorse = (job: Job, output: () => string) =>
+  until(`${job.id} to run in a horse`, () => output().includes(`(${job.id})`), 8000);
+
 test(
   "sendStopJobCommand() stops the running job: status stopped, in the failed registry with RQ's exc_string; the jobs before and after it finish",
   async () => {
@@ -54,7 +58,7 @@ test(
     const after = await Promise.all(Array.from({ length: 20 }, (_, i) => q.enqueue(`${JOBS}#add`, i, 2)));
     const { worker, lines, done } = await running(q);
     try {
-      await until("the long job to start", async () => (await statusOf(long)) === "started", 8000);
+      await inHorse(long, () => lines.join("\n"));
       assert.equal(await q.connection.call(["HGET", `rq:job:${long.id}`, "worker_name"]), worker.name);
       assert.equal(await sendStopJobCommand(q.connection, long.id), 1);
       await until("the long job to stop", async () => (await statusOf(long)) === "stopped", 8000);
@@ -82,13 +86,39 @@ test(
     const next = await q.enqueue(`${JOBS}#add`, 2, 3);
     const { worker, lines, done } = await running(q);
     try {
-      await until("the long job to start", async () => (await statusOf(long)) === "started", 8000);
+      await inHorse(long, () => lines.join("\n"));
       assert.equal(await sendKillHorseCommand(q.connection, worker.name), 1);
       await until("the long job to fail", async () => (await statusOf(long)) === "failed", 8000);
       assert.match((await long.latestResult())?.excString ?? "", /Work-horse terminated unexpectedly/);
       await until("the next job to finish", async () => (await statusOf(next)) === "finished", 8000);
       assert.equal(await next.result, 5);
       assert.ok(lines.some((l) => l.includes("Received kill horse command")), lines.join("\n"));
+    } finally {
+      worker.stop();
+      await done;
+    }
+  },
+  T,
+);
+
+test(
+  "sendStopJobCommand() for a job taken ahead (not started yet) stops it as it starts; the running job finishes",
+  async () => {
+    await using q = await freshQueue();
+    const first = await q.enqueue(`${JOBS}#sleep`, 2);
+    const ahead = await q.enqueue(`${JOBS}#sleep`, 30);
+    const after = await q.enqueue(`${JOBS}#add`, 1, 2);
+    const { worker, lines, done } = await running(q);
+    const log = () => lines.join("\n");
+    try {
+      await inHorse(first, log);
+      await until("the next job to be taken ahead", () => holds(q.connection, worker.name, ahead.id), 1500);
+      assert.equal(await sendStopJobCommand(q.connection, ahead.id), 1);
+      await until("the job taken ahead to stop", async () => (await statusOf(ahead)) === "stopped", 8000);
+      assert.equal(await statusOf(first), "finished", log());
+      await until("the job after it to finish", async () => (await statusOf(after)) === "finished", 8000);
+      assert.deepEqual(await q.failedJobRegistry.getJobIds(), [ahead.id]);
+      assert.equal((await ahead.latestResult())?.excString, "Job stopped by user, work-horse terminated.");
     } finally {
       worker.stop();
       await done;
@@ -152,11 +182,11 @@ test("rqts stop-job and rqts shutdown (CLI) stop a job and then a CLI worker, wa
   const w = cli(["worker", q.name, "--url", url, "--name", name]);
   try {
     await subscribed(q.connection, name);
-    await until("the long job to start", async () => (await statusOf(long)) === "started", 8000, w);
+    await inHorse(long, w.output);
     const stop = cli(["stop-job", long.id, "--url", url]);
     assert.deepEqual(await exitOf(stop), { code: 0, signal: null }, stop.output());
     await until("the long job to stop", async () => (await statusOf(long)) === "stopped", 8000, w);
-    await until("the short job to start", async () => (await statusOf(short)) === "started", 8000, w);
+    await inHorse(short, w.output);
     const down = cli(["shutdown", name, "--url", url]);
     assert.deepEqual(await exitOf(down), { code: 0, signal: null }, down.output());
     assert.deepEqual(await exitOf(w), { code: 0, signal: null }, w.output());

@@ -49,8 +49,8 @@ for (const line of ["1.13", "2.10"] as const) {
       });
       const done = worker.work();
       const log = () => lines.join("\n");
-      const started = (job: Job) =>
-        until(`${job.id} to start`, async () => (await job.getStatus()) === "started", 8000);
+      // In a horse: the worker logged its start (a job taken ahead is "started" before it runs).
+      const started = (job: Job) => until(`${job.id} to run in a horse`, () => log().includes(`(${job.id})`), 8000);
       try {
         await until("the worker to subscribe", async () => {
           const [, n] = await c.call<[string, number]>(["PUBSUB", "NUMSUB", `rq:pubsub:${worker.name}`]);
