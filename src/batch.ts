@@ -31,6 +31,8 @@ export interface BatchContext extends FinishContext {
   store(finish: Finish): Promise<void>;
   /** Counts a job done (Worker.jobsDone). */
   jobDone(): void;
+  /** A job failed (not stopped): for the worker's exception handlers. */
+  failed?(job: Job, excString: string): void;
   /** Whether a stop-job command came for `jobId` before it started (its horse is then killed as it starts). */
   stopRequested?(jobId: string): boolean;
 }
@@ -172,7 +174,11 @@ class BatchRun {
   };
 
   #finish(r: { d: Dequeued; job: Job }, startedMicros: number, outcome: HorseOutcome): void {
+    const finish = finishOf(r.job, r.d.queue, startedMicros, outcome, this.ctx);
+    this.#finishes.push(finish);
     this.ctx.jobDone();
-    this.#finishes.push(finishOf(r.job, r.d.queue, startedMicros, outcome, this.ctx));
+    if (!outcome.ok && finish.kind === "failure" && finish.status === "failed") {
+      this.ctx.failed?.(r.job, outcome.excString);
+    }
   }
 }

@@ -10,7 +10,9 @@ import { SUSPENDED_KEY, workerKey, WORKERS_KEY, workersByQueueKey } from "./keys
 import { Queue } from "./queue.ts";
 import { FailedJobRegistry } from "./registry.ts";
 import { getRuntime } from "./runtime.ts";
-import { type LogLevel, Worker } from "./worker.ts";
+import { loadFunction } from "./perform.ts";
+import { type DequeueStrategy, type LogLevel, Worker } from "./worker.ts";
+import { checkWorkerOptions } from "./worker_options.ts";
 
 const HELP: Record<string, string> = {
   main: `Usage: rqts <command> [options]
@@ -49,7 +51,15 @@ Options:
   --worker-ttl N                Worker key lifetime, seconds (default 420)
   --liveness-ttl N              Seconds without a sign of life after which this worker counts as dead and
                                 others recover its jobs (default 30)
-  --log-level, -l LEVEL         debug, info, warning or error (default info)
+  --max-jobs N                  Stop (warm) after running N jobs (default: no limit)
+  --max-idle-time SECONDS       Stop once no job came for SECONDS (default: no limit)
+  --dequeue-strategy S          default (queues in the order given), round_robin or random (RQ 2.x's)
+  --exception-handler REF       Call "module#export" (job, excString) for each failed job, in the worker;
+                                repeat for several, in order (one returning false ends the chain)
+  --maintenance-interval N      Seconds between registry maintenance runs (default 600)
+  --log-level, -l LEVEL         debug, info, warning or error (default info); also --logging_level
+  --log-format FORMAT           Python logging format of log lines (default "%(asctime)s %(message)s")
+  --date-format FORMAT          strftime format of %(asctime)s (default "%H:%M:%S")
   --verbose, -v                 --log-level debug
   --quiet, -q                   --log-level warning
 
@@ -84,7 +94,7 @@ Publishes RQ's stop-job command to the worker named in each job's worker_name: i
 ends 'stopped', in the failed registry. Exits 1 when a job is not running or its worker did not get the command.`,
 };
 
-type Flag = { type: "string" | "boolean"; short?: string };
+type Flag = { type: "string" | "boolean"; short?: string; multiple?: boolean };
 
 // Every command's flags, strictly: an unknown one is an error (exit 2), and a flag takes a value only if it is
 // declared to, so a misspelt flag never swallows the queue name after it. Short forms are RQ's where RQ has one.
@@ -105,6 +115,14 @@ const FLAGS: Record<string, Record<string, Flag>> = {
     "worker-ttl": { type: "string" },
     "liveness-ttl": { type: "string" },
     "log-level": { type: "string", short: "l" },
+    logging_level: { type: "string" },
+    "log-format": { type: "string" },
+    "date-format": { type: "string" },
+    "max-jobs": { type: "string" },
+    "max-idle-time": { type: "string" },
+    "dequeue-strategy": { type: "string" },
+    "exception-handler": { type: "string", multiple: true },
+    "maintenance-interval": { type: "string" },
     verbose: { type: "boolean", short: "v" },
     quiet: { type: "boolean", short: "q" },
   },
@@ -119,7 +137,7 @@ const FLAGS: Record<string, Record<string, Flag>> = {
 };
 
 /** A command line parsed for one command. */
-export type Parsed = { command: string; positional: string[]; flags: Map<string, string | true> };
+export type Parsed = { command: string; positional: string[]; flags: Map<string, string | true | string[]> };
 
 /** A command line that cannot be run as given: the CLI prints its message and exits 2. */
 export class UsageError extends TypeError {
@@ -145,9 +163,9 @@ export function parseArgs(args: readonly string[]): Parsed {
   }
   try {
     const { values, positionals } = nodeParseArgs({ args: [...rest], options, strict: true, allowPositionals: true });
-    const flags = new Map<string, string | true>();
+    const flags = new Map<string, string | true | string[]>();
     for (const [name, value] of Object.entries(values)) {
-      if (value !== undefined && value !== false) flags.set(name, value as string | true);
+      if (value !== undefined && value !== false) flags.set(name, value as string | true | string[]);
     }
     return { command: first, positional: positionals, flags };
   } catch (error) {
@@ -165,7 +183,7 @@ function intFlag(p: Parsed, name: string): number | undefined {
   const v = p.flags.get(name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v === true || !/^-?\d+$/.test(v) || !Number.isSafeInteger(n)) {
+  if (typeof v !== "string" || !/^-?\d+$/.test(v) || !Number.isSafeInteger(n)) {
     throw new UsageError(`--${name}: received ${String(v)}; expected an integer.`);
   }
   return n;
@@ -229,7 +247,10 @@ export async function main(args: readonly string[]): Promise<number> {
 async function workerCommand(queues: string[], p: Parsed, url: string): Promise<number> {
   // Every flag is checked before anything connects, so a typo is told as a typo, not as a Redis error.
   if (p.flags.has("verbose") && p.flags.has("quiet")) throw new UsageError("--verbose and --quiet: pick one.");
-  const level = (p.flags.get("log-level") as string | undefined)?.toLowerCase() ??
+  if (p.flags.has("log-level") && p.flags.has("logging_level")) {
+    throw new UsageError("--log-level and --logging_level: pick one.");
+  }
+  const level = ((p.flags.get("log-level") ?? p.flags.get("logging_level")) as string | undefined)?.toLowerCase() ??
     (p.flags.has("verbose") ? "debug" : p.flags.has("quiet") ? "warning" : "info");
   if (!["debug", "info", "warning", "error"].includes(level)) {
     throw new UsageError(`--log-level: received ${level}; expected debug, info, warning or error.`);
@@ -245,14 +266,29 @@ async function workerCommand(queues: string[], p: Parsed, url: string): Promise<
     workerTtl: intFlag(p, "worker-ttl"),
     livenessTtl: intFlag(p, "liveness-ttl"),
     logLevel: level as LogLevel,
+    logFormat: p.flags.get("log-format") as string | undefined,
+    dateFormat: p.flags.get("date-format") as string | undefined,
+    maxJobs: intFlag(p, "max-jobs"),
+    maxIdleTime: intFlag(p, "max-idle-time"),
+    dequeueStrategy: p.flags.get("dequeue-strategy") as DequeueStrategy | undefined,
+    maintenanceInterval: intFlag(p, "maintenance-interval"),
   };
+  // Options are checked (a bad value is a usage error) before handlers are imported or Redis is reached.
+  try {
+    checkWorkerOptions(options);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const handlerRefs = (p.flags.get("exception-handler") as string[] | undefined) ?? [];
+  const jobRoot = options.jobRoot ?? getRuntime().cwd();
+  const exceptionHandlers = await Promise.all(handlerRefs.map((ref) => loadFunction(ref, jobRoot)));
   const connection = Connection.fromUrl(url);
   if (await connection.call<number>(["EXISTS", SUSPENDED_KEY])) {
     console.error("Workers are suspended (rq:suspended is set). Run 'rqts resume' first.");
     await connection.close();
     return 1;
   }
-  const worker = new Worker(queues.length ? queues : ["default"], { connection, ...options });
+  const worker = new Worker(queues.length ? queues : ["default"], { connection, ...options, exceptionHandlers });
   await worker.work({ burst: p.flags.has("burst") });
   return 0;
 }

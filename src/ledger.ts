@@ -55,9 +55,13 @@ export class Ledger {
     this.#outage = outage;
   }
 
+  /** Jobs taken and not given back, over the worker's life (run, running or in hand): what `maxJobs` counts. */
+  claimed = 0;
+
   /** Records jobs a dequeue took. */
   took(jobs: Dequeued[]): void {
     for (const d of jobs) this.taken.add(d.id);
+    this.claimed += jobs.length;
   }
 
   /** Records jobs taken ahead, until they start or go back. */
@@ -93,7 +97,7 @@ export class Ledger {
       })),
     );
     await this.#outage.retrying(() => this.#connection.eval(GIVE_BACK, ...args));
-    for (const d of jobs) this.taken.delete(d.id);
+    for (const d of jobs) if (this.taken.delete(d.id)) this.claimed--;
     await this.#connection.call(["SREM", this.#heldKey, ...jobs.map((d) => d.id)]).catch(() => {});
   }
 

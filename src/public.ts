@@ -49,4 +49,12 @@ export {
 export { Result, type ResultType } from "./results.ts";
 export { type Runtime } from "./runtime.ts";
 export { JSONSerializer, type Serializer } from "./serializer.ts";
-export { consoleLogger, type Logger, type LogLevel, Worker, type WorkerOptions } from "./worker.ts";
+export {
+  consoleLogger,
+  type DequeueStrategy,
+  type ExceptionHandler,
+  type Logger,
+  type LogLevel,
+  Worker,
+  type WorkerOptions,
+} from "./worker.ts";

@@ -10,6 +10,7 @@ import { workerKey, workerKeys } from "./keys.ts";
 import { Ledger } from "./ledger.ts";
 import { cleanRegistries } from "./maintenance.ts";
 import { OutageGuard } from "./outage.ts";
+import type { Job } from "./job.ts";
 import type { Queue } from "./queue.ts";
 import { getRuntime, type Runtime } from "./runtime.ts";
 import { JSONSerializer, type Serializer } from "./serializer.ts";
@@ -20,15 +21,14 @@ import {
   type CheckedWorkerOptions,
   checkWorkerOptions,
   consoleLogger,
+  type DequeueStrategy,
+  type ExceptionHandler,
   type Logger,
   type LogLevel,
   type WorkerOptions,
 } from "./worker_options.ts";
 
-export { consoleLogger, type Logger, type LogLevel, type WorkerOptions };
-
-/** Registry maintenance interval, seconds (RQ's). */
-const MAINTENANCE_INTERVAL = 600;
+export { consoleLogger, type DequeueStrategy, type ExceptionHandler, type Logger, type LogLevel, type WorkerOptions };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -63,6 +63,8 @@ export class Worker {
   #stopping = false;
   #cold = false;
   #suspendedLogged = false;
+  /** When every slot was last found without a job (0: busy), for maxIdleTime. */
+  #idleSince = 0;
   readonly #horses = new Set<Horse>();
   /** Jobs a stop-job command killed the horse of, until their outcome is made (see finish.ts). */
   readonly #stoppedJobs = new Set<string>();
@@ -97,7 +99,8 @@ export class Worker {
     this.concurrency = checked.concurrency;
     this.maxJobsPerHorse = checked.maxJobsPerHorse;
     this.jobRoot = options.jobRoot ?? this.#runtime.cwd();
-    this.#logger = options.logger ?? consoleLogger(options.logLevel ?? "info");
+    this.#logger = options.logger ??
+      consoleLogger(options.logLevel ?? "info", { format: options.logFormat, dateFormat: options.dateFormat });
     this.#redisUrl = this.connection.url ?? this.#runtime.env("REDIS_URL") ?? DEFAULT_REDIS_URL;
     const log = (level: LogLevel, message: string) => this.#log(level, message);
     this.#outage = new OutageGuard({
@@ -115,6 +118,7 @@ export class Worker {
       workerName: this.name,
       queueNames: this.queueNames,
       workerTtl: this.#workerTtl(),
+      dequeueStrategy: checked.dequeueStrategy,
       stopping: () => this.#stopping,
       log,
     });
@@ -145,9 +149,9 @@ export class Worker {
       );
       this.#log("info", `*** Listening on ${this.queueNames.join(", ")}...`);
       await this.#maintenance();
-      const stopTimers = this.#startTimers();
+      const host = this.#slotHost();
+      const stopTimers = this.#startTimers(host);
       try {
-        const host = this.#slotHost();
         const slots = Array.from({ length: this.concurrency }, () => new Slot(host, options.burst ?? false));
         await Promise.all(slots.map((slot) => slot.run()));
       } finally {
@@ -221,17 +225,19 @@ export class Worker {
   }
 
   /** The heartbeat, maintenance, liveness and recovery timers; gives the function that stops them. */
-  #startTimers(): () => void {
+  #startTimers(host: SlotHost): () => void {
     const livenessMs = this.#checked.livenessTtl * 1000;
     const timers = [
       setInterval(
         () => void this.#heartbeat().catch(() => {}),
         Math.min(this.#checked.jobMonitoringInterval, 30) * 1000,
       ),
-      setInterval(() => void this.#maintenance().catch(() => {}), MAINTENANCE_INTERVAL * 1000),
+      setInterval(() => void this.#maintenance().catch(() => {}), this.#checked.maintenanceInterval * 1000),
       setInterval(() => void this.#refreshLiveness(), livenessMs / 3),
       setInterval(() => void this.#recoverDeadWorkers().catch(() => {}), livenessMs),
     ];
+    const idle = this.#checked.maxIdleTime * 1000;
+    if (idle) timers.push(setInterval(() => this.#quitIfIdle(host), Math.min(idle / 4, 1000)));
     return () => timers.forEach(clearInterval);
   }
 
@@ -239,7 +245,7 @@ export class Worker {
   #slotHost(): SlotHost {
     // deno-lint-ignore no-this-alias -- the host's getters read the worker's private state
     const worker = this;
-    return {
+    const host: SlotHost = {
       dequeuer: this.#dequeuer,
       ledger: this.#ledger,
       connection: this.connection,
@@ -260,7 +266,10 @@ export class Worker {
       stopRequested: (jobId) => this.#stoppedJobs.has(jobId),
       refreshLiveness: () => this.#refreshLiveness(),
       store: (finish) => this.#dequeuer.store(finish),
-      jobDone: () => void this.jobsDone++,
+      jobDone: () => this.#jobDone(),
+      failed: (job, excString) => void this.#handleException(job, excString),
+      jobBudget: () => this.#checked.maxJobs ? this.#checked.maxJobs - this.#ledger.claimed - host.reserved : Infinity,
+      reserved: 0,
       spawnHorse: () => this.#spawnHorse(),
       retire: (horse) => this.#retire(horse),
       suspended: () => this.#suspended(),
@@ -273,6 +282,42 @@ export class Worker {
       }),
       log: (level, message) => this.#log(level, message),
     };
+    return host;
+  }
+
+  /** A job ended: counted; with `maxJobs`, the worker stops (warm) once it has run that many, as RQ's. */
+  #jobDone(): void {
+    this.jobsDone++;
+    const max = this.#checked.maxJobs;
+    if (max && this.jobsDone >= max && !this.#stopping) {
+      this.#log("info", `Worker ${this.name}: finished executing ${this.jobsDone} jobs, quitting`);
+      this.stop();
+    }
+  }
+
+  /** With `maxIdleTime`: stops the worker once no slot has had a job for that long, as RQ's. */
+  #quitIfIdle(host: SlotHost): void {
+    const idle = host.hungry === this.concurrency && this.#ledger.taken.size === 0;
+    if (!idle || this.#stopping) {
+      this.#idleSince = 0;
+      return;
+    }
+    this.#idleSince ||= Date.now();
+    if (Date.now() - this.#idleSince >= this.#checked.maxIdleTime * 1000) {
+      this.#log("info", `Worker ${this.name}: idle for ${this.#checked.maxIdleTime} seconds, quitting`);
+      this.stop();
+    }
+  }
+
+  /** RQ's handle_exception: the exception handlers in order, until one returns false; one that throws is logged. */
+  async #handleException(job: Job, excString: string): Promise<void> {
+    for (const handler of this.#options.exceptionHandlers ?? []) {
+      try {
+        if (await handler(job, excString) === false) break;
+      } catch (error) {
+        this.#log("error", `Exception handler ${handler.name || "(anonymous)"} failed: ${(error as Error)?.message}`);
+      }
+    }
   }
 
   /** TLS options of a caller's node-redis client (`socket: { tls: true, ca }`), for the horses. */
