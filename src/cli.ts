@@ -24,9 +24,9 @@ Commands (as Python RQ's 'rq' CLI):
   requeue <ids...>     Put failed jobs back on their queue (--queue Q; --all: every failed job of every queue)
   suspend              Stop all workers from taking jobs (--duration N seconds)
   resume               Let suspended workers go on
-  shutdown <workers...>     Ask workers to stop, warm (RQ's send_shutdown_command)
-  kill-horse <workers...>   Ask workers to kill their busy horses (RQ's send_kill_horse_command)
-  stop-job <job ids...>     Ask the workers running the jobs to stop them (RQ's send_stop_job_command)
+  shutdown <names...>  Ask workers to stop, warm (RQ's send_shutdown_command)
+  kill-horse <names..> Ask workers to kill their busy horses (RQ's send_kill_horse_command)
+  stop-job <ids...>    Ask the workers running the jobs to stop them (RQ's send_stop_job_command)
 
 Common options:
   --url, -u URL        Redis URL (default: REDIS_URL, else ${DEFAULT_REDIS_URL})
