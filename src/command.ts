@@ -2,7 +2,7 @@
 // `{"command": "shutdown" | "kill-horse" | "stop-job", "job_id": ...}`), the functions that send them, and the
 // listener a worker keeps subscribed for its life. Python's send_*_command and rqts' reach each other's workers.
 
-import { Connection, type ConnectionOption } from "./connection.ts";
+import { Connection, type ConnectionOption, type Subscription } from "./connection.ts";
 import { InvalidJobOperationError, NoSuchJobError } from "./errors.ts";
 import { jobKey, pubsubChannel } from "./keys.ts";
 import type { LogLevel } from "./worker_options.ts";
@@ -109,36 +109,51 @@ export function handleCommand(target: CommandTarget, payload: string): void {
   }
 }
 
-/**
- * Keeps `workerName`'s command channel subscribed until the returned function is called; retries a subscription
- * that fails (Redis away) every `retryMs`. Each payload goes to `target`.
- */
-export function listenForCommands(
-  connection: Connection,
-  workerName: string,
-  target: CommandTarget,
-  retryMs = 1000,
-): () => Promise<void> {
+/** A worker's subscription to its command channel (see {@link listenForCommands}). */
+export interface CommandListener {
+  /**
+   * Subscribes again when the subscription was lost or never made: the worker calls it whenever Redis answers it
+   * (its liveness refresh), so a listener never retries on its own while Redis is away.
+   */
+  check(): void;
+  /** Ends the subscription. */
+  stop(): Promise<void>;
+}
+
+/** Subscribes `workerName`'s command channel (now, and again on {@link CommandListener.check}); payloads go to `target`. */
+export function listenForCommands(connection: Connection, workerName: string, target: CommandTarget): CommandListener {
   let ended = false;
-  let unsubscribe: (() => Promise<void>) | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let subscription: Subscription | undefined;
+  let subscribing: Promise<void> | undefined;
+  let failures = 0;
   const channel = pubsubChannel(workerName);
   const attempt = async (): Promise<void> => {
     try {
-      const off = await connection.subscribe(channel, (message) => handleCommand(target, message));
-      if (ended) return void await off().catch(() => {});
-      unsubscribe = off;
+      const sub = await connection.subscribe(channel, (message) => handleCommand(target, message));
+      if (ended) return void await sub.close();
+      subscription = sub;
+      failures = 0;
       target.log("debug", `Subscribed to channel ${channel}`);
     } catch (error) {
-      if (ended) return;
-      target.log("warning", `Could not subscribe to ${channel} (${(error as Error)?.message ?? error}); retrying`);
-      timer = setTimeout(() => void attempt(), retryMs);
+      // Said once until it works: the next check tries again.
+      const level = failures++ ? "debug" : "warning";
+      target.log(level, `Could not subscribe to ${channel} (${(error as Error)?.message ?? error}); will retry`);
     }
   };
-  void attempt();
-  return async () => {
-    ended = true;
-    clearTimeout(timer);
-    await unsubscribe?.().catch(() => {});
+  const subscribe = () => void (subscribing ??= attempt().finally(() => (subscribing = undefined)));
+  subscribe();
+  return {
+    check() {
+      if (ended || subscribing || subscription?.ready) return;
+      void subscription?.close();
+      subscription = undefined;
+      subscribe();
+    },
+    async stop() {
+      // A subscribe in flight is not waited for (its connect may take seconds with Redis away): it closes what it
+      // opens once it sees `ended`.
+      ended = true;
+      await subscription?.close();
+    },
   };
 }

@@ -1,7 +1,7 @@
 // RQ's rq/worker.py: a process that takes jobs off its queues in priority order and runs each one in a horse
 // process under its timeout, registered so that `rq info` lists it, and storing outcomes exactly as RQ does.
 
-import { type CommandTarget, listenForCommands } from "./command.ts";
+import { type CommandListener, type CommandTarget, listenForCommands } from "./command.ts";
 import { Connection, type TlsSettings } from "./connection.ts";
 import { DEFAULT_REDIS_URL, RQ_VERSION } from "./defaults.ts";
 import { Dequeuer } from "./dequeuer.ts";
@@ -66,6 +66,8 @@ export class Worker {
   /** When every slot was last found without a job (0: busy), for maxIdleTime. */
   #idleSince = 0;
   readonly #horses = new Set<Horse>();
+  /** The subscription to rq:pubsub:<name>, while work() runs. */
+  #commands: CommandListener | undefined;
   /** Jobs a stop-job command killed the horse of, until their outcome is made (see finish.ts). */
   readonly #stoppedJobs = new Set<string>();
   /** Outages of Redis, retries, and the reconcile gate that dequeues pass (see outage.ts). */
@@ -139,10 +141,9 @@ export class Worker {
    */
   async work(options: { burst?: boolean } = {}): Promise<void> {
     const unsubscribe = this.#options.handleSignals ?? true ? this.#handleSignals() : [];
-    let stopListening = () => Promise.resolve();
     try {
       await this.#registration.birth();
-      stopListening = listenForCommands(this.connection, this.name, this.#commandTarget());
+      this.#commands = listenForCommands(this.connection, this.name, this.#commandTarget());
       this.#log(
         "info",
         `Worker ${this.key} started with PID ${this.#runtime.pid()}, version ${RQ_VERSION} (rqts on ${this.#runtime.name} ${this.#runtime.version})`,
@@ -160,7 +161,7 @@ export class Worker {
       this.#log("info", `Worker ${this.name}: done, quitting`);
     } finally {
       for (const u of unsubscribe) u();
-      await stopListening();
+      await this.#commands?.stop();
       await Promise.allSettled([...this.#horses].map((h) => h.dispose()));
       // A dequeue whose reply was lost (Redis went away under it) may have left a job started: give it back first.
       if (this.#outage.needReconcile) await this.#outage.reconcile().catch(() => {});
@@ -352,6 +353,7 @@ export class Worker {
         if (!this.#stopping) this.#ledger.epoch++;
       });
       this.#outage.up();
+      this.#commands?.check();
       if (lapsed && !this.#stopping) await this.#registration.rejoin();
     } catch (error) {
       if (this.#outage.transient(error)) this.#outage.down(error);

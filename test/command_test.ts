@@ -2,7 +2,7 @@
 // shutdown, sent by rqts' functions and CLI; bad payloads are logged and ignored.
 import assert from "node:assert/strict";
 import {
-  type Connection,
+  Connection,
   InvalidJobOperationError,
   type Job,
   type LogLevel,
@@ -13,7 +13,7 @@ import {
   sendStopJobCommand,
   Worker,
 } from "../mod.ts";
-import { redisUrl, test } from "./_harness.ts";
+import { redisUrl, test, uniqueName } from "./_harness.ts";
 import { freshQueue } from "./_fixtures.ts";
 import { cli, exitOf, holds, until, workerName } from "./_process.ts";
 
@@ -198,3 +198,47 @@ test("rqts stop-job and rqts shutdown (CLI) stop a job and then a CLI worker, wa
     await w.stop();
   }
 }, T);
+
+test(
+  "the worker subscribes again after Redis restarts: a shutdown command sent after the restart stops it",
+  async () => {
+    const { spawn } = await import("node:child_process");
+    const { createServer } = await import("node:net");
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, "127.0.0.1", () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const url = `redis://127.0.0.1:${port}`;
+    const start = async () => {
+      const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", ""], {
+        stdio: "ignore",
+      });
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      const c = Connection.fromUrl(url, { offlineWait: 10 });
+      await until("redis-server to answer", async () => (await c.call(["PING"]).catch(() => "")) === "PONG", 10_000);
+      return { child, exited, c };
+    };
+    let redis = await start();
+    const name = workerName();
+    // --liveness-ttl 3: Redis answering the liveness refresh (every second) is when the worker subscribes again.
+    const w = cli(["worker", uniqueName("restart"), "--url", url, "--name", name, "--liveness-ttl", "3"]);
+    try {
+      await subscribed(redis.c, name);
+      redis.child.kill("SIGTERM");
+      await redis.exited;
+      await redis.c.close();
+      redis = await start();
+      await subscribed(redis.c, name, 15_000);
+      assert.equal(await sendShutdownCommand(redis.c, name), 1);
+      assert.deepEqual(await exitOf(w, 15_000), { code: 0, signal: null }, w.output());
+    } finally {
+      await w.stop();
+      redis.child.kill("SIGTERM");
+      await redis.exited;
+      await redis.c.close();
+    }
+  },
+  { timeout: 60_000 },
+);
