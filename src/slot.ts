@@ -38,6 +38,8 @@ export interface SlotHost extends BatchContext {
   suspended(): Promise<void>;
   /** Work goes on (no longer suspended). */
   resumed(): void;
+  /** Whether the worker has a `maxJobs` (then {@link jobBudget} and {@link reserved} are kept). */
+  readonly limitJobs: boolean;
   /** How many more jobs this worker may take (its `maxJobs` left; Infinity: no limit). */
   jobBudget(): number;
   /** Jobs being taken right now (dequeues in flight), which the budget already counts. */
@@ -96,7 +98,7 @@ export class Slot {
       return "next";
     }
     if (this.#fetched) this.#fetched = false;
-    else if (this.#host.jobBudget() <= 0) return await this.#budgetSpent();
+    else if (this.#host.limitJobs && this.#host.jobBudget() <= 0) return await this.#budgetSpent();
     else await this.#take();
     const next = this.#next;
     this.#setHungry(!next || next === "suspended");
@@ -160,7 +162,7 @@ export class Slot {
     // (Not under maxJobs: the wait may take two jobs, where the budget reserves one.)
     if (
       this.#woke && !this.#burst && this.#finishes.length === 1 && host.concurrency === 1 &&
-      host.dequeuer.takesInWait && host.jobBudget() === Infinity
+      host.dequeuer.takesInWait && !host.limitJobs
     ) await this.#storeAndWait();
     if (!this.#fetched) {
       // The last outcome goes with the dequeue; any others in the same write.
@@ -199,9 +201,15 @@ export class Slot {
   /** No job: waits for work (in burst mode, or when stopping, the slot ends). */
   async #idle(): Promise<Step> {
     if (this.#burst || this.#host.stopping()) return "stop";
-    if (this.#host.jobBudget() <= 0) return await this.#budgetSpent();
-    this.#host.reserved++;
-    const woken = await this.#host.dequeuer.waitForWork().finally(() => this.#host.reserved--);
+    const host = this.#host;
+    if (host.limitJobs && host.jobBudget() <= 0) return await this.#budgetSpent();
+    host.reserved++;
+    let woken;
+    try {
+      woken = await host.dequeuer.waitForWork();
+    } finally {
+      host.reserved--;
+    }
     this.#woke = !woken.more;
     // Claimed before anything else: jobs the wait took are this slot's to run (or give back, when stopping).
     if (woken.jobs) {
@@ -293,7 +301,8 @@ export class Slot {
    */
   #aheadCount(horse: Horse, n: number): number {
     if (this.#host.hungry !== 0 || this.#woke) return 0;
-    const take = Math.max(0, Math.min(this.#slowestMs < BATCH_JOB_MS ? BATCH_MAX : 1, this.#host.jobBudget()));
+    let take = this.#slowestMs < BATCH_JOB_MS ? BATCH_MAX : 1;
+    if (this.#host.limitJobs) take = Math.max(0, Math.min(take, this.#host.jobBudget()));
     const max = this.#host.maxJobsPerHorse;
     if (!max) return take;
     const room = max - horse.jobsRun - n; // left in this horse after these jobs
@@ -305,9 +314,13 @@ export class Slot {
     const host = this.#host;
     host.reserved += take;
     return host.dequeuer.finishAndDequeue(this.#finishes[0], true, started, take).then((taken) => {
+      host.reserved -= take;
       if (taken && taken !== "suspended") host.ledger.hold(taken);
       return taken;
-    }).finally(() => host.reserved -= take);
+    }, (error) => {
+      host.reserved -= take;
+      throw error;
+    });
   }
 
   #setHungry(hungry: boolean): void {

@@ -269,6 +269,7 @@ export class Worker {
       store: (finish) => this.#dequeuer.store(finish),
       jobDone: () => this.#jobDone(),
       failed: (job, excString) => void this.#handleException(job, excString),
+      limitJobs: this.#checked.maxJobs > 0,
       jobBudget: () => this.#checked.maxJobs ? this.#checked.maxJobs - this.#ledger.claimed - host.reserved : Infinity,
       reserved: 0,
       spawnHorse: () => this.#spawnHorse(),
