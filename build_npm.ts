@@ -137,6 +137,9 @@ function build(): void {
   writeFileSync(join(OUT, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
   writeFileSync(join(OUT, "package.json"), JSON.stringify(packageJson(deno), null, 2) + "\n");
   run(join(ROOT, "node_modules/.bin/tsc"), ["-p", join(OUT, "tsconfig.json")]);
+  // esm/ is the project root of the test suite on Node (its working directory and job root): this marker makes it the
+  // root references from its tests are made relative to, as a user's package.json does (src/func_ref.ts). Not shipped.
+  writeFileSync(join(OUT, "esm", "package.json"), JSON.stringify({ private: true, type: "module" }) + "\n");
   chmodSync(join(OUT, NPM_CLI), 0o755);
   copyFileSync(join(ROOT, "LICENSE"), join(OUT, "LICENSE"));
   // npm users get a README written for them (README.npm.md), and the docs it links to, whose links to files the

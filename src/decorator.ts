@@ -2,11 +2,10 @@
 // so `add.delay(3, 4)` enqueues it and `queue.enqueue(add, 3, 4)` works.
 
 import type { ConnectionOption } from "./connection.ts";
-import { callerModuleUrl, FUNC_REF, makeReference } from "./func_ref.ts";
+import { callerModuleUrl, defaultReference, FUNC_REF, FUNC_SOURCE, type FunctionSource } from "./func_ref.ts";
 import type { Job } from "./job.ts";
 import { type JobOptions, parseJobOptions } from "./options.ts";
 import { type EnqueueCallOptions, Queue } from "./queue.ts";
-import { getRuntime } from "./runtime.ts";
 import type { Serializer } from "./serializer.ts";
 
 /** Options of {@link job}: where `.delay()` enqueues, the job options it uses, and how to find the function. */
@@ -90,7 +89,9 @@ function wrap(fn: AnyFn, options: JobDecoratorOptions, stackModule: string | und
   if (!moduleUrl) {
     throw new TypeError(`job(): cannot tell which module defines '${exportName}'; pass { module: import.meta.url }.`);
   }
-  const ref = makeReference(moduleUrl, exportName, getRuntime().cwd());
+  // The reference is made on first use (an enqueue), not here: a worker importing the module pays nothing for it.
+  const source: FunctionSource = { moduleUrl, exportName };
+  let ref: string | undefined;
   let q: Queue | undefined;
   const getQueue = () =>
     q ??= queue instanceof Queue ? queue : new Queue(queue ?? "default", { connection, serializer });
@@ -99,7 +100,8 @@ function wrap(fn: AnyFn, options: JobDecoratorOptions, stackModule: string | und
   };
   Object.defineProperties(wrapper, {
     name: { value: exportName },
-    [FUNC_REF]: { value: ref },
+    [FUNC_SOURCE]: { value: source },
+    [FUNC_REF]: { get: () => ref ??= defaultReference(source) },
     queue: { get: getQueue },
     delay: { value: (...args: unknown[]) => getQueue().enqueueCall(wrapper, { ...jobOptions, args }) },
     enqueueCall: {

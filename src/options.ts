@@ -1,6 +1,6 @@
 // RQ's Queue.parse_args / create_job checks: validating job options before anything is written.
 
-import { funcNameOf, type FunctionReference } from "./func_ref.ts";
+import { funcNameOf, type FunctionReference, type ReferenceContext } from "./func_ref.ts";
 import { parseDuration } from "./utils.ts";
 
 /** A duration in seconds: a number, a numeric string, or digits plus `d`/`h`/`m`/`s` (`"1h"`, `"3m"`). */
@@ -172,6 +172,7 @@ function parseDependencies(value: unknown): string[] {
 export function parseJobOptions(
   options: Record<string, unknown>,
   extraAllowed: readonly string[] = [],
+  references: ReferenceContext = {},
 ): ParsedJobOptions {
   for (const key of Object.keys(options)) {
     if (!(JOB_OPTION_NAMES as readonly string[]).includes(key) && !extraAllowed.includes(key)) {
@@ -248,8 +249,8 @@ export function parseJobOptions(
     atFront: o.atFront ?? false,
     unique: o.unique ?? false,
     description: o.description,
-    successCallbackName: o.onSuccess === undefined ? undefined : funcNameOf(o.onSuccess, "onSuccess"),
-    failureCallbackName: o.onFailure === undefined ? undefined : funcNameOf(o.onFailure, "onFailure"),
+    successCallbackName: o.onSuccess === undefined ? undefined : funcNameOf(o.onSuccess, "onSuccess", references),
+    failureCallbackName: o.onFailure === undefined ? undefined : funcNameOf(o.onFailure, "onFailure", references),
     meta: o.meta ?? {},
   };
 }

@@ -3,7 +3,7 @@
 import { Connection, type ConnectionOption, Pipeline, type PipelineLike, wireArgs } from "./connection.ts";
 import { DEFAULT_JOB_TIMEOUT, DEFAULT_QUEUE_NAME } from "./defaults.ts";
 import { DuplicateJobError } from "./errors.ts";
-import { funcNameOf, type FunctionReference } from "./func_ref.ts";
+import { funcNameOf, type FunctionReference, type ReferenceContext } from "./func_ref.ts";
 import { fetchJobs, Job } from "./job.ts";
 import { dependenciesKey, dependentsKey, QUEUE_PREFIX, queueKey, QUEUES_KEY } from "./keys.ts";
 import { EMPTY, emptyArgs } from "./lua/empty.ts";
@@ -35,8 +35,18 @@ export interface QueueOptions {
   defaultTimeout?: Duration;
   /** Default: RQ's JSONSerializer. */
   serializer?: Serializer;
-  /** Where relative function references resolve when `isAsync` is false. Default: the working directory. */
+  /**
+   * The folder workers run in (their working directory or `--path`): references to job modules are stored as paths
+   * from it, and a reference naming no file under it is refused at enqueue. Default: the job module's project root,
+   * the nearest folder above it holding deno.json, deno.jsonc or package.json (for a string reference, above the
+   * module that enqueues), else the working directory.
+   */
   jobRoot?: string;
+  /**
+   * `false` stores string references exactly as given, unchecked: for a producer that does not have the job modules
+   * (its workers run elsewhere). Default `true`.
+   */
+  checkReferences?: boolean;
 }
 
 /** A job function that knows its module (what `job()` returns), with its argument and result types. */
@@ -60,6 +70,12 @@ export interface EnqueueData {
 }
 
 const ENQUEUE_CALL_KEYS = ["args", "kwargs"] as const;
+
+// What each prepareData() item was given as, so enqueueMany stores it for its own queue's jobRoot.
+const preparedFunctions = new WeakMap<EnqueueData, FunctionReference>();
+
+// For an isAsync: false queue: the root each job's reference is relative to, to run it from there.
+const syncRoots = new WeakMap<Job, string>();
 
 // Most job ids enqueueMany puts in one RPUSH/LPUSH.
 const PUSH_BATCH = 1000;
@@ -92,6 +108,7 @@ export class Queue {
   readonly isAsync: boolean;
   readonly defaultTimeout: number;
   readonly jobRoot: string | undefined;
+  readonly checkReferences: boolean;
 
   /**
    * @param name Queue name. Default `"default"`.
@@ -101,7 +118,7 @@ export class Queue {
     if (typeof name !== "string" || name === "") {
       throw new TypeError(`Queue name: received ${JSON.stringify(name)}; expected a non-empty string such as "low".`);
     }
-    const known = ["connection", "isAsync", "defaultTimeout", "serializer", "jobRoot"];
+    const known = ["connection", "isAsync", "defaultTimeout", "serializer", "jobRoot", "checkReferences"];
     for (const k of Object.keys(options)) {
       if (!known.includes(k)) throw new TypeError(`Unknown Queue option '${k}'. Allowed: ${known.join(", ")}.`);
     }
@@ -113,7 +130,16 @@ export class Queue {
     this.defaultTimeout = options.defaultTimeout === undefined
       ? DEFAULT_JOB_TIMEOUT
       : parseDurationOption("defaultTimeout", options.defaultTimeout, { min: -1, zero: false });
+    if (options.jobRoot !== undefined && (typeof options.jobRoot !== "string" || options.jobRoot === "")) {
+      throw new TypeError(
+        `jobRoot: received ${String(options.jobRoot)}; expected the path of the folder workers run in.`,
+      );
+    }
+    if (options.checkReferences !== undefined && typeof options.checkReferences !== "boolean") {
+      throw new TypeError(`checkReferences: received ${String(options.checkReferences)}; expected true or false.`);
+    }
     this.jobRoot = options.jobRoot;
+    this.checkReferences = options.checkReferences ?? true;
   }
 
   /** Every queue Redis knows (`rq:queues`), sharing one connection. */
@@ -145,7 +171,8 @@ export class Queue {
   async enqueueCall(fn: FunctionReference, options: EnqueueCallOptions = {}): Promise<Job> {
     const { args = [], kwargs = {}, ...jobOptions } = options;
     checkArgs(args, kwargs);
-    const job = this.#createJob(funcNameOf(fn), args, kwargs, jobOptions as Record<string, unknown>, ENQUEUE_CALL_KEYS);
+    const refs = this.#references();
+    const job = this.#createJob(fn, args, kwargs, jobOptions as Record<string, unknown>, refs, ENQUEUE_CALL_KEYS);
     const atFront = ((jobOptions as JobOptions).atFront ?? false) || job.enqueueAtFront === true;
     if (job.dependencyIds.length) {
       const now = utcNow();
@@ -193,8 +220,11 @@ export class Queue {
           "enqueueCall(fn, { dependsOn }) instead.",
       );
     }
-    parseJobOptions(jobOptions as Record<string, unknown>); // refuse bad options when the data is prepared
-    return { funcName: funcNameOf(fn), args, kwargs, options: jobOptions };
+    // Bad options are refused here; references are checked by enqueueMany, with its queue's jobRoot.
+    parseJobOptions(jobOptions as Record<string, unknown>, [], { check: false });
+    const data = { funcName: funcNameOf(fn, "func", { check: false }), args, kwargs, options: jobOptions };
+    preparedFunctions.set(data, fn);
+    return data;
   }
 
   /**
@@ -202,11 +232,13 @@ export class Queue {
    * {@link Queue.pipeline}), the commands are only added to it and the caller executes it.
    */
   async enqueueMany(jobs: readonly EnqueueData[], options: { pipeline?: PipelineLike } = {}): Promise<Job[]> {
+    const refs = this.#references();
     const created = jobs.map((d, i) => {
       if (!d || typeof d.funcName !== "string") {
         throw new TypeError(`enqueueMany: item ${i} is not made by Queue.prepareData().`);
       }
-      return this.#createJob(d.funcName, d.args, d.kwargs, d.options as Record<string, unknown>);
+      const fn = preparedFunctions.get(d) ?? d.funcName;
+      return this.#createJob(fn, d.args, d.kwargs, d.options as Record<string, unknown>, refs);
     });
     if (jobs.some((d) => d.options.unique)) return await this.#enqueueManyUnique(jobs, created, options.pipeline);
     const commands = this.#enqueueManyCommands(created, (i) => jobs[i].options.atFront ?? false);
@@ -258,14 +290,23 @@ export class Queue {
     return new Pipeline(this.connection);
   }
 
+  /** How this queue's enqueues store references: one context per enqueue call, so the caller is looked up once. */
+  #references(): ReferenceContext {
+    return { jobRoot: this.jobRoot, check: this.checkReferences };
+  }
+
   #createJob(
-    funcName: string,
+    fn: FunctionReference,
     args: unknown[],
     kwargs: Record<string, unknown>,
     rawOptions: Record<string, unknown>,
+    refs: ReferenceContext,
     extraAllowed: readonly string[] = [],
   ): Job {
-    const o = parseJobOptions(rawOptions, extraAllowed);
+    refs.usedRoot = undefined;
+    const funcName = funcNameOf(fn, "func", refs);
+    const root = refs.usedRoot;
+    const o = parseJobOptions(rawOptions, extraAllowed, refs);
     const job = Job.create(
       {
         id: o.jobId ?? crypto.randomUUID(),
@@ -294,6 +335,7 @@ export class Queue {
     const now = utcNow();
     job.stamp("created_at", now);
     if (!o.dependencyIds.length) job.stamp("enqueued_at", now);
+    if (!this.isAsync && root !== undefined) syncRoots.set(job, root);
     return job;
   }
 
@@ -328,15 +370,16 @@ export class Queue {
     return commands;
   }
 
-  async #runSync(job: Job): Promise<void> {
-    const jobRoot = this.jobRoot ?? getRuntime().cwd();
+  async #runSync(job: Job, root?: string): Promise<void> {
+    // The folder the job's reference was made from (a worker's job root), so it resolves as it will on a worker.
+    const jobRoot = this.jobRoot ?? root ?? syncRoots.get(job) ?? getRuntime().cwd();
     const released = await performInProcess(this.connection, job, { jobRoot, workerKey: "", workerName: "" });
     // Released dependents of a synchronous queue run now too, instead of waiting for a worker that never comes.
     for (const [id, origin] of released) {
       if (origin !== this.name) continue;
       await this.connection.call(["LREM", this.key, "1", id]);
       const [dependent] = await fetchJobs(this.connection, this.serializer, [id]);
-      if (dependent) await this.#runSync(dependent);
+      if (dependent) await this.#runSync(dependent, jobRoot);
     }
   }
 

@@ -15,7 +15,8 @@ export const CORE_NODE_MODULES: Readonly<Record<string, string>> = {
   "node:async_hooks": "AsyncLocalStorage behind getCurrentJob() (loaded lazily, see current.ts)",
   "node:path": "resolving job module paths against the job root (pure string functions)",
   "node:url": "file: URLs <-> paths for job modules",
-  "node:fs": "realpathSync only, so a job module's symlinks cannot lead outside the job root",
+  "node:fs": "realpathSync and statSync only: a job module's symlinks cannot lead outside the job root, and an " +
+    "enqueue finds the project root and checks a referenced module exists without importing it",
   "node:util": "parseArgs for the CLI (the same strict parser on all three runtimes)",
   "node:timers": "setImmediate: the RESP client writes on it, and transports wait on it for written commands to leave",
 };

@@ -179,6 +179,151 @@ for (const rt of ["node", "bun"] as const) {
   });
 }
 
+// A producer script in a sub-folder of the project (scripts/), run from the project's parent folder and from
+// scripts/ itself: it enqueues a wrapped function and a string reference, then tries three references rqts refuses.
+const enqueueScript = (imports: string, fn: string, ref: string, close: [string, string]) =>
+  `${imports}
+${close[0]}
+for (const fn of [${fn}, "${ref}"]) {
+  const job = await q.enqueue(fn, "a b");
+  console.log("enqueued", job.id, job.funcName);
+}
+for (const bad of ["./jobs.ts", "./nope.ts#add", "../../etc/passwd#x"]) {
+  try {
+    await q.enqueue(bad);
+    console.log("accepted", bad);
+  } catch (e) {
+    console.log(\`\${e.name}: \${e.message}\`);
+  }
+}
+${close[1]}
+`;
+
+const producers = {
+  deno: enqueueScript(
+    'import { Queue } from "@rqts/rqts";\nimport { countWords } from "../jobs.ts";',
+    "countWords",
+    "./jobs.ts#countWords",
+    ["await using q = new Queue();", ""],
+  ),
+  js: enqueueScript(
+    'import { Queue } from "rqts";\nimport { wordCount } from "../wrapped.js";',
+    "wordCount",
+    "./wrapped.js#wordCount",
+    ["const q = new Queue();\ntry {", "} finally {\n  await q.close();\n}"],
+  ),
+};
+
+const wrappedJs = 'import { job } from "rqts";\n\n' +
+  "export const wordCount = job(function wordCount(text) {\n  return text.split(/\\s+/).filter(Boolean).length;\n});\n";
+
+for (const rt of ["deno", "node", "bun"] as const) {
+  const worker = {
+    deno: "deno task worker --burst",
+    node: "npm run worker -- --burst",
+    bun: "bun run --bun worker --burst",
+  };
+  userTest(
+    `${rt}: references do not depend on where the producer runs (parent folder, sub-folder); bad ones are refused`,
+    async (p, env) => {
+      const proj = rt === "deno" ? p.deno : p.node;
+      const name = rt === "deno" ? "enqueue.ts" : "enqueue.js";
+      mkdirSync(join(proj, "scripts"), { recursive: true });
+      writeFileSync(join(proj, "scripts", name), rt === "deno" ? producers.deno : producers.js);
+      if (rt !== "deno") writeFileSync(join(proj, "wrapped.js"), wrappedJs);
+      const runner = rt === "deno" ? ["deno", "run", "-A"] : [rt];
+      const ids: string[] = [];
+      for (const [cwd, script] of [[p.dir, join(proj, "scripts", name)], [join(proj, "scripts"), name]]) {
+        const out = await run([...runner, script], cwd, env);
+        const stored = [...out.matchAll(/^enqueued (\S+) (\S+)$/gm)];
+        assert.deepEqual(
+          stored.map((m) => m[2]),
+          rt === "deno"
+            ? ["./jobs.ts#countWords", "./jobs.ts#countWords"]
+            : ["./wrapped.js#wordCount", "./wrapped.js#wordCount"],
+          `from ${cwd}:\n${out}`,
+        );
+        ids.push(...stored.map((m) => m[1]));
+        const script_ = join(proj, "scripts", name);
+        assert.match(
+          out,
+          /^FunctionReferenceError: func: '\.\/jobs\.ts' names a module but no function\. Add the export's name after '#': "\.\/jobs\.ts#add"/m,
+        );
+        assert.ok(
+          out.includes(
+            `FunctionReferenceError: func: './nope.ts#add' names ${proj}/nope.ts, which does not exist. References are ` +
+              `paths from the project root (the nearest folder with deno.json, deno.jsonc or package.json above ` +
+              `${script_}) ${proj}, the folder a worker runs in (its working directory or --path)`,
+          ),
+          out,
+        );
+        assert.match(
+          out,
+          /^FunctionReferenceError: func: '\.\.\/\.\.\/etc\/passwd#x' leads to \/\S+, outside the project root/m,
+        );
+        assert.doesNotMatch(out, /^accepted/m);
+      }
+      const w = await run(worker[rt], proj, env);
+      const q = new Queue("default", { connection: env.REDIS_URL });
+      try {
+        for (const id of ids) {
+          const result = await (await Job.fetch(id, { connection: q.connection })).latestResult();
+          assert.equal(result?.type, "successful", w);
+          assert.equal(result?.returnValue, 2);
+        }
+      } finally {
+        await q.close();
+      }
+    },
+  );
+}
+
+const tsJobs = "export function add(x: number, y: number): number {\n  return x + y;\n}\n";
+
+userTest(
+  "Node: a TypeScript project compiled by tsc runs in place and with --path dist; .ts alone fails saying what to do",
+  async (p, env) => {
+    const tsc = ROOT + "node_modules/.bin/tsc";
+    const rqts = join(p.node, "node_modules", "rqts", "esm", "runtime", "cli.js");
+    const made: Record<string, string> = {};
+    for (const [name, outDir] of [["ts-inplace", []], ["ts-dist", ["--outDir", "dist"]]] as const) {
+      const dir = made[name] = join(p.dir, name);
+      mkdirSync(dir);
+      writeFileSync(join(dir, "package.json"), JSON.stringify({ name, private: true, type: "module" }));
+      writeFileSync(join(dir, "jobs.ts"), tsJobs);
+      await run([tsc, "--target", "es2022", "--module", "nodenext", ...outDir, "jobs.ts"], dir, env);
+    }
+    const cases = [
+      { what: "in place", dir: made["ts-inplace"], flags: [], ok: true },
+      { what: "--path dist", dir: made["ts-dist"], flags: ["--path", "dist"], ok: true },
+      { what: "only .ts under the job root", dir: made["ts-dist"], flags: [], ok: false },
+    ];
+    for (const c of cases) {
+      // The producer names the source, as on Deno and Bun: "./jobs.ts#add", a path from the project's root.
+      const q = new Queue(`ts-${cases.indexOf(c)}`, { connection: env.REDIS_URL, jobRoot: c.dir });
+      try {
+        const job = await q.enqueue("./jobs.ts#add", 2, 3);
+        const worker = await run(["node", rqts, "worker", q.name, "--burst", ...c.flags], c.dir, env);
+        const result = await job.latestResult();
+        if (c.ok) {
+          assert.equal(result?.type, "successful", `${c.what}:\n${worker}`);
+          assert.equal(result?.returnValue, 5);
+          continue;
+        }
+        assert.equal(result?.type, "failed", `${c.what}:\n${worker}`);
+        const exc = result?.excString ?? "";
+        assert.match(
+          exc,
+          /FunctionReferenceError: Cannot import job module '\.\/jobs\.ts' .*: Node \S+ cannot run TypeScript, and there is no compiled jobs\.js beside \S+\/ts-dist\/jobs\.ts\. Compile the job modules \(e\.g\. `tsc --outDir dist`, then start the worker with `--path dist`/,
+        );
+        assert.match(exc, /or run the worker on Deno or Bun, which run \.ts as it is\./);
+      } finally {
+        await q.close();
+      }
+    }
+  },
+);
+
 /** deploy.md's commands: each `ExecStart=` and each Dockerfile `CMD`, with the runtime they start. */
 function deployCommands(): { kind: string; rt: "deno" | "bun" | "node"; argv: string[] }[] {
   const doc = read("docs/deploy.md");
@@ -224,7 +369,8 @@ userTest(
       const cwd = c.rt === "deno" ? p.deno : p.node;
       const ref = c.rt === "deno" ? "./jobs.ts#countWords" : "./jobs.js#add";
       const args = c.rt === "deno" ? ["one two three"] : [2, 3];
-      const q = new Queue("low", { connection: env.REDIS_URL });
+      // This test enqueues from the checkout for the project: its references are paths from the project's root.
+      const q = new Queue("low", { connection: env.REDIS_URL, jobRoot: cwd });
       try {
         const job = await q.enqueue(ref, ...args);
         // The runtime by name (systemd's absolute /usr/bin/node, /usr/local/bin/bun: whichever is on the PATH here).
@@ -247,8 +393,9 @@ userTest(
     writeFileSync(join(p.node, "slow.js"), slowJob);
     for (const c of deployCommands().filter((c) => c.kind === "ExecStart")) {
       const what = `ExecStart=${c.argv.join(" ")}`;
-      const q = new Queue("default", { connection: env.REDIS_URL });
-      const worker = start([c.rt, ...c.argv.slice(1)], c.rt === "deno" ? p.deno : p.node, env);
+      const cwd = c.rt === "deno" ? p.deno : p.node;
+      const q = new Queue("default", { connection: env.REDIS_URL, jobRoot: cwd });
+      const worker = start([c.rt, ...c.argv.slice(1)], cwd, env);
       try {
         const job = await q.enqueue("./slow.js#nap", 1500);
         await until(`${what}: the job started`, async () => (await job.getStatus()) === "started", 60_000, worker);

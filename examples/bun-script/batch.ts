@@ -5,7 +5,10 @@ import { Queue } from "@rqts/rqts";
 import { fib } from "./jobs.ts";
 
 const QUEUE = "bun-batch";
-await using queue = new Queue(QUEUE); // Redis from REDIS_URL, else redis://127.0.0.1:6379
+// Redis from REDIS_URL, else redis://127.0.0.1:6379. References are paths from the project root, the folder the worker
+// runs in: this example lives inside the rqts checkout, whose deno.json would make that the root, so jobRoot names this
+// folder (a project of your own leaves it out).
+await using queue = new Queue(QUEUE, { jobRoot: import.meta.dir });
 
 const inputs = [10, 20, 30, 40, 50, 60, 70];
 const jobs = await queue.enqueueMany(inputs.map((n) => Queue.prepareData(fib, { args: [n], resultTtl: 60 })));

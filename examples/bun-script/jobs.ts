@@ -1,4 +1,4 @@
-// The job function: job() records where it lives ("./jobs.ts#fib", relative to the working directory).
+// The job function: job() records where it lives ("./jobs.ts#fib", a path from the queue's jobRoot, this folder).
 import { job } from "@rqts/rqts";
 
 export const fib = job(function fib(n: number): number {

@@ -1,5 +1,5 @@
-// The job function. job() records where it lives ("./jobs.ts#countWords", relative to the working directory), so
-// the server and the worker must start in the same directory: this one.
+// The job function. job() records where it lives ("./jobs.ts#countWords", a path from the queue's jobRoot, this
+// folder), so the worker starts here.
 import { job } from "../../mod.ts";
 
 export const countWords = job(function countWords(text: string): number {

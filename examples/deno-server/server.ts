@@ -4,7 +4,10 @@
 import { Queue } from "../../mod.ts";
 import { countWords } from "./jobs.ts";
 
-const queue = new Queue("words"); // Redis from REDIS_URL, else redis://127.0.0.1:6379
+// Redis from REDIS_URL, else redis://127.0.0.1:6379. References are paths from the project root, the folder the worker
+// runs in: this example lives inside the rqts checkout, whose deno.json would make that the root, so jobRoot names this
+// folder (a project of your own leaves it out).
+const queue = new Queue("words", { jobRoot: import.meta.dirname });
 
 async function handle(req: Request): Promise<Response> {
   const { pathname } = new URL(req.url);

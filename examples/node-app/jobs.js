@@ -1,5 +1,5 @@
 // Three plain-JS job functions that form a chain: each one reads the result of the job it depends on.
-// job() records where each lives ("./jobs.js#fetchOrder", relative to the working directory).
+// job() records where each lives ("./jobs.js#fetchOrder", a path from this project's root, its package.json folder).
 import { getCurrentJob, Job, job } from "rqts";
 
 /** The result of the job the running job depends on: how a chain passes data along, as in RQ. */

@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { Socket } from "node:net";
+import { basename } from "node:path";
 import process from "node:process";
 import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
@@ -70,18 +71,38 @@ function horseChannel(): HorseChannel {
   };
 }
 
+/**
+ * Node 20 cannot run TypeScript: a reference written for the sources ("./jobs.ts#add", from any producer, Python
+ * included) runs the compiled `.js` where the source is, or would be: beside it (tsc's in-place output), or in the
+ * out dir the worker's `--path` names (`tsc --outDir dist`, `--path dist`: ./jobs.ts is dist/jobs.js). Never the
+ * `.ts` itself, which Node 20 refuses with a bare "Unknown file extension" (Node 22.6+ can strip types; rqts does not
+ * rely on that, it is not tested here).
+ * @throws {Error} saying how to compile, or to run the worker on Deno or Bun, when there is no compiled file.
+ */
+function compiledModule(specifier: string): string {
+  if (!specifier.startsWith("file:") || !/\.[cm]?ts$/.test(specifier) || /\.d\.[cm]?ts$/.test(specifier)) {
+    return specifier;
+  }
+  const js = specifier.replace(/\.([cm]?)ts$/, ".$1js");
+  if (existsSync(fileURLToPath(js))) return js;
+  const source = fileURLToPath(specifier);
+  const compiled = fileURLToPath(js);
+  throw new Error(
+    `Node ${process.versions.node} cannot run TypeScript, and ${
+      existsSync(source)
+        ? `there is no compiled ${basename(compiled)} beside ${source}`
+        : `neither ${source} nor its compiled ${basename(compiled)} exists`
+    }. Compile the job modules (e.g. ` +
+      `\`tsc --outDir dist\`, then start the worker with \`--path dist\`, where ./jobs.ts runs dist/jobs.js; or tsc's ` +
+      `in-place output beside the sources), or run the worker on Deno or Bun, which run .ts as it is.`,
+  );
+}
+
 export const nodeRuntime: Runtime = {
   name: "node",
   version: process.versions.node,
   ...nodeProcess,
-  // Node 20 cannot run TypeScript: a reference written for the sources ("./jobs.ts#add", from any producer,
-  // Python included) resolves to the compiled file next to where the source would be.
-  importModule: (specifier) => {
-    if (specifier.startsWith("file:") && /\.[cm]?ts$/.test(specifier) && !existsSync(fileURLToPath(specifier))) {
-      return import(specifier.replace(/\.([cm]?)ts$/, ".$1js"));
-    }
-    return import(specifier);
-  },
+  importModule: async (specifier) => await import(compiledModule(specifier)),
   horseChannel,
   spawnHorse(options): HorseProcess {
     const child = spawn(
