@@ -1,6 +1,7 @@
 // Issue 19 item 1, in part: RQ 2.10 enqueues jobs (with options and meta, one that fails) for an rqts worker, which
-// runs them, and RQ 2.10 reads the outcomes back; RQ 2.10's `rq info` lists the rqts worker busy on its job, and its
-// queue.
+// runs them, and RQ 2.10 reads the outcomes back; rqts enqueues Python jobs (options, a dependency, callbacks, a
+// failure, meta) that an RQ 2.10 worker runs, and rqts reads the outcomes back; RQ 2.10's `rq info` lists the rqts
+// worker busy on its job, and its queue.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -8,7 +9,7 @@ import { spawn } from "node:child_process";
 import process from "node:process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Job, type LogLevel, Worker } from "../../mod.ts";
+import { type Job, type LogLevel, Queue, Worker } from "../../mod.ts";
 import { python, redisUrl, test } from "../_harness.ts";
 import { freshQueue } from "../_fixtures.ts";
 import { until, workerName } from "../_process.ts";
@@ -126,3 +127,69 @@ test("RQ 2.10's `rq info` lists an rqts worker busy on its queue while it runs a
     rmSync(dir, { recursive: true, force: true });
   }
 }, { timeout: 60_000 });
+
+const PY_TASKS = `
+def add(x, y):
+    return x + y
+
+
+def boom(msg):
+    raise ValueError(msg)
+
+
+def on_ok(job, connection, result, *args, **kwargs):
+    job.meta["ok_cb"] = result
+    job.save_meta()
+
+
+def on_fail(job, connection, type, value, traceback):
+    job.meta["fail_cb"] = str(value)
+    job.save_meta()
+`;
+
+test(
+  "rqts enqueues Python jobs (options, a dependency, callbacks, a failure, meta); an RQ 2.10 worker runs them; rqts reads the outcomes",
+  async () => {
+    await using base = await freshQueue();
+    // checkReferences false: the functions are Python's, not modules of this project.
+    await using q = new Queue(base.name, { connection: await redisUrl(), checkReferences: false });
+    const dir = mkdtempSync(join(tmpdir(), "rqts-py210-"));
+    try {
+      writeFileSync(join(dir, "t19tasks.py"), PY_TASKS);
+      const a = await q.enqueueCall<number>("t19tasks.add", {
+        args: [1, 2],
+        onSuccess: "t19tasks.on_ok",
+        meta: { owner: "rqts" },
+        resultTtl: 100,
+        jobTimeout: 30,
+      });
+      const b = await q.enqueueCall<number>("t19tasks.add", { args: [3, 4], dependsOn: a });
+      const c = await q.enqueueCall("t19tasks.boom", { args: ["kaput"], onFailure: "t19tasks.on_fail" });
+      assert.equal(b.status, "deferred");
+      await py210(
+        `
+sys.path.insert(0, A["dir"])
+from rq import Worker
+queue = Queue(A["queue"], connection=r, serializer=JSONSerializer)
+Worker([queue], connection=r, serializer=JSONSerializer).work(burst=True)`,
+        { dir, queue: q.name },
+      );
+      assert.equal(await a.getStatus(), "finished");
+      assert.equal(await a.result, 3);
+      await a.refresh();
+      assert.deepEqual(a.meta, { owner: "rqts", ok_cb: 3 }, "the success callback ran, meta kept");
+      const ttl = await q.connection.call<number>(["TTL", a.key]);
+      assert.ok(ttl > 90 && ttl <= 100, `resultTtl 100 honoured: ${ttl}`);
+      assert.equal(await b.getStatus(), "finished", "the dependent was released by RQ 2.10 and ran");
+      assert.equal(await b.result, 7);
+      assert.equal(await c.getStatus(), "failed");
+      assert.match((await c.latestResult())?.excString ?? "", /ValueError: kaput/);
+      await c.refresh();
+      assert.equal(c.meta.fail_cb, "kaput", "the failure callback ran");
+      assert.ok(await q.failedJobRegistry.contains(c));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  { timeout: 60_000 },
+);
