@@ -31,6 +31,10 @@ export interface BatchContext extends FinishContext {
   store(finish: Finish): Promise<void>;
   /** Counts a job done (Worker.jobsDone). */
   jobDone(): void;
+  /** A job failed (not stopped): for the worker's exception handlers. */
+  failed?(job: Job, excString: string): void;
+  /** Whether a stop-job command came for `jobId` before it started (its horse is then killed as it starts). */
+  stopRequested?(jobId: string): boolean;
 }
 
 /** What a batch did: the outcomes to store, the jobs that never started, and its longest job, ms. */
@@ -137,7 +141,9 @@ class BatchRun {
     this.#started = i + 1;
     this.#startedMicros = nowMicros();
     this.ctx.log("info", `${d.queue}: ${job.description ?? job.funcName} (${job.id})`);
-    this.ctx.ledger.running.set(job.id, { job, startedMicros: this.#startedMicros, timeout: run.timeout });
+    const running = { job, startedMicros: this.#startedMicros, timeout: run.timeout, horse: this.horse };
+    this.ctx.ledger.running.set(job.id, running);
+    if (this.ctx.stopRequested?.(job.id)) void this.horse.kill();
     if (this.onSlow || i + 1 < this.#ready.length) this.slow.set(Date.now() + RELEASE_AFTER_MS, this.#onLong);
   }
 
@@ -168,7 +174,11 @@ class BatchRun {
   };
 
   #finish(r: { d: Dequeued; job: Job }, startedMicros: number, outcome: HorseOutcome): void {
+    const finish = finishOf(r.job, r.d.queue, startedMicros, outcome, this.ctx);
+    this.#finishes.push(finish);
     this.ctx.jobDone();
-    this.#finishes.push(finishOf(r.job, r.d.queue, startedMicros, outcome, this.ctx));
+    if (!outcome.ok && finish.kind === "failure" && finish.status === "failed") {
+      this.ctx.failed?.(r.job, outcome.excString);
+    }
   }
 }

@@ -2,6 +2,7 @@
 // `deno task worker`, and the npm bin `rqts` on Node and Bun.
 
 import { parseArgs as nodeParseArgs } from "node:util";
+import { sendKillHorseCommand, sendShutdownCommand, sendStopJobCommand } from "./command.ts";
 import { Connection } from "./connection.ts";
 import { CronScheduler } from "./cron.ts";
 import { RedisConnectionError } from "./errors.ts";
@@ -10,7 +11,9 @@ import { SUSPENDED_KEY, workerKey, WORKERS_KEY, workersByQueueKey } from "./keys
 import { Queue } from "./queue.ts";
 import { FailedJobRegistry } from "./registry.ts";
 import { getRuntime } from "./runtime.ts";
-import { type LogLevel, Worker } from "./worker.ts";
+import { loadFunction } from "./perform.ts";
+import { type DequeueStrategy, type LogLevel, Worker } from "./worker.ts";
+import { checkWorkerOptions } from "./worker_options.ts";
 
 const HELP: Record<string, string> = {
   main: `Usage: rqts <command> [options]
@@ -23,6 +26,9 @@ Commands (as Python RQ's 'rq' CLI):
   suspend              Stop all workers from taking jobs (--duration N seconds)
   resume               Let suspended workers go on
   cron <config>        Enqueue the config module's cron entries on their schedules (as 'rq cron')
+  shutdown <names...>  Ask workers to stop, warm (RQ's send_shutdown_command)
+  kill-horse <names..> Ask workers to kill their busy horses (RQ's send_kill_horse_command)
+  stop-job <ids...>    Ask the workers running the jobs to stop them (RQ's send_stop_job_command)
 
 Common options:
   --url, -u URL        Redis URL (default: REDIS_URL, else ${DEFAULT_REDIS_URL})
@@ -47,7 +53,15 @@ Options:
   --worker-ttl N                Worker key lifetime, seconds (default 420)
   --liveness-ttl N              Seconds without a sign of life after which this worker counts as dead and
                                 others recover its jobs (default 30)
-  --log-level, -l LEVEL         debug, info, warning or error (default info)
+  --max-jobs N                  Stop (warm) after running N jobs (default: no limit)
+  --max-idle-time SECONDS       Stop once no job came for SECONDS (default: no limit)
+  --dequeue-strategy S          default (queues in the order given), round_robin or random (RQ 2.x's)
+  --exception-handler REF       Call "module#export" (job, excString) for each failed job, in the worker;
+                                repeat for several, in order (one returning false ends the chain)
+  --maintenance-interval N      Seconds between registry maintenance runs (default 600)
+  --log-level, -l LEVEL         debug, info, warning or error (default info); also --logging_level
+  --log-format FORMAT           Python logging format of log lines (default "%(asctime)s %(message)s")
+  --date-format FORMAT          strftime format of %(asctime)s (default "%H:%M:%S")
   --verbose, -v                 --log-level debug
   --quiet, -q                   --log-level warning
 
@@ -85,9 +99,21 @@ Options:
   --log-level, -l LEVEL         debug, info, warning or error (default info)
   --verbose, -v                 --log-level debug
   --quiet, -q                   --log-level warning`,
+  shutdown: `Usage: rqts shutdown <worker names...> [--url URL]
+
+Publishes RQ's shutdown command on rq:pubsub:<name>: the worker (Python or rqts) stops as on SIGTERM, letting its
+running jobs finish. Exits 1 when a worker did not get it (none listens under that name).`,
+  "kill-horse": `Usage: rqts kill-horse <worker names...> [--url URL]
+
+Publishes RQ's kill-horse command: the worker kills its busy horses (their jobs fail as killed) and goes on.
+Exits 1 when a worker did not get it.`,
+  "stop-job": `Usage: rqts stop-job <job ids...> [--url URL]
+
+Publishes RQ's stop-job command to the worker named in each job's worker_name: it kills the job's horse and the job
+ends 'stopped', in the failed registry. Exits 1 when a job is not running or its worker did not get the command.`,
 };
 
-type Flag = { type: "string" | "boolean"; short?: string };
+type Flag = { type: "string" | "boolean"; short?: string; multiple?: boolean };
 
 // Every command's flags, strictly: an unknown one is an error (exit 2), and a flag takes a value only if it is
 // declared to, so a misspelt flag never swallows the queue name after it. Short forms are RQ's where RQ has one.
@@ -108,6 +134,14 @@ const FLAGS: Record<string, Record<string, Flag>> = {
     "worker-ttl": { type: "string" },
     "liveness-ttl": { type: "string" },
     "log-level": { type: "string", short: "l" },
+    logging_level: { type: "string" },
+    "log-format": { type: "string" },
+    "date-format": { type: "string" },
+    "max-jobs": { type: "string" },
+    "max-idle-time": { type: "string" },
+    "dequeue-strategy": { type: "string" },
+    "exception-handler": { type: "string", multiple: true },
+    "maintenance-interval": { type: "string" },
     verbose: { type: "boolean", short: "v" },
     quiet: { type: "boolean", short: "q" },
   },
@@ -123,10 +157,13 @@ const FLAGS: Record<string, Record<string, Flag>> = {
     verbose: { type: "boolean", short: "v" },
     quiet: { type: "boolean", short: "q" },
   },
+  shutdown: { ...COMMON },
+  "kill-horse": { ...COMMON },
+  "stop-job": { ...COMMON },
 };
 
 /** A command line parsed for one command. */
-export type Parsed = { command: string; positional: string[]; flags: Map<string, string | true> };
+export type Parsed = { command: string; positional: string[]; flags: Map<string, string | true | string[]> };
 
 /** A command line that cannot be run as given: the CLI prints its message and exits 2. */
 export class UsageError extends TypeError {
@@ -152,9 +189,9 @@ export function parseArgs(args: readonly string[]): Parsed {
   }
   try {
     const { values, positionals } = nodeParseArgs({ args: [...rest], options, strict: true, allowPositionals: true });
-    const flags = new Map<string, string | true>();
+    const flags = new Map<string, string | true | string[]>();
     for (const [name, value] of Object.entries(values)) {
-      if (value !== undefined && value !== false) flags.set(name, value as string | true);
+      if (value !== undefined && value !== false) flags.set(name, value as string | true | string[]);
     }
     return { command: first, positional: positionals, flags };
   } catch (error) {
@@ -172,7 +209,7 @@ function intFlag(p: Parsed, name: string): number | undefined {
   const v = p.flags.get(name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v === true || !/^-?\d+$/.test(v) || !Number.isSafeInteger(n)) {
+  if (typeof v !== "string" || !/^-?\d+$/.test(v) || !Number.isSafeInteger(n)) {
     throw new UsageError(`--${name}: received ${String(v)}; expected an integer.`);
   }
   return n;
@@ -223,6 +260,10 @@ export async function main(args: readonly string[]): Promise<number> {
       case "resume":
         if (parsed.positional.length) throw new UsageError(`takes no arguments (got ${parsed.positional.join(" ")})`);
         return await suspendCommand(command, parsed, url);
+      case "shutdown":
+      case "kill-horse":
+      case "stop-job":
+        return await workerCommandCommand(command, parsed.positional, url);
     }
   } catch (error) {
     console.error(`rqts ${command}: ${(error as Error)?.message ?? error}`);
@@ -233,7 +274,10 @@ export async function main(args: readonly string[]): Promise<number> {
 
 function logLevel(p: Parsed): LogLevel {
   if (p.flags.has("verbose") && p.flags.has("quiet")) throw new UsageError("--verbose and --quiet: pick one.");
-  const level = (p.flags.get("log-level") as string | undefined)?.toLowerCase() ??
+  if (p.flags.has("log-level") && p.flags.has("logging_level")) {
+    throw new UsageError("--log-level and --logging_level: pick one.");
+  }
+  const level = ((p.flags.get("log-level") ?? p.flags.get("logging_level")) as string | undefined)?.toLowerCase() ??
     (p.flags.has("verbose") ? "debug" : p.flags.has("quiet") ? "warning" : "info");
   if (!["debug", "info", "warning", "error"].includes(level)) {
     throw new UsageError(`--log-level: received ${level}; expected debug, info, warning or error.`);
@@ -255,14 +299,29 @@ async function workerCommand(queues: string[], p: Parsed, url: string): Promise<
     workerTtl: intFlag(p, "worker-ttl"),
     livenessTtl: intFlag(p, "liveness-ttl"),
     logLevel: level,
+    logFormat: p.flags.get("log-format") as string | undefined,
+    dateFormat: p.flags.get("date-format") as string | undefined,
+    maxJobs: intFlag(p, "max-jobs"),
+    maxIdleTime: intFlag(p, "max-idle-time"),
+    dequeueStrategy: p.flags.get("dequeue-strategy") as DequeueStrategy | undefined,
+    maintenanceInterval: intFlag(p, "maintenance-interval"),
   };
+  // Options are checked (a bad value is a usage error) before handlers are imported or Redis is reached.
+  try {
+    checkWorkerOptions(options);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const handlerRefs = (p.flags.get("exception-handler") as string[] | undefined) ?? [];
+  const jobRoot = options.jobRoot ?? getRuntime().cwd();
+  const exceptionHandlers = await Promise.all(handlerRefs.map((ref) => loadFunction(ref, jobRoot)));
   const connection = Connection.fromUrl(url);
   if (await connection.call<number>(["EXISTS", SUSPENDED_KEY])) {
     console.error("Workers are suspended (rq:suspended is set). Run 'rqts resume' first.");
     await connection.close();
     return 1;
   }
-  const worker = new Worker(queues.length ? queues : ["default"], { connection, ...options });
+  const worker = new Worker(queues.length ? queues : ["default"], { connection, ...options, exceptionHandlers });
   await worker.work({ burst: p.flags.has("burst") });
   return 0;
 }
@@ -384,4 +443,40 @@ async function suspendCommand(command: "suspend" | "resume", p: Parsed, url: str
     await connection.close();
   }
   return 0;
+}
+
+/** `rqts shutdown|kill-horse <workers...>`, `rqts stop-job <ids...>`: RQ's worker commands (see command.ts). */
+async function workerCommandCommand(
+  command: "shutdown" | "kill-horse" | "stop-job",
+  targets: string[],
+  url: string,
+): Promise<number> {
+  if (!targets.length) throw new UsageError(command === "stop-job" ? "give job ids" : "give worker names");
+  const connection = Connection.fromUrl(url);
+  let missed = 0;
+  try {
+    for (const target of targets) {
+      let received: number;
+      try {
+        received = command === "shutdown"
+          ? await sendShutdownCommand(connection, target)
+          : command === "kill-horse"
+          ? await sendKillHorseCommand(connection, target)
+          : await sendStopJobCommand(connection, target);
+      } catch (error) {
+        if (error instanceof RedisConnectionError) throw error;
+        console.error(`${target}: ${(error as Error)?.message ?? error}`);
+        missed++;
+        continue;
+      }
+      if (received) out(`Sent ${command} for ${target}`);
+      else {
+        console.error(`Sent ${command} for ${target}, but no worker listens for it (is it running?)`);
+        missed++;
+      }
+    }
+  } finally {
+    await connection.close();
+  }
+  return missed ? 1 : 0;
 }

@@ -72,6 +72,14 @@ function redactUrl(url: string): string {
  * TCP, else node-redis (rediss://, a caller's client). Clients it created it closes on {@link close}; a client the
  * caller passed it never closes.
  */
+/** A pub/sub subscription (see {@link Connection.subscribe}). */
+export interface Subscription {
+  /** Whether its connection is up (false once lost: messages published meanwhile are missed, as pub/sub's are). */
+  readonly ready: boolean;
+  /** Ends it. */
+  close(): Promise<void>;
+}
+
 export class Connection {
   readonly #owned: boolean;
   readonly #label: string;
@@ -267,6 +275,33 @@ export class Connection {
           `Redis is back, or pass { url, offlineWait: <seconds> } as 'connection' to wait for it.`,
       { cause: error, maybeRan: error.maybeRan },
     );
+  }
+
+  /**
+   * Subscribes to a pub/sub channel on a connection of its own (node-redis); `listener` gets each message as text. The
+   * subscription ends with its connection: a subscriber on a URL does not reconnect (its owner subscribes again when
+   * Redis is back, see {@link Subscription.ready}); one duplicated from a caller's client reconnects as that client
+   * does. Resolves once subscribed.
+   * @throws {RedisConnectionError} when Redis cannot be reached.
+   */
+  async subscribe(channel: string, listener: (message: string) => void): Promise<Subscription> {
+    if (this.#closed) throw new RedisConnectionError(`Connection to ${this.#label} is closed.`);
+    const sub = new NodeRedisTransport(
+      this.#node ? { parent: this.#node } : { url: this.#url!, tls: this.#settings.tls, reconnect: false },
+    );
+    try {
+      await sub.subscribe(channel, listener);
+    } catch (error) {
+      sub.destroy();
+      throw error;
+    }
+    return {
+      get ready() {
+        return sub.isReady;
+      },
+      // Destroyed, not closed: a subscriber has nothing to flush, and a close waits for a Redis that may be away.
+      close: () => Promise.resolve(sub.destroy()),
+    };
   }
 
   /** Sends one command; bulk replies come back as strings. @throws {RedisConnectionError} when Redis is away. */

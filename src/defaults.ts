@@ -30,6 +30,9 @@ export const DEFAULT_LIVENESS_TTL = 30;
 /** How often a busy worker heartbeats, in seconds. */
 export const DEFAULT_JOB_MONITORING_INTERVAL = 30;
 
+/** Seconds between a worker's registry maintenance runs (RQ's `DEFAULT_MAINTENANCE_TASK_INTERVAL`). */
+export const DEFAULT_MAINTENANCE_INTERVAL = 600;
+
 /** Description arguments longer than this many characters are cut and end in `...`. */
 export const DESCRIPTION_ARG_MAX_LENGTH = 75;
 

@@ -16,7 +16,7 @@ import { FINISH_SUCCESS_AND_DEQUEUE, finishSuccessAndDequeueArgs } from "./lua/f
 import type { OutageGuard } from "./outage.ts";
 import { RedisReplyError } from "./resp.ts";
 import { utcNow } from "./utils.ts";
-import type { LogLevel } from "./worker_options.ts";
+import type { DequeueStrategy, LogLevel } from "./worker_options.ts";
 
 /** What a dequeue gives: the jobs taken (at least one), "suspended" (rq:suspended is set), or null (none). */
 export type Taken = Dequeued[] | "suspended" | null;
@@ -54,6 +54,8 @@ export interface DequeuerOptions {
   queueNames: readonly string[];
   /** The worker key's TTL while idle, seconds. */
   workerTtl: number;
+  /** RQ 2.x's dequeue strategy. Default "default" (the order given). */
+  dequeueStrategy?: DequeueStrategy;
   stopping(): boolean;
   log(level: LogLevel, message: string): void;
 }
@@ -67,7 +69,9 @@ export class Dequeuer {
   readonly #workerKey: string;
   readonly #ownList: string;
   /** The dequeue scripts' keys: from the worker's queues, and from its own list only (see waitAndTake). */
-  readonly #target: DequeueTarget;
+  #target: DequeueTarget;
+  /** The queue order the next dequeue tries (see {@link #reorder}). */
+  #queues: readonly string[];
   readonly #ownListTarget: DequeueTarget;
   /** Ends the running wait for work, on stop. A Set: each wait removes its own entry when it ends. */
   readonly #wake = new Set<() => void>();
@@ -84,6 +88,7 @@ export class Dequeuer {
     const keys = workerKeys(options.workerName);
     this.#workerKey = keys.key;
     this.#ownList = keys.ownList;
+    this.#queues = options.queueNames;
     this.#target = dequeueTarget(keys, options.queueNames);
     this.#ownListTarget = dequeueTarget(keys, []);
   }
@@ -112,7 +117,9 @@ export class Dequeuer {
       while (this.#outage.gate) await this.#outage.gate;
       this.#outage.enter();
       let reply: unknown;
-      const dequeue: Dequeue = { count, ahead, started, now: true };
+      // Under round_robin and random, one job a dequeue: the order changes after each job, as RQ's.
+      const n = this.#o.dequeueStrategy && this.#o.dequeueStrategy !== "default" ? 1 : count;
+      const dequeue: Dequeue = { count: n, ahead, started, now: true };
       try {
         reply = await (finish
           ? this.#finishAndTake(finish, dequeue)
@@ -123,8 +130,32 @@ export class Dequeuer {
       if (finish) this.#ledger.taken.delete(finish.id);
       const taken = decodeDequeued(reply, this.#ledger.epoch);
       if (taken && taken !== "suspended") this.#ledger.took(taken);
+      if (this.#o.dequeueStrategy && this.#o.dequeueStrategy !== "default") this.#reorder(taken);
       return taken;
     });
+  }
+
+  /**
+   * RQ 2.x's Worker.reorder_queues after a dequeue: round_robin puts the queues after the last job's queue first (that
+   * queue last); random shuffles them.
+   */
+  #reorder(taken: Taken): void {
+    const queues = this.#queues;
+    if (queues.length < 2) return;
+    let order: string[];
+    if (this.#o.dequeueStrategy === "random") {
+      order = [...queues];
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [order[i], order[j]] = [order[j], order[i]];
+      }
+    } else {
+      const pos = Array.isArray(taken) && taken.length ? queues.indexOf(taken[taken.length - 1].queue) : -1;
+      if (pos < 0) return;
+      order = [...queues.slice(pos + 1), ...queues.slice(0, pos + 1)];
+    }
+    this.#queues = order;
+    this.#target = dequeueTarget(this.#target.worker, order);
   }
 
   /** The finish script of `finish`'s kind that also dequeues (with no idle TTL: the worker is not idle after it). */

@@ -20,6 +20,20 @@ export class NoSuchJobError extends RqtsError {
   }
 }
 
+/** RQ's DuplicateJobError: a job enqueued with `unique: true` whose id exists already; nothing was enqueued. */
+export class DuplicateJobError extends RqtsError {
+  /** The ids that exist already (or appear twice in one enqueueMany). */
+  readonly jobIds: string[];
+  constructor(jobIds: string[]) {
+    const list = jobIds.join(", ");
+    super(
+      `A job with id ${list} already exists, and unique: true refuses a second one; nothing was enqueued. Wait for ` +
+        `(or delete) the existing job, or give another jobId.`,
+    );
+    this.jobIds = jobIds;
+  }
+}
+
 /** An operation that makes no sense in the job's current state (e.g. cancelling a canceled job). */
 export class InvalidJobOperationError extends RqtsError {}
 

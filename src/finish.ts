@@ -20,6 +20,8 @@ export interface FinishContext {
   defaultResultTtl: number;
   /** Whether the worker is shutting down cold (a horse killed for it says so). */
   cold: boolean;
+  /** Whether a stop-job command killed `jobId`'s horse (asked once per job outcome; see command.ts). */
+  stopped?(jobId: string): boolean;
   log(level: LogLevel, message: string): void;
 }
 
@@ -31,19 +33,13 @@ export function finishOf(
   outcome: HorseOutcome,
   ctx: FinishContext,
 ): Finish {
+  const stopped = ctx.stopped?.(job.id) ?? false;
+  if (!outcome.ok && outcome.horseDied && stopped) return stoppedOf(job, queue, startedMicros, ctx);
   if (!outcome.ok && outcome.horseDied && ctx.cold) {
     outcome.excString =
       `Worker was shut down (cold) while the job ran: its work-horse was killed.\n${outcome.excString}`;
   }
-  const run = {
-    id: job.id,
-    origin: job.origin,
-    startedMicros,
-    endedMicros: nowMicros(),
-    endedSeconds: nowSeconds(),
-    worker: ctx.worker,
-    lastHeartbeat: formatMicros(startedMicros),
-  };
+  const run = runOf(job, startedMicros, ctx);
   if (outcome.ok) {
     const ttl = resultTtl(job.resultTtl, ctx.defaultResultTtl);
     ctx.log("info", `${queue}: Job OK (${job.id})`);
@@ -64,3 +60,31 @@ export function finishOf(
     fields: failureFields(outcome.excString),
   };
 }
+
+/** The fields every outcome of `job` stores. */
+function runOf(job: Job, startedMicros: number, ctx: FinishContext) {
+  return {
+    id: job.id,
+    origin: job.origin,
+    startedMicros,
+    endedMicros: nowMicros(),
+    endedSeconds: nowSeconds(),
+    worker: ctx.worker,
+    lastHeartbeat: formatMicros(startedMicros),
+  };
+}
+
+/** RQ's outcome of a job whose horse a stop-job command killed: status `stopped`, in the failed registry. */
+function stoppedOf(job: Job, queue: string, startedMicros: number, ctx: FinishContext): Finish {
+  ctx.log("warning", `${queue}: job ${job.id} stopped by user, moving job to FailedJobRegistry`);
+  return {
+    kind: "failure",
+    ...runOf(job, startedMicros, ctx),
+    failureTtl: job.failureTtl,
+    status: "stopped",
+    fields: failureFields(STOPPED_EXC_STRING),
+  };
+}
+
+/** RQ's exc_string for a stopped job (worker.py's monitor_work_horse, 1.13 and 2.x). */
+export const STOPPED_EXC_STRING = "Job stopped by user, work-horse terminated.";

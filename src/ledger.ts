@@ -5,6 +5,7 @@
 
 import { Buffer } from "node:buffer";
 import type { Connection } from "./connection.ts";
+import type { Horse } from "./horse.ts";
 import type { Job } from "./job.ts";
 import { heldKey, jobKey, registryKey } from "./keys.ts";
 import { heartbeatSeconds } from "./lua/_args.ts";
@@ -21,6 +22,8 @@ export interface RunningJob {
   job: Job;
   startedMicros: number;
   timeout: number;
+  /** The horse it runs in (a stop-job command kills it). */
+  horse?: Horse;
 }
 
 const utf8 = new TextDecoder();
@@ -52,9 +55,13 @@ export class Ledger {
     this.#outage = outage;
   }
 
+  /** Jobs taken and not given back, over the worker's life (run, running or in hand): what `maxJobs` counts. */
+  claimed = 0;
+
   /** Records jobs a dequeue took. */
   took(jobs: Dequeued[]): void {
     for (const d of jobs) this.taken.add(d.id);
+    this.claimed += jobs.length;
   }
 
   /** Records jobs taken ahead, until they start or go back. */
@@ -90,7 +97,7 @@ export class Ledger {
       })),
     );
     await this.#outage.retrying(() => this.#connection.eval(GIVE_BACK, ...args));
-    for (const d of jobs) this.taken.delete(d.id);
+    for (const d of jobs) if (this.taken.delete(d.id)) this.claimed--;
     await this.#connection.call(["SREM", this.#heldKey, ...jobs.map((d) => d.id)]).catch(() => {});
   }
 

@@ -41,6 +41,12 @@ export interface JobOptions {
   jobId?: string;
   /** Put the job at the front of the queue instead of the back. Default false. */
   atFront?: boolean;
+  /**
+   * RQ 2.x's `unique=True`: refuse the job, atomically and with a {@link DuplicateJobError}, when a job with its
+   * `jobId` exists already (in any state, until its hash is deleted or expires). Needs `jobId`; not with
+   * `dependsOn` (as RQ). Default false.
+   */
+  unique?: boolean;
   /** Shown by `rq info` and logs. Default: the call, e.g. `./jobs.ts#add(3, 4)`. */
   description?: string;
   /** Run after the job succeeds: `(job, connection, result)`. A job() function or `"module#export"`. */
@@ -63,6 +69,7 @@ export interface ParsedJobOptions {
   enqueueAtFront: boolean | undefined;
   jobId: string | undefined;
   atFront: boolean;
+  unique: boolean;
   description: string | undefined;
   successCallbackName: string | undefined;
   failureCallbackName: string | undefined;
@@ -77,6 +84,7 @@ export const JOB_OPTION_NAMES = [
   "dependsOn",
   "jobId",
   "atFront",
+  "unique",
   "description",
   "onSuccess",
   "onFailure",
@@ -216,6 +224,19 @@ export function parseJobOptions(
     throw new TypeError(`meta: received ${show(o.meta)}; expected a plain object such as { owner: "me" }.`);
   }
   const deps = parseDependencySpec(o.dependsOn);
+  if (o.unique !== undefined && typeof o.unique !== "boolean") {
+    throw new TypeError(`unique: received ${show(o.unique)}; expected true or false.`);
+  }
+  if (o.unique && o.jobId === undefined) {
+    throw new TypeError(
+      "unique: true needs a jobId (the id that must not exist yet), e.g. { jobId: 'report-42', unique: true }.",
+    );
+  }
+  if (o.unique && deps.ids.length) {
+    throw new TypeError(
+      "unique: true is not supported with dependsOn (as in RQ); enqueue the job without one of them.",
+    );
+  }
   return {
     timeout,
     resultTtl,
@@ -226,6 +247,7 @@ export function parseJobOptions(
     enqueueAtFront: deps.enqueueAtFront,
     jobId: o.jobId,
     atFront: o.atFront ?? false,
+    unique: o.unique ?? false,
     description: o.description,
     successCallbackName: o.onSuccess === undefined ? undefined : funcNameOf(o.onSuccess, "onSuccess", references),
     failureCallbackName: o.onFailure === undefined ? undefined : funcNameOf(o.onFailure, "onFailure", references),

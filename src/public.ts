@@ -1,6 +1,13 @@
 // The public API of the core, re-exported by mod.ts and the npm entry points.
 
 export {
+  sendCommand,
+  sendKillHorseCommand,
+  sendShutdownCommand,
+  sendStopJobCommand,
+  type WorkerCommand,
+} from "./command.ts";
+export {
   Connection,
   type ConnectionOption,
   type ConnectionSettings,
@@ -25,6 +32,7 @@ export {
 export * from "./defaults.ts";
 export {
   DeserializationError,
+  DuplicateJobError,
   FunctionReferenceError,
   InvalidJobDependencyError,
   InvalidJobOperationError,
@@ -52,4 +60,12 @@ export {
 export { Result, type ResultType } from "./results.ts";
 export { type Runtime } from "./runtime.ts";
 export { JSONSerializer, type Serializer } from "./serializer.ts";
-export { consoleLogger, type Logger, type LogLevel, Worker, type WorkerOptions } from "./worker.ts";
+export {
+  consoleLogger,
+  type DequeueStrategy,
+  type ExceptionHandler,
+  type Logger,
+  type LogLevel,
+  Worker,
+  type WorkerOptions,
+} from "./worker.ts";

@@ -2,11 +2,13 @@
 
 import { Connection, type ConnectionOption, Pipeline, type PipelineLike, wireArgs } from "./connection.ts";
 import { DEFAULT_JOB_TIMEOUT, DEFAULT_QUEUE_NAME } from "./defaults.ts";
+import { DuplicateJobError } from "./errors.ts";
 import { funcNameOf, type FunctionReference, type ReferenceContext } from "./func_ref.ts";
 import { fetchJobs, Job } from "./job.ts";
 import { dependenciesKey, dependentsKey, QUEUE_PREFIX, queueKey, QUEUES_KEY } from "./keys.ts";
 import { EMPTY, emptyArgs } from "./lua/empty.ts";
 import { ENQUEUE, enqueueArgs } from "./lua/enqueue.ts";
+import { duplicateIds, ENQUEUE_MANY, enqueueManyArgs } from "./lua/enqueue_many.ts";
 import { ENQUEUE_WITH_DEPENDENCIES, enqueueWithDependenciesArgs } from "./lua/enqueue_with_dependencies.ts";
 import { type JobOptions, parseDurationOption, parseJobOptions } from "./options.ts";
 import { performInProcess } from "./perform.ts";
@@ -195,10 +197,12 @@ export class Queue {
       // RQ's enqueue transaction (SADD, HSET, [EXPIRE], RPUSH) as one script: one command instead of a five-command
       // MULTI/EXEC, which is most of a client's per-enqueue cost.
       const push = this.isAsync ? (atFront ? "LPUSH" : "RPUSH") : "";
-      await this.connection.eval(
+      const unique = (jobOptions as JobOptions).unique === true;
+      const written = await this.connection.eval<number>(
         ENQUEUE,
-        ...enqueueArgs({ id: job.id, queue: this.name, push, ttl: job.ttl, mapping: job.mapping() }),
+        ...enqueueArgs({ id: job.id, queue: this.name, push, ttl: job.ttl, mapping: job.mapping(), unique }),
       );
+      if (!written) throw new DuplicateJobError([job.id]);
     }
     if (!this.isAsync && job.status === "queued") await this.#runSync(job);
     return job;
@@ -236,6 +240,7 @@ export class Queue {
       const fn = preparedFunctions.get(d) ?? d.funcName;
       return this.#createJob(fn, d.args, d.kwargs, d.options as Record<string, unknown>, refs);
     });
+    if (jobs.some((d) => d.options.unique)) return await this.#enqueueManyUnique(jobs, created, options.pipeline);
     const commands = this.#enqueueManyCommands(created, (i) => jobs[i].options.atFront ?? false);
     if (options.pipeline) {
       for (const c of commands) options.pipeline.addCommand(wireArgs(c));
@@ -255,6 +260,40 @@ export class Queue {
     // from here, where the calling module is rqts' own scheduler loop.
     const refs = { ...this.#references(), check: false };
     return this.#createJob(data.funcName, data.args, data.kwargs, data.options as Record<string, unknown>, refs);
+  }
+
+  /**
+   * enqueueMany with unique jobs: one script checks every unique id and writes the batch, atomically; a duplicate
+   * refuses it all (DuplicateJobError). In a caller's pipeline, the refusal is that command's error reply.
+   */
+  async #enqueueManyUnique(
+    jobs: readonly EnqueueData[],
+    created: Job[],
+    pipeline: PipelineLike | undefined,
+  ): Promise<Job[]> {
+    const push = (i: number) => this.isAsync ? (jobs[i].options.atFront ? "LPUSH" : "RPUSH") : "" as const;
+    const [keys, argv] = enqueueManyArgs(
+      this.name,
+      created.map((job, i) => ({
+        id: job.id,
+        push: push(i),
+        ttl: job.ttl,
+        mapping: job.mapping(),
+        unique: jobs[i].options.unique === true,
+      })),
+    );
+    if (pipeline) {
+      pipeline.addCommand(wireArgs(["EVAL", ENQUEUE_MANY.source, String(keys.length), ...keys, ...argv]));
+      return created;
+    }
+    try {
+      await this.connection.eval(ENQUEUE_MANY, keys, argv);
+    } catch (error) {
+      const ids = duplicateIds(error);
+      throw ids ? new DuplicateJobError(ids) : error;
+    }
+    if (!this.isAsync) { for (const job of created) await this.#runSync(job); }
+    return created;
   }
 
   /** A pipeline for {@link enqueueMany}: add to it, then `await pipeline.exec()` (one MULTI/EXEC). */

@@ -1,4 +1,5 @@
-// RQ's rq/results.py: the results stream `rq:results:<id>` (type 1 success, 2 failure, 3 stopped).
+// RQ's rq/results.py: the results stream `rq:results:<id>` (type 1 success, 2 failure, 3 stopped; RQ 2.x adds 4
+// retried and 5 max retries exceeded, and the execution fields of its runs).
 
 import { Buffer } from "node:buffer";
 import { deflate, inflate } from "./zlib.ts";
@@ -8,8 +9,28 @@ import { resultsKey } from "./keys.ts";
 import type { Serializer } from "./serializer.ts";
 
 /** How a run ended, as RQ's `Result.Type` numbers it on the wire. */
-export const RESULT_TYPES = { successful: "1", failed: "2", stopped: "3" } as const;
+export const RESULT_TYPES = {
+  successful: "1",
+  failed: "2",
+  stopped: "3",
+  retried: "4",
+  max_retries_exceeded: "5",
+} as const;
 export type ResultType = keyof typeof RESULT_TYPES;
+const TYPE_OF: Record<string, ResultType> = Object.fromEntries(
+  Object.entries(RESULT_TYPES).map(([name, n]) => [n, name as ResultType]),
+);
+
+/** What RQ 2.x also writes in an entry (`worker_name`, and the execution its run had); absent: empty/null. */
+export interface ResultDetails {
+  /** The worker that wrote it (RQ 2.x and rqts write it; RQ 1.13 does not: ""). */
+  workerName?: string;
+  /** RQ 2.x: the run's execution id (`rq:execution:<job>:<id>`), else null. */
+  executionId?: string | null;
+  /** RQ 2.x: when the run started and ended, else null. */
+  executionStartedAt?: Date | null;
+  executionEndedAt?: Date | null;
+}
 
 /** One entry of a job's results stream. */
 export class Result<R = unknown> {
@@ -22,14 +43,40 @@ export class Result<R = unknown> {
   readonly returnValue: R | null;
   /** The error text (RQ: the traceback) for a failed or stopped run, else `null`. */
   readonly excString: string | null;
+  /** The worker that wrote the entry; "" when not recorded (RQ 1.13). */
+  readonly workerName: string;
+  /** RQ 2.x: the id of the execution (one run of the job) this entry ends, else `null`. */
+  readonly executionId: string | null;
+  /** RQ 2.x: when that execution started, else `null`. */
+  readonly executionStartedAt: Date | null;
+  /** RQ 2.x: when that execution ended, else `null`. */
+  readonly executionEndedAt: Date | null;
 
-  constructor(id: string, type: ResultType, createdAt: Date, returnValue: R | null, excString: string | null) {
+  constructor(
+    id: string,
+    type: ResultType,
+    createdAt: Date,
+    returnValue: R | null,
+    excString: string | null,
+    details: ResultDetails = {},
+  ) {
     this.id = id;
     this.type = type;
     this.createdAt = createdAt;
     this.returnValue = returnValue;
     this.excString = excString;
+    this.workerName = details.workerName ?? "";
+    this.executionId = details.executionId ?? null;
+    this.executionStartedAt = details.executionStartedAt ?? null;
+    this.executionEndedAt = details.executionEndedAt ?? null;
   }
+}
+
+/** RQ 2.x's execution times: float seconds since the epoch (`datetime.timestamp()`); garbage reads as null. */
+function epochDate(text: string | undefined): Date | null {
+  if (!text) return null;
+  const seconds = Number(text);
+  return Number.isFinite(seconds) ? new Date(Math.round(seconds * 1000)) : null;
 }
 
 /** `XADD` fields of a success entry: `type 1` and, unless the value is null/undefined, base64(JSON). */
@@ -53,13 +100,16 @@ export function parseEntry<R>(jobId: string, entry: StreamEntry, serializer: Ser
     fields = {};
     for (let i = 0; i < entry[1].length; i += 2) fields[entry[1][i]] = entry[1][i + 1];
   } else fields = entry.message;
-  const type: ResultType = fields.type === "1" ? "successful" : fields.type === "3" ? "stopped" : "failed";
+  const type: ResultType = TYPE_OF[fields.type] ?? "failed";
   let returnValue: R | null = null;
-  if (type === "successful" && fields.return_value) {
+  if (fields.return_value) {
     try {
       returnValue = serializer.loads(Buffer.from(fields.return_value, "base64")) as R;
     } catch (error) {
-      throw new DeserializationError(jobId, "return_value", (error as Error).message, { cause: error });
+      // RQ 2.x's retry entries carry a return value of their own (its Retry): only a success's must decode.
+      if (type === "successful") {
+        throw new DeserializationError(jobId, "return_value", (error as Error).message, { cause: error });
+      }
     }
   }
   let excString: string | null = null;
@@ -71,7 +121,12 @@ export function parseEntry<R>(jobId: string, entry: StreamEntry, serializer: Ser
       excString = raw.toString("utf8");
     }
   }
-  return new Result<R>(id, type, new Date(Number(id.split("-")[0])), returnValue, excString);
+  return new Result<R>(id, type, new Date(Number(id.split("-")[0])), returnValue, excString, {
+    workerName: fields.worker_name ?? "",
+    executionId: fields.execution_id || null,
+    executionStartedAt: epochDate(fields.execution_started_at),
+    executionEndedAt: epochDate(fields.execution_ended_at),
+  });
 }
 
 /** `XREVRANGE rq:results:<id> + - COUNT 1`: the latest result, or `null`. */

@@ -38,6 +38,12 @@ export interface SlotHost extends BatchContext {
   suspended(): Promise<void>;
   /** Work goes on (no longer suspended). */
   resumed(): void;
+  /** Whether the worker has a `maxJobs` (then {@link jobBudget} and {@link reserved} are kept). */
+  readonly limitJobs: boolean;
+  /** How many more jobs this worker may take (its `maxJobs` left; Infinity: no limit). */
+  jobBudget(): number;
+  /** Jobs being taken right now (dequeues in flight), which the budget already counts. */
+  reserved: number;
 }
 
 /** A loop step's verdict: go round again, or end the slot. */
@@ -92,6 +98,7 @@ export class Slot {
       return "next";
     }
     if (this.#fetched) this.#fetched = false;
+    else if (this.#host.limitJobs && this.#host.jobBudget() <= 0) return await this.#budgetSpent();
     else await this.#take();
     const next = this.#next;
     this.#setHungry(!next || next === "suspended");
@@ -109,6 +116,18 @@ export class Slot {
     }
     await this.#run(this.#horse!, next);
     return "next";
+  }
+
+  /**
+   * The worker's maxJobs are all taken (run, running or in hand elsewhere): stores the outcomes left and looks again
+   * shortly (a job given back frees its place; the worker stops once the last one is done).
+   */
+  async #budgetSpent(): Promise<Step> {
+    this.#next = null;
+    this.#setHungry(true);
+    await Promise.all(this.#finishes.splice(0).map((f) => this.#host.store(f)));
+    await sleep(100);
+    return this.#host.stopping() ? "stop" : "next";
   }
 
   /** Whether the slot's horse can take more jobs (alive, below its job limit). */
@@ -140,15 +159,21 @@ export class Slot {
   /** Stores the last outcomes and takes the next jobs into `#next` (called when no dequeue took them already). */
   async #take(): Promise<void> {
     const host = this.#host;
+    // (Not under maxJobs: the wait may take two jobs, where the budget reserves one.)
     if (
       this.#woke && !this.#burst && this.#finishes.length === 1 && host.concurrency === 1 &&
-      host.dequeuer.takesInWait
+      host.dequeuer.takesInWait && !host.limitJobs
     ) await this.#storeAndWait();
     if (!this.#fetched) {
       // The last outcome goes with the dequeue; any others in the same write.
       const last = this.#finishes.pop();
       const d = host.dequeuer;
-      [this.#next] = await Promise.all([d.finishAndDequeue(last), ...this.#finishes.map((f) => d.store(f))]);
+      host.reserved++;
+      try {
+        [this.#next] = await Promise.all([d.finishAndDequeue(last), ...this.#finishes.map((f) => d.store(f))]);
+      } finally {
+        host.reserved--;
+      }
       this.#finishes = [];
       this.#woke = false;
     }
@@ -176,7 +201,15 @@ export class Slot {
   /** No job: waits for work (in burst mode, or when stopping, the slot ends). */
   async #idle(): Promise<Step> {
     if (this.#burst || this.#host.stopping()) return "stop";
-    const woken = await this.#host.dequeuer.waitForWork();
+    const host = this.#host;
+    if (host.limitJobs && host.jobBudget() <= 0) return await this.#budgetSpent();
+    host.reserved++;
+    let woken;
+    try {
+      woken = await host.dequeuer.waitForWork();
+    } finally {
+      host.reserved--;
+    }
     this.#woke = !woken.more;
     // Claimed before anything else: jobs the wait took are this slot's to run (or give back, when stopping).
     if (woken.jobs) {
@@ -268,7 +301,8 @@ export class Slot {
    */
   #aheadCount(horse: Horse, n: number): number {
     if (this.#host.hungry !== 0 || this.#woke) return 0;
-    const take = this.#slowestMs < BATCH_JOB_MS ? BATCH_MAX : 1;
+    let take = this.#slowestMs < BATCH_JOB_MS ? BATCH_MAX : 1;
+    if (this.#host.limitJobs) take = Math.max(0, Math.min(take, this.#host.jobBudget()));
     const max = this.#host.maxJobsPerHorse;
     if (!max) return take;
     const room = max - horse.jobsRun - n; // left in this horse after these jobs
@@ -277,10 +311,15 @@ export class Slot {
 
   /** Stores the first outcome and takes `take` jobs ahead, recorded as held; `started` leaves the held set. */
   #takeAhead(take: number, started: string): Promise<Taken> {
-    const ledger = this.#host.ledger;
-    return this.#host.dequeuer.finishAndDequeue(this.#finishes[0], true, started, take).then((taken) => {
-      if (taken && taken !== "suspended") ledger.hold(taken);
+    const host = this.#host;
+    host.reserved += take;
+    return host.dequeuer.finishAndDequeue(this.#finishes[0], true, started, take).then((taken) => {
+      host.reserved -= take;
+      if (taken && taken !== "suspended") host.ledger.hold(taken);
       return taken;
+    }, (error) => {
+      host.reserved -= take;
+      throw error;
     });
   }
 

@@ -24,6 +24,7 @@ export interface RedisClient {
   destroy(): void;
   on(event: "error", listener: (error: Error) => void): unknown;
   on(event: "reconnecting", listener: () => void): unknown;
+  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<void>;
 }
 
 /** TLS options for `rediss://` URLs, as Node's `tls.connect()` takes them (PEM strings). */
@@ -104,7 +105,7 @@ const immediate = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** Where a NodeRedisTransport's client comes from. */
 type Source =
   | { client: RedisClient }
-  | { url: string; tls?: TlsSettings }
+  | { url: string; tls?: TlsSettings; reconnect?: boolean }
   | { parent: NodeRedisTransport };
 
 /**
@@ -161,6 +162,7 @@ export class NodeRedisTransport implements Transport {
     const source = this.#source;
     if (!this.#client && "url" in source) {
       const tls = source.tls;
+      const reconnect = source.reconnect !== false;
       this.#client = createClient({
         url: source.url,
         // A command sent while Redis is away fails at once (a not-sent error) instead of queueing for ever.
@@ -169,8 +171,9 @@ export class NodeRedisTransport implements Transport {
           ...(tls ? { tls: true, ...tls } : {}),
           connectTimeout: 5000,
           // The first connection fails fast with a clear error; once connected, reconnect with backoff.
+          // (`reconnect: false`: never; its owner opens a new one when it wants.)
           reconnectStrategy: (retries: number, cause: Error) =>
-            this.#connectedOnce ? Math.min(50 * 2 ** Math.min(retries, 6), 2000) : cause,
+            this.#connectedOnce && reconnect ? Math.min(50 * 2 ** Math.min(retries, 6), 2000) : cause,
         },
       }) as unknown as RedisClient;
       this.#client.on("error", () => {/* surfaced through the failing command instead */});
@@ -236,8 +239,24 @@ export class NodeRedisTransport implements Transport {
     await immediate();
   }
 
+  /** Whether the connection is up now (a subscriber that lost it, and does not reconnect, is not). */
+  get isReady(): boolean {
+    return !!this.#client?.isReady;
+  }
+
   duplicate(): NodeRedisTransport {
     return new NodeRedisTransport({ parent: this });
+  }
+
+  /**
+   * Subscribes this transport's own client (a URL's or a duplicate; never a caller's) to `channel`: node-redis puts
+   * the connection in subscriber mode (and subscribes again after a reconnect, when it reconnects). {@link destroy}
+   * ends the subscription.
+   */
+  async subscribe(channel: string, listener: (message: string) => void): Promise<void> {
+    if (!this.#owned) throw new TypeError("subscribe: a caller's client cannot be put in subscriber mode.");
+    await this.connect();
+    await this.#client!.subscribe(channel, (message) => listener(message)).then(undefined, rethrow);
   }
 
   async close(): Promise<void> {

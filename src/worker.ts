@@ -1,6 +1,7 @@
 // RQ's rq/worker.py: a process that takes jobs off its queues in priority order and runs each one in a horse
 // process under its timeout, registered so that `rq info` lists it, and storing outcomes exactly as RQ does.
 
+import { type CommandListener, type CommandTarget, listenForCommands } from "./command.ts";
 import { Connection, type TlsSettings } from "./connection.ts";
 import { DEFAULT_REDIS_URL, RQ_VERSION } from "./defaults.ts";
 import { Dequeuer } from "./dequeuer.ts";
@@ -9,6 +10,7 @@ import { workerKey, workerKeys } from "./keys.ts";
 import { Ledger } from "./ledger.ts";
 import { cleanRegistries } from "./maintenance.ts";
 import { OutageGuard } from "./outage.ts";
+import type { Job } from "./job.ts";
 import type { Queue } from "./queue.ts";
 import { getRuntime, type Runtime } from "./runtime.ts";
 import { JSONSerializer, type Serializer } from "./serializer.ts";
@@ -19,15 +21,14 @@ import {
   type CheckedWorkerOptions,
   checkWorkerOptions,
   consoleLogger,
+  type DequeueStrategy,
+  type ExceptionHandler,
   type Logger,
   type LogLevel,
   type WorkerOptions,
 } from "./worker_options.ts";
 
-export { consoleLogger, type Logger, type LogLevel, type WorkerOptions };
-
-/** Registry maintenance interval, seconds (RQ's). */
-const MAINTENANCE_INTERVAL = 600;
+export { consoleLogger, type DequeueStrategy, type ExceptionHandler, type Logger, type LogLevel, type WorkerOptions };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -62,7 +63,13 @@ export class Worker {
   #stopping = false;
   #cold = false;
   #suspendedLogged = false;
+  /** When every slot was last found without a job (0: busy), for maxIdleTime. */
+  #idleSince = 0;
   readonly #horses = new Set<Horse>();
+  /** The subscription to rq:pubsub:<name>, while work() runs. */
+  #commands: CommandListener | undefined;
+  /** Jobs a stop-job command killed the horse of, until their outcome is made (see finish.ts). */
+  readonly #stoppedJobs = new Set<string>();
   /** Outages of Redis, retries, and the reconcile gate that dequeues pass (see outage.ts). */
   readonly #outage: OutageGuard;
   /** The jobs in hand: running, taken ahead, taken at all (see ledger.ts). */
@@ -94,7 +101,8 @@ export class Worker {
     this.concurrency = checked.concurrency;
     this.maxJobsPerHorse = checked.maxJobsPerHorse;
     this.jobRoot = options.jobRoot ?? this.#runtime.cwd();
-    this.#logger = options.logger ?? consoleLogger(options.logLevel ?? "info");
+    this.#logger = options.logger ??
+      consoleLogger(options.logLevel ?? "info", { format: options.logFormat, dateFormat: options.dateFormat });
     this.#redisUrl = this.connection.url ?? this.#runtime.env("REDIS_URL") ?? DEFAULT_REDIS_URL;
     const log = (level: LogLevel, message: string) => this.#log(level, message);
     this.#outage = new OutageGuard({
@@ -112,6 +120,7 @@ export class Worker {
       workerName: this.name,
       queueNames: this.queueNames,
       workerTtl: this.#workerTtl(),
+      dequeueStrategy: checked.dequeueStrategy,
       stopping: () => this.#stopping,
       log,
     });
@@ -134,15 +143,16 @@ export class Worker {
     const unsubscribe = this.#options.handleSignals ?? true ? this.#handleSignals() : [];
     try {
       await this.#registration.birth();
+      this.#commands = listenForCommands(this.connection, this.name, this.#commandTarget());
       this.#log(
         "info",
         `Worker ${this.key} started with PID ${this.#runtime.pid()}, version ${RQ_VERSION} (rqts on ${this.#runtime.name} ${this.#runtime.version})`,
       );
       this.#log("info", `*** Listening on ${this.queueNames.join(", ")}...`);
       await this.#maintenance();
-      const stopTimers = this.#startTimers();
+      const host = this.#slotHost();
+      const stopTimers = this.#startTimers(host);
       try {
-        const host = this.#slotHost();
         const slots = Array.from({ length: this.concurrency }, () => new Slot(host, options.burst ?? false));
         await Promise.all(slots.map((slot) => slot.run()));
       } finally {
@@ -151,6 +161,7 @@ export class Worker {
       this.#log("info", `Worker ${this.name}: done, quitting`);
     } finally {
       for (const u of unsubscribe) u();
+      await this.#commands?.stop();
       await Promise.allSettled([...this.#horses].map((h) => h.dispose()));
       // A dequeue whose reply was lost (Redis went away under it) may have left a job started: give it back first.
       if (this.#outage.needReconcile) await this.#outage.reconcile().catch(() => {});
@@ -171,33 +182,63 @@ export class Worker {
 
   /** SIGINT and SIGTERM: a warm shut down, then (again) a cold one, as RQ's. Gives the unsubscribe functions. */
   #handleSignals(): (() => void)[] {
-    const onSignal = (sig: string) => () => {
-      if (!this.#stopping) {
-        this.#log(
-          "warning",
-          `Warm shut down requested (${sig}): finishing running jobs, press Ctrl+C again to kill them`,
-        );
-        this.stop();
-      } else {
-        this.#log("warning", `Cold shut down (${sig}): killing horses`);
-        this.stop({ cold: true });
-      }
+    return (["SIGINT", "SIGTERM"] as const).map((sig) => this.#runtime.onSignal(sig, () => this.#shutDown(sig)));
+  }
+
+  /** A shut down asked for (by a signal, or RQ's shutdown command): warm, then (again) cold. */
+  #shutDown(why: string): void {
+    if (!this.#stopping) {
+      this.#log(
+        "warning",
+        `Warm shut down requested (${why}): finishing running jobs, press Ctrl+C again to kill them`,
+      );
+      this.stop();
+    } else {
+      this.#log("warning", `Cold shut down (${why}): killing horses`);
+      this.stop({ cold: true });
+    }
+  }
+
+  /** What RQ's worker commands (shutdown, kill-horse, stop-job over rq:pubsub:<name>) do here (see command.ts). */
+  #commandTarget(): CommandTarget {
+    return {
+      shutdown: () => this.#shutDown("shutdown command"),
+      killHorse: () => {
+        const busy = new Set([...this.#ledger.running.values()].map((r) => r.horse));
+        if (!busy.size) this.#log("info", "Worker is not working, kill horse command ignored");
+        for (const horse of busy) {
+          this.#log("info", `Killing horse ${horse?.pid}...`);
+          void horse?.kill();
+        }
+      },
+      stopJob: (jobId) => {
+        const horse = this.#ledger.running.get(jobId)?.horse;
+        // A job in hand that has not started (taken ahead, or later in its batch) is stopped as it starts.
+        if (!horse && !this.#ledger.taken.has(jobId)) return false;
+        // Only the job's own horse dies: the jobs after it in its batch never started and go back to their queue, and
+        // jobs the slot took ahead run in its next horse (as after any horse death).
+        this.#stoppedJobs.add(jobId);
+        void horse?.kill();
+        return true;
+      },
+      log: (level, message) => this.#log(level, message),
     };
-    return (["SIGINT", "SIGTERM"] as const).map((sig) => this.#runtime.onSignal(sig, onSignal(sig)));
   }
 
   /** The heartbeat, maintenance, liveness and recovery timers; gives the function that stops them. */
-  #startTimers(): () => void {
+  #startTimers(host: SlotHost): () => void {
     const livenessMs = this.#checked.livenessTtl * 1000;
     const timers = [
       setInterval(
         () => void this.#heartbeat().catch(() => {}),
         Math.min(this.#checked.jobMonitoringInterval, 30) * 1000,
       ),
-      setInterval(() => void this.#maintenance().catch(() => {}), MAINTENANCE_INTERVAL * 1000),
+      setInterval(() => void this.#maintenance().catch(() => {}), this.#checked.maintenanceInterval * 1000),
       setInterval(() => void this.#refreshLiveness(), livenessMs / 3),
       setInterval(() => void this.#recoverDeadWorkers().catch(() => {}), livenessMs),
     ];
+    const idle = this.#checked.maxIdleTime * 1000;
+    if (idle) timers.push(setInterval(() => this.#quitIfIdle(host), Math.min(idle / 4, 1000)));
     return () => timers.forEach(clearInterval);
   }
 
@@ -205,7 +246,7 @@ export class Worker {
   #slotHost(): SlotHost {
     // deno-lint-ignore no-this-alias -- the host's getters read the worker's private state
     const worker = this;
-    return {
+    const host: SlotHost = {
       dequeuer: this.#dequeuer,
       ledger: this.#ledger,
       connection: this.connection,
@@ -222,9 +263,15 @@ export class Worker {
         return worker.#registration.livenessOverdue;
       },
       stopping: () => this.#stopping,
+      stopped: (jobId) => this.#stoppedJobs.delete(jobId),
+      stopRequested: (jobId) => this.#stoppedJobs.has(jobId),
       refreshLiveness: () => this.#refreshLiveness(),
       store: (finish) => this.#dequeuer.store(finish),
-      jobDone: () => void this.jobsDone++,
+      jobDone: () => this.#jobDone(),
+      failed: (job, excString) => void this.#handleException(job, excString),
+      limitJobs: this.#checked.maxJobs > 0,
+      jobBudget: () => this.#checked.maxJobs ? this.#checked.maxJobs - this.#ledger.claimed - host.reserved : Infinity,
+      reserved: 0,
       spawnHorse: () => this.#spawnHorse(),
       retire: (horse) => this.#retire(horse),
       suspended: () => this.#suspended(),
@@ -237,6 +284,42 @@ export class Worker {
       }),
       log: (level, message) => this.#log(level, message),
     };
+    return host;
+  }
+
+  /** A job ended: counted; with `maxJobs`, the worker stops (warm) once it has run that many, as RQ's. */
+  #jobDone(): void {
+    this.jobsDone++;
+    const max = this.#checked.maxJobs;
+    if (max && this.jobsDone >= max && !this.#stopping) {
+      this.#log("info", `Worker ${this.name}: finished executing ${this.jobsDone} jobs, quitting`);
+      this.stop();
+    }
+  }
+
+  /** With `maxIdleTime`: stops the worker once no slot has had a job for that long, as RQ's. */
+  #quitIfIdle(host: SlotHost): void {
+    const idle = host.hungry === this.concurrency && this.#ledger.taken.size === 0;
+    if (!idle || this.#stopping) {
+      this.#idleSince = 0;
+      return;
+    }
+    this.#idleSince ||= Date.now();
+    if (Date.now() - this.#idleSince >= this.#checked.maxIdleTime * 1000) {
+      this.#log("info", `Worker ${this.name}: idle for ${this.#checked.maxIdleTime} seconds, quitting`);
+      this.stop();
+    }
+  }
+
+  /** RQ's handle_exception: the exception handlers in order, until one returns false; one that throws is logged. */
+  async #handleException(job: Job, excString: string): Promise<void> {
+    for (const handler of this.#options.exceptionHandlers ?? []) {
+      try {
+        if (await handler(job, excString) === false) break;
+      } catch (error) {
+        this.#log("error", `Exception handler ${handler.name || "(anonymous)"} failed: ${(error as Error)?.message}`);
+      }
+    }
   }
 
   /** TLS options of a caller's node-redis client (`socket: { tls: true, ca }`), for the horses. */
@@ -271,6 +354,7 @@ export class Worker {
         if (!this.#stopping) this.#ledger.epoch++;
       });
       this.#outage.up();
+      this.#commands?.check();
       if (lapsed && !this.#stopping) await this.#registration.rejoin();
     } catch (error) {
       if (this.#outage.transient(error)) this.#outage.down(error);

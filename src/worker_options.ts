@@ -5,9 +5,11 @@ import type { ConnectionOption } from "./connection.ts";
 import {
   DEFAULT_JOB_MONITORING_INTERVAL,
   DEFAULT_LIVENESS_TTL,
+  DEFAULT_MAINTENANCE_INTERVAL,
   DEFAULT_RESULT_TTL,
   DEFAULT_WORKER_TTL,
 } from "./defaults.ts";
+import type { Job } from "./job.ts";
 import type { Serializer } from "./serializer.ts";
 
 /** Log levels, as RQ's `--logging_level`. */
@@ -19,18 +21,72 @@ export interface Logger {
   log(level: LogLevel, message: string): void;
 }
 
-/** RQ's log format: `HH:MM:SS message`, warnings and errors on stderr. */
-export function consoleLogger(level: LogLevel = "info"): Logger {
+/** RQ's default log format and date format (rq/defaults.py: DEFAULT_LOGGING_FORMAT, DEFAULT_LOGGING_DATE_FORMAT). */
+export const DEFAULT_LOG_FORMAT = "%(asctime)s %(message)s";
+export const DEFAULT_DATE_FORMAT = "%H:%M:%S";
+const LEVEL_NAMES: Record<LogLevel, string> = { debug: "DEBUG", info: "INFO", warning: "WARNING", error: "ERROR" };
+
+/** Python's strftime for the directives log dates use (%Y %m %d %H %M %S %f %z %%), in local time as Python's logging. */
+function strftime(format: string, d: Date): string {
+  const two = (n: number) => String(n).padStart(2, "0");
+  const offset = -d.getTimezoneOffset();
+  const codes: Record<string, string> = {
+    Y: String(d.getFullYear()),
+    m: two(d.getMonth() + 1),
+    d: two(d.getDate()),
+    H: two(d.getHours()),
+    M: two(d.getMinutes()),
+    S: two(d.getSeconds()),
+    f: String(d.getMilliseconds() * 1000).padStart(6, "0"),
+    z: `${offset < 0 ? "-" : "+"}${two(Math.floor(Math.abs(offset) / 60))}${two(Math.abs(offset) % 60)}`,
+    "%": "%",
+  };
+  return format.replace(/%([YmdHMSfz%])/g, (_, c: string) => codes[c]);
+}
+
+/**
+ * RQ's console logging (`rq worker --logging_level/--log-format/--date-format`): lines in Python logging's `format`
+ * (`%(asctime)s`, `%(message)s`, `%(levelname)s`, `%(name)s`), dates in `dateFormat` (strftime's
+ * %Y %m %d %H %M %S %f %z); warnings and errors on stderr.
+ */
+export function consoleLogger(
+  level: LogLevel = "info",
+  options: { format?: string; dateFormat?: string } = {},
+): Logger {
   const min = LEVELS[level];
+  const format = options.format ?? DEFAULT_LOG_FORMAT;
+  const dateFormat = options.dateFormat ?? DEFAULT_DATE_FORMAT;
+  const plain = format === DEFAULT_LOG_FORMAT && dateFormat === DEFAULT_DATE_FORMAT;
   return {
     log(l, message) {
       if (LEVELS[l] < min) return;
-      const line = `${new Date().toTimeString().slice(0, 8)} ${message}`;
+      const line = plain ? `${new Date().toTimeString().slice(0, 8)} ${message}` : format.replace(
+        /%\((asctime|message|levelname|name)\)s/g,
+        (_, key: string) =>
+          key === "asctime"
+            ? strftime(dateFormat, new Date())
+            : key === "message"
+            ? message
+            : key === "levelname"
+            ? LEVEL_NAMES[l]
+            : "rq.worker",
+      );
       if (LEVELS[l] >= LEVELS.warning) console.error(line);
       else console.log(line);
     },
   };
 }
+
+/** RQ 2.x's dequeue strategies: queue order as given, rotated after each job (round_robin), or shuffled. */
+export type DequeueStrategy = "default" | "round_robin" | "random";
+const DEQUEUE_STRATEGIES: readonly DequeueStrategy[] = ["default", "round_robin", "random"];
+
+/**
+ * RQ's exception handlers: called in the worker process, in order, for each job that fails (its error text, RQ's
+ * traceback), after its failure is stored; one that returns `false` ends the chain (as RQ's). A handler that throws is
+ * logged, and the chain goes on.
+ */
+export type ExceptionHandler = (job: Job, excString: string) => unknown;
 
 /** Options of `new Worker()`. */
 export interface WorkerOptions {
@@ -63,7 +119,21 @@ export interface WorkerOptions {
   serializer?: Serializer;
   /** Default "info". */
   logLevel?: LogLevel;
+  /** Python logging format of the console logger's lines (RQ's `--log-format`). Default `%(asctime)s %(message)s`. */
+  logFormat?: string;
+  /** strftime format of `%(asctime)s` (RQ's `--date-format`). Default `%H:%M:%S`. */
+  dateFormat?: string;
   logger?: Logger;
+  /** RQ's `max_jobs`: the worker stops (warm) once it has run this many jobs. Default: no limit. */
+  maxJobs?: number;
+  /** RQ's `max_idle_time`: the worker stops once it has had no job for this many seconds. Default: no limit. */
+  maxIdleTime?: number;
+  /** RQ 2.x's `dequeue_strategy`: `default` (the order given), `round_robin` or `random`. Default "default". */
+  dequeueStrategy?: DequeueStrategy;
+  /** RQ's `exception_handlers` (see {@link ExceptionHandler}). Default: none. */
+  exceptionHandlers?: ExceptionHandler[];
+  /** Seconds between registry maintenance runs (RQ's `maintenance_interval`). Default 600. */
+  maintenanceInterval?: number;
   /** Install SIGINT/SIGTERM handlers during `work()` (warm, then cold shutdown). Default true. */
   handleSignals?: boolean;
 }
@@ -76,6 +146,12 @@ export interface CheckedWorkerOptions {
   workerTtl: number;
   jobMonitoringInterval: number;
   defaultResultTtl: number;
+  /** 0: no limit. */
+  maxJobs: number;
+  /** Seconds; 0: no limit. */
+  maxIdleTime: number;
+  dequeueStrategy: DequeueStrategy;
+  maintenanceInterval: number;
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warning", "error"];
@@ -139,7 +215,32 @@ export function checkWorkerOptions(options: WorkerOptions): CheckedWorkerOptions
       (n) => int(n) && n >= -1,
       `whole seconds >= 0, or -1 to keep results forever (default ${DEFAULT_RESULT_TTL})`,
     ),
+    maxJobs: numberOption("maxJobs", options.maxJobs, 0, (n) => int(n) && n >= 1, "an integer >= 1 (jobs)"),
+    maxIdleTime: numberOption("maxIdleTime", options.maxIdleTime, 0, (n) => n > 0, "seconds > 0"),
+    dequeueStrategy: options.dequeueStrategy ?? "default",
+    maintenanceInterval: numberOption(
+      "maintenanceInterval",
+      options.maintenanceInterval,
+      DEFAULT_MAINTENANCE_INTERVAL,
+      (n) => n > 0,
+      `seconds > 0 (default ${DEFAULT_MAINTENANCE_INTERVAL})`,
+    ),
   };
+  if (!DEQUEUE_STRATEGIES.includes(checked.dequeueStrategy)) {
+    throw new TypeError(
+      `dequeueStrategy: received ${String(checked.dequeueStrategy)}; expected ${DEQUEUE_STRATEGIES.join(", ")}.`,
+    );
+  }
+  const handlers = options.exceptionHandlers;
+  if (handlers !== undefined && (!Array.isArray(handlers) || handlers.some((h) => typeof h !== "function"))) {
+    throw new TypeError(`exceptionHandlers: expected an array of functions (job, excString) => boolean | void.`);
+  }
+  for (const name of ["logFormat", "dateFormat"] as const) {
+    const v = options[name];
+    if (v !== undefined && (typeof v !== "string" || v === "")) {
+      throw new TypeError(`${name}: received ${JSON.stringify(v)}; expected a non-empty format string.`);
+    }
+  }
   numberOption("horseMaxHeapMb", options.horseMaxHeapMb, 0, (n) => int(n) && n >= 1, "an integer number of MiB >= 1");
   if (options.name !== undefined && (typeof options.name !== "string" || options.name === "")) {
     throw new TypeError(`name: received ${JSON.stringify(options.name)}; expected a non-empty string.`);

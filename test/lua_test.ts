@@ -23,6 +23,7 @@ import { CRON_ENQUEUE, cronEnqueueArgs } from "../src/lua/cron_enqueue.ts";
 import { DEQUEUE, dequeueArgs, dequeueTarget } from "../src/lua/dequeue.ts";
 import { EMPTY, emptyArgs } from "../src/lua/empty.ts";
 import { ENQUEUE, enqueueArgs } from "../src/lua/enqueue.ts";
+import { ENQUEUE_MANY, enqueueManyArgs } from "../src/lua/enqueue_many.ts";
 import { ENQUEUE_WITH_DEPENDENCIES, enqueueWithDependenciesArgs } from "../src/lua/enqueue_with_dependencies.ts";
 import { FINISH_FAILURE, finishFailureArgs } from "../src/lua/finish_failure.ts";
 import { finishFailureAndDequeueArgs } from "../src/lua/finish_failure_and_dequeue.ts";
@@ -124,6 +125,15 @@ const CALLS: { module: string; args: ScriptArgs; optional?: boolean; keys?: numb
     argv: 2,
   },
   { module: "enqueue", args: enqueueArgs({ id: "1", queue: "a", push: "", ttl: null, mapping: ["f", "v"] }), argv: 2 },
+  {
+    module: "enqueue_many",
+    args: enqueueManyArgs("a", [
+      { id: "1", push: "RPUSH", ttl: 60, mapping: ["f", "v"], unique: true },
+      { id: "2", push: "", ttl: null, mapping: ["f", "v", "g", "w"] },
+    ]),
+    keys: 6,
+    argv: 7 + 9,
+  },
   {
     module: "enqueue_with_dependencies",
     args: enqueueWithDependenciesArgs({
@@ -339,6 +349,18 @@ test("src/lua/: every script, run through its builder, touches only its declared
     assert.deepEqual(await tick(9_000), [0, "10000"], "an earlier tick");
     assert.deepEqual(await tick(11_000, 2000), [0, "10000"], "within an interval entry's gap");
     assert.deepEqual(await tick(12_000, 2000), [1, "12000"]);
+
+    // A unique batch declares every job's keys.
+    const qc = uniqueName("lua-c");
+    const many = (unique: boolean) =>
+      enqueueManyArgs(qc, [
+        { id: `${qc}-1`, push: "RPUSH", ttl: 600, mapping: mapping(qc), unique },
+        { id: id(), push: "LPUSH", ttl: null, mapping: mapping(qc) },
+      ]);
+    assert.equal(await as.eval(ENQUEUE_MANY, many(true)), 1);
+    await assert.rejects(as.eval(ENQUEUE_MANY, many(true)), /DUPLICATE/);
+    assert.equal(await raw.call(["LLEN", `rq:queue:${qc}`]), 2);
+    await raw.call(["DEL", `rq:queue:${qc}`, `rq:job:${qc}-1`]);
 
     // And the check bites: a key neither declared nor allowed (here the popped job's hash) is refused.
     await as.eval(ENQUEUE, enqueueArgs({ id: id(), queue: qb, push: "RPUSH", ttl: null, mapping: mapping(qb) }));

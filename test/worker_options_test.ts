@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "./_harness.ts";
 import { Worker, type WorkerOptions } from "../mod.ts";
-import { checkWorkerOptions } from "../src/worker_options.ts";
+import { checkWorkerOptions, consoleLogger } from "../src/worker_options.ts";
 
 test("new Worker() refuses each bad option by name before connecting, saying what it takes", () => {
   // An unreachable URL: a worker that got as far as connecting would fail differently (and later).
@@ -32,6 +32,26 @@ test("new Worker() refuses each bad option by name before connecting, saying wha
     [{ logLevel: "loud" as "info" }, /^logLevel: received loud; expected debug, info, warning, error\.$/, TypeError],
     [{ jobRoot: "" }, /^jobRoot: received ; expected a directory path\.$/, TypeError],
     [{ horsePermissions: "--allow-all" as unknown as string[] }, /^horsePermissions: expected an array/, TypeError],
+    [{ maxJobs: 0 }, /^maxJobs: received 0; expected an integer >= 1 \(jobs\)\.$/, RangeError],
+    [{ maxJobs: 2.5 }, /^maxJobs: received 2\.5/, RangeError],
+    [{ maxIdleTime: 0 }, /^maxIdleTime: received 0; expected seconds > 0\.$/, RangeError],
+    [
+      { maintenanceInterval: -1 },
+      /^maintenanceInterval: received -1; expected seconds > 0 \(default 600\)\.$/,
+      RangeError,
+    ],
+    [
+      { dequeueStrategy: "fifo" as "default" },
+      /^dequeueStrategy: received fifo; expected default, round_robin, random\.$/,
+      TypeError,
+    ],
+    [
+      { exceptionHandlers: ["module#fn"] as unknown as [] },
+      /^exceptionHandlers: expected an array of functions/,
+      TypeError,
+    ],
+    [{ logFormat: "" }, /^logFormat: received ""; expected a non-empty format string\.$/, TypeError],
+    [{ dateFormat: 5 as unknown as string }, /^dateFormat: received 5/, TypeError],
   ];
   for (const [options, message, type] of cases) {
     assert.throws(() => new Worker(["q"], { connection, ...options }), (error: Error) => {
@@ -50,8 +70,34 @@ test("checkWorkerOptions() fills in RQ's defaults and keeps good values as given
     workerTtl: 420,
     jobMonitoringInterval: 30,
     defaultResultTtl: 500,
+    maxJobs: 0,
+    maxIdleTime: 0,
+    dequeueStrategy: "default",
+    maintenanceInterval: 600,
   });
   const given = { concurrency: 4, maxJobsPerHorse: 1, livenessTtl: 2.5, workerTtl: 60, jobMonitoringInterval: 0.5 };
-  assert.deepEqual(checkWorkerOptions({ ...given, defaultResultTtl: -1 }), { ...given, defaultResultTtl: -1 });
+  const rq = { maxJobs: 10, maxIdleTime: 2.5, dequeueStrategy: "round_robin" as const, maintenanceInterval: 60 };
+  assert.deepEqual(checkWorkerOptions({ ...given, ...rq, defaultResultTtl: -1 }), {
+    ...given,
+    ...rq,
+    defaultResultTtl: -1,
+  });
   assert.equal(checkWorkerOptions({ defaultResultTtl: 0 }).defaultResultTtl, 0, "0: results not kept");
+});
+
+test("consoleLogger() writes RQ's default format, or a Python logging format with a strftime date format", () => {
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (line: string) => void lines.push(line);
+  try {
+    consoleLogger("info").log("info", "plain");
+    consoleLogger("debug", { format: "%(levelname)s|%(name)s|%(asctime)s|%(message)s", dateFormat: "%Y-%m-%d %%" })
+      .log("debug", "formatted");
+    consoleLogger("warning", { format: "%(message)s" }).log("info", "below the level");
+  } finally {
+    console.log = log;
+  }
+  assert.equal(lines.length, 2, lines.join("\n"));
+  assert.match(lines[0], /^\d\d:\d\d:\d\d plain$/);
+  assert.match(lines[1], /^DEBUG\|rq\.worker\|\d{4}-\d\d-\d\d %\|formatted$/);
 });

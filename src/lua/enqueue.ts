@@ -10,9 +10,10 @@
 // ARGV[1]    id
 // ARGV[2]    push                          'RPUSH', 'LPUSH', or '' for none (isAsync: false)
 // ARGV[3]    ttl                           seconds; '' = none
-// ARGV[4..]  mapping                       the job hash's field/value pairs
+// ARGV[4]    unique                        '1': write nothing when the job hash exists (RQ 2.x's unique=True)
+// ARGV[5..]  mapping                       the job hash's field/value pairs
 // Built in the script: nothing.
-// Returns 1.
+// Returns 1, or 0 when unique refused it.
 
 import { type RedisArg, Script } from "../connection.ts";
 import { dependenciesKey, dependentsKey, jobKey, queueKey, QUEUES_KEY } from "../keys.ts";
@@ -23,9 +24,10 @@ export const ENQUEUE = new Script(compose(
   `
 local id, push, ttl = ARGV[1], ARGV[2], ARGV[3]
 local key = KEYS[3]
+if ARGV[4] == '1' and redis.call('EXISTS', key) == 1 then return 0 end
 redis.call('SADD', KEYS[1], KEYS[2])
 redis.call('HSET', key, 'status', 'queued')
-redis.call('HSET', key, unpack(ARGV, 4))
+redis.call('HSET', key, unpack(ARGV, 5))
 if ttl ~= '' then cleanup({ job = key, dependents = KEYS[4], dependencies = KEYS[5] }, tonumber(ttl)) end
 if push ~= '' then redis.call(push, KEYS[2], id) end
 return 1
@@ -42,11 +44,13 @@ export interface Enqueue {
   ttl: number | null;
   /** The job hash's field/value pairs. */
   mapping: RedisArg[];
+  /** Refuse (write nothing, return 0) when the job hash exists. Default false. */
+  unique?: boolean;
 }
 
 /** ENQUEUE's KEYS and ARGV. */
 export function enqueueArgs(e: Enqueue): ScriptArgs {
   const keys = [QUEUES_KEY, queueKey(e.queue), jobKey(e.id)];
   if (e.ttl) keys.push(dependentsKey(e.id), dependenciesKey(e.id));
-  return [keys, [e.id, e.push, e.ttl ? String(e.ttl) : "", ...e.mapping]];
+  return [keys, [e.id, e.push, e.ttl ? String(e.ttl) : "", e.unique ? "1" : "", ...e.mapping]];
 }

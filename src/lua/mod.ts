@@ -5,6 +5,7 @@ export { CRON_ENQUEUE } from "./cron_enqueue.ts";
 export { DEQUEUE } from "./dequeue.ts";
 export { EMPTY } from "./empty.ts";
 export { ENQUEUE } from "./enqueue.ts";
+export { ENQUEUE_MANY } from "./enqueue_many.ts";
 export { ENQUEUE_WITH_DEPENDENCIES } from "./enqueue_with_dependencies.ts";
 export { FINISH_FAILURE } from "./finish_failure.ts";
 export { FINISH_FAILURE_AND_DEQUEUE } from "./finish_failure_and_dequeue.ts";
