@@ -4,11 +4,20 @@ import { Connection, type ConnectionOption, Pipeline, type PipelineLike, wireArg
 import { DEFAULT_JOB_TIMEOUT, DEFAULT_QUEUE_NAME } from "./defaults.ts";
 import { funcNameOf, type FunctionReference } from "./func_ref.ts";
 import { fetchJobs, Job } from "./job.ts";
-import { dependenciesKey, dependentsKey, QUEUE_PREFIX, queueKey, QUEUES_KEY } from "./keys.ts";
+import {
+  dependenciesKey,
+  dependentsKey,
+  QUEUE_PREFIX,
+  queueKey,
+  QUEUES_KEY,
+  registryKey,
+  schedulerWakeKey,
+} from "./keys.ts";
 import { EMPTY, emptyArgs } from "./lua/empty.ts";
 import { ENQUEUE, enqueueArgs } from "./lua/enqueue.ts";
 import { ENQUEUE_WITH_DEPENDENCIES, enqueueWithDependenciesArgs } from "./lua/enqueue_with_dependencies.ts";
-import { type JobOptions, parseDurationOption, parseJobOptions } from "./options.ts";
+import { dueScore, SCHEDULE, scheduleArgs } from "./lua/schedule.ts";
+import { type JobOptions, type ParsedJobOptions, parseDurationOption, parseJobOptions } from "./options.ts";
 import { performInProcess } from "./perform.ts";
 import {
   CanceledJobRegistry,
@@ -143,8 +152,23 @@ export class Queue {
   async enqueueCall(fn: FunctionReference, options: EnqueueCallOptions = {}): Promise<Job> {
     const { args = [], kwargs = {}, ...jobOptions } = options;
     checkArgs(args, kwargs);
-    const job = this.#createJob(funcNameOf(fn), args, kwargs, jobOptions as Record<string, unknown>, ENQUEUE_CALL_KEYS);
+    const [job, parsed] = this.#createJob(
+      funcNameOf(fn),
+      args,
+      kwargs,
+      jobOptions as Record<string, unknown>,
+      ENQUEUE_CALL_KEYS,
+    );
     const atFront = ((jobOptions as JobOptions).atFront ?? false) || job.enqueueAtFront === true;
+    if (parsed.dueAt !== undefined) {
+      // RQ's schedule_job: the job waits in the scheduled registry; a scheduler queues it when due (and then checks
+      // its dependencies).
+      await this.connection.eval(
+        SCHEDULE,
+        ...scheduleArgs({ id: job.id, queue: this.name, dueAt: parsed.dueAt, ttl: job.ttl, mapping: job.mapping() }),
+      );
+      return job;
+    }
     if (job.dependencyIds.length) {
       const now = utcNow();
       const queued = await this.connection.eval<number>(
@@ -177,6 +201,28 @@ export class Queue {
     return job;
   }
 
+  /**
+   * RQ's `enqueue_at`: enqueues `fn(...args)` to run at `date` (status `scheduled`, in the queue's
+   * {@link ScheduledJobRegistry}); a worker started with `withScheduler` queues it when it is due. Job options go
+   * through {@link enqueueCall}'s `enqueueAt`.
+   * @throws {TypeError} for an invalid Date.
+   */
+  enqueueAt<A extends unknown[], R>(date: Date, fn: (...args: A) => R, ...args: A): Promise<Job<Awaited<R>>>;
+  enqueueAt<R = unknown>(date: Date, fn: string, ...args: unknown[]): Promise<Job<R>>;
+  async enqueueAt(date: Date, fn: FunctionReference, ...args: unknown[]): Promise<Job> {
+    return await this.enqueueCall(fn as string, { args, enqueueAt: date });
+  }
+
+  /**
+   * RQ's `enqueue_in`: enqueues `fn(...args)` to run after `delay` (seconds, fractions allowed, or `"5m"` form).
+   * @throws {TypeError|RangeError} for a delay that is no duration, or negative.
+   */
+  enqueueIn<A extends unknown[], R>(delay: Duration, fn: (...args: A) => R, ...args: A): Promise<Job<Awaited<R>>>;
+  enqueueIn<R = unknown>(delay: Duration, fn: string, ...args: unknown[]): Promise<Job<R>>;
+  async enqueueIn(delay: Duration, fn: FunctionReference, ...args: unknown[]): Promise<Job> {
+    return await this.enqueueCall(fn as string, { args, enqueueIn: delay });
+  }
+
   /** RQ's `Queue.prepare_data`: one job for {@link enqueueMany}. `dependsOn` is not supported, as in RQ. */
   static prepareData<A extends unknown[], R>(fn: (...args: A) => R, options?: EnqueueCallOptions<A>): EnqueueData;
   static prepareData(fn: string, options?: EnqueueCallOptions): EnqueueData;
@@ -189,8 +235,11 @@ export class Queue {
           "enqueueCall(fn, { dependsOn }) instead.",
       );
     }
-    parseJobOptions(jobOptions as Record<string, unknown>); // refuse bad options when the data is prepared
-    return { funcName: funcNameOf(fn), args, kwargs, options: jobOptions };
+    // Refuse bad options when the data is prepared; a delay counts from now, not from enqueueMany.
+    const parsed = parseJobOptions(jobOptions as Record<string, unknown>);
+    const { enqueueIn: _, ...rest } = jobOptions as JobOptions;
+    const stored = parsed.dueAt === undefined ? rest : { ...rest, enqueueAt: new Date(parsed.dueAt) };
+    return { funcName: funcNameOf(fn), args, kwargs, options: stored };
   }
 
   /**
@@ -205,13 +254,14 @@ export class Queue {
       return this.#createJob(d.funcName, d.args, d.kwargs, d.options as Record<string, unknown>);
     });
     const commands = this.#enqueueManyCommands(created, (i) => jobs[i].options.atFront ?? false);
+    const queued = created.filter(([, o]) => o.dueAt === undefined).map(([job]) => job);
     if (options.pipeline) {
       for (const c of commands) options.pipeline.addCommand(wireArgs(c));
-      return created;
+      return created.map(([job]) => job);
     }
     if (commands.length) await this.connection.transaction(commands);
-    if (!this.isAsync) { for (const job of created) await this.#runSync(job); }
-    return created;
+    if (!this.isAsync) { for (const job of queued) await this.#runSync(job); }
+    return created.map(([job]) => job);
   }
 
   /** A pipeline for {@link enqueueMany}: add to it, then `await pipeline.exec()` (one MULTI/EXEC). */
@@ -225,7 +275,7 @@ export class Queue {
     kwargs: Record<string, unknown>,
     rawOptions: Record<string, unknown>,
     extraAllowed: readonly string[] = [],
-  ): Job {
+  ): [Job, ParsedJobOptions] {
     const o = parseJobOptions(rawOptions, extraAllowed);
     const job = Job.create(
       {
@@ -245,7 +295,9 @@ export class Queue {
         enqueueAtFront: o.enqueueAtFront,
         successCallbackName: o.successCallbackName,
         failureCallbackName: o.failureCallbackName,
-        status: o.dependencyIds.length ? "deferred" : "queued",
+        retry: o.retry,
+        repeat: o.repeat,
+        status: o.dueAt !== undefined ? "scheduled" : o.dependencyIds.length ? "deferred" : "queued",
       },
       this.connection,
       this.serializer,
@@ -254,8 +306,8 @@ export class Queue {
     job.description ??= callString(funcName, args, kwargs);
     const now = utcNow();
     job.stamp("created_at", now);
-    if (!o.dependencyIds.length) job.stamp("enqueued_at", now);
-    return job;
+    if (!o.dependencyIds.length && o.dueAt === undefined) job.stamp("enqueued_at", now);
+    return [job, o];
   }
 
   // The hash write of RQ's enqueue_job body (§4.1 of the protocol), for enqueueMany's transaction.
@@ -273,19 +325,33 @@ export class Queue {
   // enqueue_job for every job, in fewer commands: the queue is added to rq:queues once, and the ids follow the
   // hashes, consecutive pushes to the same end sharing one RPUSH/LPUSH (same list order as one push per job).
   // Redis ends up exactly as after RQ's per-job SADD/HSET/RPUSH, and each id still lands after its hash.
-  #enqueueManyCommands(created: readonly Job[], atFront: (i: number) => boolean): (string | Uint8Array)[][] {
+  // Jobs with a due time go to the scheduled registry instead (RQ's schedule_job), and wake a sleeping scheduler.
+  #enqueueManyCommands(
+    created: readonly [Job, ParsedJobOptions][],
+    atFront: (i: number) => boolean,
+  ): (string | Uint8Array)[][] {
     if (!created.length) return [];
     const commands: (string | Uint8Array)[][] = [["SADD", QUEUES_KEY, this.key]];
     const pushes: string[][] = [];
     let push: string[] | undefined;
-    created.forEach((job, i) => {
+    let scheduled = false;
+    created.forEach(([job, o], i) => {
       this.#pushSaveCommands(commands, job);
+      if (o.dueAt !== undefined) {
+        commands.push(["ZADD", registryKey("scheduled", this.name), dueScore(o.dueAt), job.id]);
+        scheduled = true;
+        return;
+      }
       if (!this.isAsync) return;
       const op = atFront(i) ? "LPUSH" : "RPUSH";
       if (!push || push[0] !== op || push.length >= 2 + PUSH_BATCH) pushes.push(push = [op, this.key]);
       push.push(job.id);
     });
     for (const p of pushes) commands.push(p);
+    if (scheduled) {
+      const wake = schedulerWakeKey(this.name);
+      commands.push(["LPUSH", wake, "1"], ["LTRIM", wake, "0", "0"], ["EXPIRE", wake, "60"]);
+    }
     return commands;
   }
 

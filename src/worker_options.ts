@@ -7,6 +7,7 @@ import {
   DEFAULT_LIVENESS_TTL,
   DEFAULT_RESULT_TTL,
   DEFAULT_WORKER_TTL,
+  SCHEDULER_LOCK_TTL,
 } from "./defaults.ts";
 import type { Serializer } from "./serializer.ts";
 
@@ -66,6 +67,13 @@ export interface WorkerOptions {
   logger?: Logger;
   /** Install SIGINT/SIGTERM handlers during `work()` (warm, then cold shutdown). Default true. */
   handleSignals?: boolean;
+  /**
+   * Also run a scheduler (RQ's `--with-scheduler`): queue this worker's scheduled jobs (`enqueueAt`/`enqueueIn`,
+   * retries with an interval) when they are due, sharing RQ's per-queue lock with other schedulers. Default false.
+   */
+  withScheduler?: boolean;
+  /** rqts only: seconds the scheduler's lock on a queue lives unrenewed (renewed each second). Default 10. */
+  schedulerLockTtl?: number;
 }
 
 /** The numeric options with their defaults filled in, once checked. */
@@ -76,6 +84,7 @@ export interface CheckedWorkerOptions {
   workerTtl: number;
   jobMonitoringInterval: number;
   defaultResultTtl: number;
+  schedulerLockTtl: number;
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warning", "error"];
@@ -139,7 +148,17 @@ export function checkWorkerOptions(options: WorkerOptions): CheckedWorkerOptions
       (n) => int(n) && n >= -1,
       `whole seconds >= 0, or -1 to keep results forever (default ${DEFAULT_RESULT_TTL})`,
     ),
+    schedulerLockTtl: numberOption(
+      "schedulerLockTtl",
+      options.schedulerLockTtl,
+      SCHEDULER_LOCK_TTL,
+      (n) => int(n) && n >= 2,
+      `whole seconds >= 2 (default ${SCHEDULER_LOCK_TTL})`,
+    ),
   };
+  if (options.withScheduler !== undefined && typeof options.withScheduler !== "boolean") {
+    throw new TypeError(`withScheduler: received ${String(options.withScheduler)}; expected true or false.`);
+  }
   numberOption("horseMaxHeapMb", options.horseMaxHeapMb, 0, (n) => int(n) && n >= 1, "an integer number of MiB >= 1");
   if (options.name !== undefined && (typeof options.name !== "string" || options.name === "")) {
     throw new TypeError(`name: received ${JSON.stringify(options.name)}; expected a non-empty string.`);

@@ -22,6 +22,7 @@ import { CANCEL, cancelArgs } from "../src/lua/cancel.ts";
 import { DEQUEUE, dequeueArgs, dequeueTarget } from "../src/lua/dequeue.ts";
 import { EMPTY, emptyArgs } from "../src/lua/empty.ts";
 import { ENQUEUE, enqueueArgs } from "../src/lua/enqueue.ts";
+import { ENQUEUE_SCHEDULED, enqueueScheduledArgs } from "../src/lua/enqueue_scheduled.ts";
 import { ENQUEUE_WITH_DEPENDENCIES, enqueueWithDependenciesArgs } from "../src/lua/enqueue_with_dependencies.ts";
 import { FINISH_FAILURE, finishFailureArgs } from "../src/lua/finish_failure.ts";
 import { finishFailureAndDequeueArgs } from "../src/lua/finish_failure_and_dequeue.ts";
@@ -32,6 +33,7 @@ import * as scripts from "../src/lua/mod.ts";
 import { RECONCILE, reconcileArgs } from "../src/lua/reconcile.ts";
 import { RECOVER_WORKER, recoverWorkerArgs } from "../src/lua/recover_worker.ts";
 import { RETURN_OWN_LIST, returnOwnListArgs } from "../src/lua/return_own_list.ts";
+import { SCHEDULE, scheduleArgs } from "../src/lua/schedule.ts";
 import { failureFields } from "../src/results.ts";
 import { nowMicros, nowSeconds, utcNow } from "../src/utils.ts";
 import { redisUrl, test, uniqueName } from "./_harness.ts";
@@ -136,6 +138,21 @@ const CALLS: { module: string; args: ScriptArgs; optional?: boolean; keys?: numb
     }),
     keys: 4,
     argv: 4,
+  },
+  {
+    module: "schedule",
+    args: scheduleArgs({ id: "1", queue: "a", dueAt: 1, ttl: 60, mapping: ["f", "v"] }),
+    optional: true,
+    argv: 2,
+  },
+  {
+    module: "schedule",
+    args: scheduleArgs({ id: "1", queue: "a", dueAt: 1, ttl: null, mapping: ["f", "v"] }),
+    argv: 2,
+  },
+  {
+    module: "enqueue_scheduled",
+    args: enqueueScheduledArgs({ queue: "a", owner: "w", lockTtl: 10, now: 1, nowTs: "t", limit: 10 }),
   },
   { module: "cancel", args: cancelArgs({ id: "1", nowSeconds: 1, nowTs: "t", enqueueDependents: true }) },
   { module: "empty", args: emptyArgs("a") },
@@ -317,6 +334,25 @@ test("src/lua/: every script, run through its builder, touches only its declared
     );
     await as.eval(ENQUEUE, enqueueArgs({ id: id(), queue: qb, push: "RPUSH", ttl: null, mapping: mapping(qb) }));
     assert.equal(await as.eval(EMPTY, emptyArgs(qb), [JOB_PREFIX]), 1);
+
+    // Scheduling builds no key; the scheduler builds the hashes of the jobs it moves (and of their dependencies, with
+    // their dependents sets: JOB_PREFIX) and their queue.
+    const [e, f] = [id(), id()];
+    await as.eval(
+      SCHEDULE,
+      scheduleArgs({ id: e, queue: qa, dueAt: Date.now() - 1000, ttl: 60, mapping: mapping(qa) }),
+    );
+    await as.eval(
+      SCHEDULE,
+      scheduleArgs({ id: f, queue: qa, dueAt: Date.now() - 500, ttl: null, mapping: mapping(qa) }),
+    );
+    await raw.call(["HSET", jobKey(f), "dependency_ids", JSON.stringify([id()])]);
+    const step = { queue: qa, owner: w.name, lockTtl: 10, now: Date.now(), nowTs: utcNow(), limit: 10 };
+    assert.deepEqual(
+      await as.eval(ENQUEUE_SCHEDULED, enqueueScheduledArgs(step), [JOB_PREFIX, QUEUE_PREFIX]),
+      [1, 2, ""],
+    );
+    assert.deepEqual(await as.eval(ENQUEUE_SCHEDULED, enqueueScheduledArgs({ ...step, lockTtl: 0 })), [1]);
 
     // And the check bites: a key neither declared nor allowed (here the popped job's hash) is refused.
     await as.eval(ENQUEUE, enqueueArgs({ id: id(), queue: qb, push: "RPUSH", ttl: null, mapping: mapping(qb) }));
