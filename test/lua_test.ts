@@ -14,6 +14,7 @@ import {
   queueKey,
   REGISTRY_PREFIXES,
   RESULTS_PREFIX,
+  SCHEDULER_WAKE_PREFIX,
   workerKeys,
   WORKERS_BY_QUEUE_PREFIX,
 } from "../src/keys.ts";
@@ -279,6 +280,23 @@ test("src/lua/: every script, run through its builder, touches only its declared
     );
     assert.deepEqual(released, []);
     assert.equal(await raw.call(["HGET", jobKey(b), "status"]), "failed");
+
+    // Failed with retries left (in a queue of their own): run again, scheduled (its origin's scheduled registry and
+    // wake list: built) or queued (its queue: built), instead of the failed registry.
+    const qc = uniqueName("lua-c");
+    const again = [[5, [REGISTRY_PREFIXES.scheduled, SCHEDULER_WAKE_PREFIX]], [0, [QUEUE_PREFIX]]] as const;
+    for (const [interval, built] of again) {
+      const r = id();
+      await raw.call(["HSET", jobKey(r), "status", "started", "worker_name", w.name, "origin", qc, "data", "x"]);
+      await raw.call(["HSET", jobKey(r), "retries_left", "1", "retry_intervals", `[${interval}]`]);
+      const failed = { kind: "failure", id: r, origin: qc, ...end, lastHeartbeat: "", failureTtl: 60 } as const;
+      await as.eval(
+        FINISH_FAILURE,
+        finishFailureArgs({ ...failed, status: "failed", fields: failureFields("again") }),
+        [...built],
+      );
+      assert.equal(await raw.call(["HGET", jobKey(r), "status"]), interval ? "scheduled" : "queued");
+    }
 
     // c goes back (its started registry: built from its origin).
     assert.equal(await as.eval(GIVE_BACK, giveBackArgs(w.name, [{ id: c, queue: qa }]), [started]), 1);
