@@ -369,3 +369,53 @@ out({"after_ms": after, "queued": [i.decode() for i in r.lrange("rq:queue:" + A[
     { timeout: 60_000, skip },
   );
 }
+
+test(
+  "time interop (RQ 2.10): a Python Repeat job repeats on an rqts worker, an rqts repeat job on Python's",
+  async () => {
+    const { pythonPath, skip } = LINES[1];
+    if (skip) return;
+    const name = uniqueName("ti-repeat");
+    await using q = new Queue(name, { connection: await redisUrl() });
+    using dir = tasksDir();
+    try {
+      const pyCalls = join(dir.path, "py-calls");
+      const made = await py<{ id: string; fields: Record<string, string> }>(
+        pythonPath,
+        `
+from rq.repeat import Repeat
+q = Queue(A["name"], connection=r, serializer=JSONSerializer)
+job = q.enqueue(A["func"], A["path"], 0, repeat=Repeat(times=2))
+out({"id": job.id, "fields": {k.decode(): v.decode() for k, v in r.hgetall(job.key).items()
+     if k in (b"repeats_left", b"repeat_intervals")}})
+`,
+        { name, func: `${JOBS}#failTimes`, path: pyCalls },
+      );
+      assert.deepEqual(made.fields, { repeats_left: "2", repeat_intervals: "[0]" });
+      await new Worker([name], { connection: await redisUrl(), logLevel: "error", handleSignals: false })
+        .work({ burst: true });
+      assert.equal(readFileSync(pyCalls, "utf8"), "3");
+      const back = await py<{ status: string; repeats_left: number; results: unknown[] }>(
+        pythonPath,
+        `
+job = Job.fetch(A["id"], connection=r, serializer=JSONSerializer)
+out({"status": job.get_status(), "repeats_left": job.repeats_left,
+     "results": [res.return_value for res in job.results()]})
+`,
+        { id: made.id },
+      );
+      assert.deepEqual(back, { status: "finished", repeats_left: 0, results: [3, 2, 1] });
+
+      const tsCalls = join(dir.path, "ts-calls");
+      const job = await q.enqueueCall("tasks.fail_times", { args: [tsCalls, 0], repeat: { times: 2 } });
+      await pythonWorker(pythonPath, name, dir.path);
+      assert.equal(readFileSync(tsCalls, "utf8"), "3");
+      await job.refresh();
+      assert.equal(job.repeatsLeft, 0);
+      assert.equal(await job.getStatus(), "finished");
+    } finally {
+      await cleanup(q.connection, name);
+    }
+  },
+  { timeout: 60_000, skip: LINES[1].skip },
+);
