@@ -32,6 +32,16 @@ test("new Worker() refuses each bad option by name before connecting, saying wha
     [{ logLevel: "loud" as "info" }, /^logLevel: received loud; expected debug, info, warning, error\.$/, TypeError],
     [{ jobRoot: "" }, /^jobRoot: received ; expected a directory path\.$/, TypeError],
     [{ horsePermissions: "--allow-all" as unknown as string[] }, /^horsePermissions: expected an array/, TypeError],
+    [
+      { schedulerLockTtl: 1 },
+      /^schedulerLockTtl: received 1; expected whole seconds >= 2 \(default 10\)\.$/,
+      RangeError,
+    ],
+    [
+      { withScheduler: "yes" as unknown as boolean },
+      /^withScheduler: received yes; expected true or false\.$/,
+      TypeError,
+    ],
   ];
   for (const [options, message, type] of cases) {
     assert.throws(() => new Worker(["q"], { connection, ...options }), (error: Error) => {
@@ -50,8 +60,16 @@ test("checkWorkerOptions() fills in RQ's defaults and keeps good values as given
     workerTtl: 420,
     jobMonitoringInterval: 30,
     defaultResultTtl: 500,
+    schedulerLockTtl: 10,
   });
-  const given = { concurrency: 4, maxJobsPerHorse: 1, livenessTtl: 2.5, workerTtl: 60, jobMonitoringInterval: 0.5 };
+  const given = {
+    concurrency: 4,
+    maxJobsPerHorse: 1,
+    livenessTtl: 2.5,
+    workerTtl: 60,
+    jobMonitoringInterval: 0.5,
+    schedulerLockTtl: 3,
+  };
   assert.deepEqual(checkWorkerOptions({ ...given, defaultResultTtl: -1 }), { ...given, defaultResultTtl: -1 });
   assert.equal(checkWorkerOptions({ defaultResultTtl: 0 }).defaultResultTtl, 0, "0: results not kept");
 });

@@ -277,7 +277,7 @@ export const retryJob = snippet(
 -- when RQ 2.x's enqueue_at_front_on_retry says so. Returns the new status, or nil when no retry is left.
 local function retry_job(key, id, origin, queues, now_ts)
   local left = tonumber(redis.call('HGET', key, 'retries_left') or '')
-  if not left or left <= 0 then return nil end
+  if not left or left <= 0 or left % 1 ~= 0 then return nil end
   local interval = 0
   local list = json_list(key, 'retry_intervals')
   if list then interval = tonumber(list[math.max(#list - left, 0) + 1]) or 0 end
@@ -296,7 +296,7 @@ export const repeatJob = snippet(
 -- repeat is left.
 local function repeat_job(key, id, origin, queues, now_ts)
   local left = tonumber(redis.call('HGET', key, 'repeats_left') or '')
-  if not left or left <= 0 then return nil end
+  if not left or left <= 0 or left % 1 ~= 0 then return nil end
   local interval = 0
   local list = json_list(key, 'repeat_intervals')
   if list then interval = tonumber(list[math.min(left - 1, #list - 1) + 1]) or 0 end
