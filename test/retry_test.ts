@@ -12,14 +12,12 @@ import { cli, exitOf, until, workerName } from "./_process.ts";
 const JOBS = "./test/fixtures/jobs.ts";
 const FAIL_TIMES = `${JOBS}#failTimes`;
 
-async function burst(q: Queue, withScheduler = false): Promise<void> {
-  const w = new Worker([q.name], {
-    connection: await redisUrl(),
-    logLevel: "error",
-    handleSignals: false,
-    withScheduler,
-  });
-  await w.work({ burst: true });
+/** Runs a burst worker on `q`; gives its log lines. */
+async function burst(q: Queue): Promise<string[]> {
+  const lines: string[] = [];
+  const logger = { log: (_: unknown, message: string) => void lines.push(message) };
+  await new Worker([q.name], { connection: await redisUrl(), logger, handleSignals: false }).work({ burst: true });
+  return lines;
 }
 
 /** A file path in a fresh directory (for failTimes' call count), removed on dispose. */
@@ -48,8 +46,10 @@ test("retry: { max: 2 } runs a failing job 3 times; failed registry and onFailur
   const stored = await hash(q, j.key);
   assert.equal(stored.retries_left, "2");
   assert.equal(stored.retry_intervals, "[0]", "RQ's Retry(max=2) stores interval 0 as [0]");
-  await burst(q);
+  const log = await burst(q);
   assert.equal(await c.calls(), 3);
+  const retrying = log.filter((l) => l.startsWith(`Job ${j.id}: retrying`));
+  assert.deepEqual(retrying, [`Job ${j.id}: retrying, 1 retries left`, `Job ${j.id}: retrying, 0 retries left`]);
   const results = await j.results();
   assert.deepEqual(results.map((r) => r.type), ["failed", "failed", "failed"], "each try's result is stored");
   assert.match(results[0].excString ?? "", /try 3 fails/);
