@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { job, Queue, Worker, type WorkerOptions } from "../mod.ts";
 import { redisUrl, test, uniqueName } from "./_harness.ts";
 import { freshQueue, rawConnection } from "./_fixtures.ts";
-import { until } from "./_process.ts";
+import { cli, exitOf, until } from "./_process.ts";
 import { Scheduler } from "../src/scheduler.ts";
 
 const JOBS = "./test/fixtures/jobs.ts";
@@ -216,3 +216,31 @@ test("schedulers racing on 500 due jobs queue each once; another takes the lock 
   assert.equal(await q.connection.call(["EXISTS", `rq:scheduler-lock:${q.name}`]), 0, "released on stop");
   assert.ok(holder);
 });
+
+test("a SIGKILLed rqts worker's scheduler lock is taken over by another rqts scheduler within its TTL", async () => {
+  await using q = await freshQueue();
+  const killed = cli(["worker", q.name, "--url", await redisUrl(), "--with-scheduler", "--scheduler-lock-ttl", "2"]);
+  const heir = new Scheduler({ connection: q.connection, queueNames: [q.name], name: "heir", log: () => {} });
+  try {
+    const lock = `rq:scheduler-lock:${q.name}`;
+    await until(
+      "the killed worker's lock",
+      async () => (await q.connection.call(["EXISTS", lock])) === 1,
+      20_000,
+      killed,
+    );
+    heir.start();
+    killed.signal("SIGKILL");
+    await exitOf(killed);
+    const killedAt = Date.now();
+    const j = await q.enqueueAt(new Date(Date.now() - 1000), ADD, 1, 1);
+    await until("the lock taken over", () => heir.acquiredLocks.has(q.name), 5000);
+    const after = Date.now() - killedAt;
+    assert.ok(after <= 3000, `taken over ${after} ms after the kill (TTL 2 s)`);
+    await until("the due job queued", async () => (await j.getStatus()) === "queued", 2000);
+    assert.equal(await q.connection.call(["GET", lock]), "heir");
+  } finally {
+    await heir.stop();
+    await killed.stop();
+  }
+}, { timeout: 60_000 });
