@@ -34,6 +34,9 @@ interface Look {
   wait: number;
 }
 
+/** How much earlier than a due time a scheduler's BLPOP times out (Redis' timeout may be 100 ms late). */
+const WAKE_SLACK_MS = 150;
+
 const sleep = (ms: number, signal: { wake?: () => void }) =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(done, ms);
@@ -143,16 +146,19 @@ export class Scheduler {
     return { held: true, moved, wait: Math.max(0, wait) };
   }
 
-  /** Sleeps up to `ms`, woken early by a push on a held queue's wake list (or by stop). */
+  /**
+   * Sleeps up to `ms`, woken early by a push on a held queue's wake list (or by stop). Redis times a blocking
+   * command out on its cron (every 100 ms at the default hz 10), so up to that late: the BLPOP ends WAKE_SLACK_MS
+   * early, and the last stretch to a due time is a timer of this process, which is punctual.
+   */
   async #wait(ms: number): Promise<void> {
     const keys = [...this.#held].map(schedulerWakeKey);
-    if (!keys.length) return await sleep(ms, this.#napping);
+    if (!keys.length || ms <= WAKE_SLACK_MS) return await sleep(ms, this.#napping);
     await this.#o.connection.blocking(async (client: Transport) => {
       if (this.#stopping) return;
       this.#blocked = client.clientId(); // asked before the block (it would wait behind it)
       try {
-        // BLPOP takes decimal seconds; 0 would block for ever.
-        await client.send(["BLPOP", ...keys, (Math.max(ms, 1) / 1000).toFixed(3)]);
+        await client.send(["BLPOP", ...keys, ((ms - WAKE_SLACK_MS) / 1000).toFixed(3)]);
       } finally {
         this.#blocked = undefined;
       }

@@ -102,16 +102,24 @@ test("enqueueAt/enqueueIn refuse bad due times with typed errors that say what t
   assert.equal(await q.scheduledJobRegistry.count(), 0, "nothing written");
 });
 
-test("a worker withScheduler runs a job due in 400 ms on time: not before, and within tens of ms after", async () => {
+test("a worker withScheduler runs jobs on time: none before its due time, the median within tens of ms", async () => {
   await using q = await freshQueue();
   await using _w = await schedulingWorker(q);
-  const due = Date.now() + 400;
-  const j = await q.enqueueAt(new Date(due), `${JOBS}#startedAt`);
-  const result = await j.latestResult({ timeout: 5 });
-  const started = result?.returnValue as number;
-  assert.ok(started >= due, `started ${started - due} ms before its due time`);
-  assert.ok(started - due < 150, `started ${started - due} ms late`);
-  const h = await hash(q, j.key);
+  // Due times a few hundred ms apart, at odd milliseconds: the scheduler sleeps towards each in turn.
+  const start = Date.now() + 300;
+  const dues = Array.from({ length: 8 }, (_, i) => start + i * 230 + Math.floor(Math.random() * 100));
+  const jobs = await Promise.all(dues.map((due) => q.enqueueAt(new Date(due), `${JOBS}#startedAt`)));
+  const late: number[] = [];
+  for (const [i, j] of jobs.entries()) {
+    const started = (await j.latestResult({ timeout: 10 }))?.returnValue as number;
+    assert.ok(started >= dues[i], `job ${i} started ${dues[i] - started} ms before its due time`);
+    late.push(started - dues[i]);
+  }
+  late.sort((a, b) => a - b);
+  // Redis times a BLPOP out up to 100 ms late; the scheduler's last stretch is its own timer (median ~3 ms here).
+  assert.ok(late[3] < 40, `median lateness ${late[3]} ms (all: ${late})`);
+  assert.ok(late[7] < 400, `worst lateness ${late[7]} ms (all: ${late})`);
+  const h = await hash(q, jobs[0].key);
   assert.equal(h.status, "finished");
   assert.ok(h.enqueued_at, "enqueued_at stamped when queued");
   assert.equal(await q.scheduledJobRegistry.count(), 0);
