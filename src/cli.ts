@@ -43,6 +43,8 @@ Runs jobs from the queues (first non-empty queue wins), each in a horse process 
 Options:
   --url, -u URL                 Redis URL (default: REDIS_URL, else ${DEFAULT_REDIS_URL})
   --burst, -b                   Quit when the queues are empty
+  --with-scheduler, -s          Also queue scheduled jobs when due (enqueueAt/enqueueIn, retries), as RQ's
+  --scheduler-lock-ttl N        Seconds the scheduler's per-queue lock lives unrenewed (default 10)
   --concurrency, -c N           Horses running at once (default 1)
   --max-jobs-per-horse N        Replace a horse after N jobs; 1 = a fresh process per job (default: no limit)
   --name, -n NAME               Worker name (default: a random UUID hex)
@@ -125,6 +127,8 @@ const FLAGS: Record<string, Record<string, Flag>> = {
   worker: {
     ...COMMON,
     burst: { type: "boolean", short: "b" },
+    "with-scheduler": { type: "boolean", short: "s" },
+    "scheduler-lock-ttl": { type: "string" },
     concurrency: { type: "string", short: "c" },
     "max-jobs-per-horse": { type: "string" },
     name: { type: "string", short: "n" },
@@ -305,6 +309,8 @@ async function workerCommand(queues: string[], p: Parsed, url: string): Promise<
     maxIdleTime: intFlag(p, "max-idle-time"),
     dequeueStrategy: p.flags.get("dequeue-strategy") as DequeueStrategy | undefined,
     maintenanceInterval: intFlag(p, "maintenance-interval"),
+    withScheduler: p.flags.has("with-scheduler"),
+    schedulerLockTtl: intFlag(p, "scheduler-lock-ttl"),
   };
   // Options are checked (a bad value is a usage error) before handlers are imported or Redis is reached.
   try {

@@ -43,3 +43,17 @@ export const RESULTS_STREAM_MAXLEN = 10;
 export const RQ_VERSION = "1.13.0";
 /** This package's version (deno.json's and the npm package's; a guard test keeps them equal). */
 export const RQTS_VERSION = "0.1.0";
+
+/**
+ * rqts only: lifetime of an rqts scheduler's lock on a queue (`rq:scheduler-lock:<queue>`), in seconds. RQ sets its
+ * own to its interval + 60 (61 s) and renews it every second; rqts renews it on each look at the queue (at least once
+ * a second) and moves jobs only while holding it (checked inside the moving script), so a short lifetime is safe and
+ * lets another scheduler take over soon after the holder dies.
+ */
+export const SCHEDULER_LOCK_TTL = 10;
+
+/** rqts only: most milliseconds a scheduler sleeps between looks (jobs Python schedules do not wake it early). */
+export const SCHEDULER_MAX_SLEEP_MS = 1000;
+
+/** Most due jobs one scheduler step moves (RQ's `get_jobs_to_schedule` chunk size). */
+export const SCHEDULER_CHUNK = 1000;

@@ -52,6 +52,10 @@ export function finishOf(
   }
   ctx.log("error", `${queue}: ${job.id}: ${outcome.excString.trimEnd().split("\n")[0]}`);
   ctx.log("debug", outcome.excString);
+  // The finish script runs it again (RQ's Job.retry), unless it was canceled or stopped meanwhile.
+  if (job.retriesLeft && job.retriesLeft > 0) {
+    ctx.log("info", `Job ${job.id}: retrying, ${job.retriesLeft - 1} retries left`);
+  }
   return {
     kind: "failure",
     ...run,

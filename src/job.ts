@@ -87,6 +87,10 @@ export interface JobInit {
   status?: JobStatus;
   enqueueAtFront?: boolean;
   allowDependencyFailures?: boolean;
+  /** RQ's Retry: retries left and the seconds before each. */
+  retry?: { count: number; intervals: number[] };
+  /** RQ 2.x's Repeat: repeats left and the seconds before each. */
+  repeat?: { count: number; intervals: number[] };
 }
 
 type Call = { funcName: string; args: unknown[]; kwargs: Record<string, unknown> };
@@ -147,6 +151,9 @@ export class Job<R = unknown> {
   enqueueAtFront: boolean | null = null;
   retriesLeft: number | null = null;
   retryIntervals: number[] | null = null;
+  /** RQ 2.x's `repeats_left`: how many more times a successful run is repeated. */
+  repeatsLeft: number | null = null;
+  repeatIntervals: number[] | null = null;
 
   #status: JobStatus | null = null;
   #data: Uint8Array | undefined; // as stored: zlib(JSON) (or raw JSON from lenient writers)
@@ -202,6 +209,10 @@ export class Job<R = unknown> {
     job.failureCallbackName = init.failureCallbackName ?? null;
     job.enqueueAtFront = init.enqueueAtFront ?? null;
     job.allowDependencyFailures = init.allowDependencyFailures ?? null;
+    job.retriesLeft = init.retry?.count ?? null;
+    job.retryIntervals = init.retry?.intervals ?? null;
+    job.repeatsLeft = init.repeat?.count ?? null;
+    job.repeatIntervals = init.repeat?.intervals ?? null;
     job.#status = init.status ?? null;
     return job;
   }
@@ -347,6 +358,8 @@ export class Job<R = unknown> {
       m.push("allow_dependency_failures", this.allowDependencyFailures ? "1" : "0");
     }
     if (this.enqueueAtFront !== null) m.push("enqueue_at_front", this.enqueueAtFront ? "1" : "0");
+    if (this.repeatsLeft !== null) m.push("repeats_left", String(this.repeatsLeft));
+    if (this.repeatIntervals !== null) m.push("repeat_intervals", JSON.stringify(this.repeatIntervals));
     return m;
   }
 
@@ -413,13 +426,19 @@ export class Job<R = unknown> {
     this.allowDependencyFailures = allow ? allow === "1" : null;
     const front = text(raw.enqueue_at_front);
     this.enqueueAtFront = front === undefined ? null : front === "1";
-    const intervals = text(raw.retry_intervals);
-    try {
-      this.retryIntervals = intervals ? JSON.parse(intervals) : null;
-      if (this.retryIntervals !== null && !Array.isArray(this.retryIntervals)) throw new Error("not an array");
-    } catch (error) {
-      throw new DeserializationError(this.id, "retry_intervals", (error as Error).message, { cause: error });
-    }
+    this.repeatsLeft = int("repeats_left");
+    const list = (field: string): number[] | null => {
+      const t = text(raw[field]);
+      try {
+        const value = t ? JSON.parse(t) : null;
+        if (value !== null && !Array.isArray(value)) throw new Error("not an array");
+        return value;
+      } catch (error) {
+        throw new DeserializationError(this.id, field, (error as Error).message, { cause: error });
+      }
+    };
+    this.retryIntervals = list("retry_intervals");
+    this.repeatIntervals = list("repeat_intervals");
     if (raw.meta !== undefined && raw.meta.length) {
       try {
         const meta = this.serializer.loads(bytes(raw.meta));

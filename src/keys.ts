@@ -40,6 +40,12 @@ export const WORKERS_BY_QUEUE_PREFIX = `${WORKERS_KEY}:`;
 export const workersByQueueKey = (queue: string): string => WORKERS_BY_QUEUE_PREFIX + queue;
 export const cleanRegistriesKey = (queue: string): string => `rq:clean_registries:${queue}`;
 export const pubsubChannel = (worker: string): string => `rq:pubsub:${worker}`;
+/** RQ's per-queue scheduler lock (`SET NX EX`; RQ 1.13 stores its pid, 2.x its scheduler's name, rqts its worker's). */
+export const SCHEDULER_LOCK_PREFIX = "rq:scheduler-lock:";
+export const schedulerLockKey = (queue: string): string => SCHEDULER_LOCK_PREFIX + queue;
+/** rqts only: a one-entry list pushed when a job becomes a queue's earliest scheduled one; the scheduler BLPOPs it. */
+export const SCHEDULER_WAKE_PREFIX = "rqts:scheduler-wake:";
+export const schedulerWakeKey = (queue: string): string => SCHEDULER_WAKE_PREFIX + queue;
 
 /** rqts only: ids a worker moved out of a queue with BLMOVE and has not started yet (recovered if it dies). */
 export const OWN_LIST_PREFIX = "rqts:dequeued:";

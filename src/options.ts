@@ -1,6 +1,7 @@
 // RQ's Queue.parse_args / create_job checks: validating job options before anything is written.
 
 import { funcNameOf, type FunctionReference, type ReferenceContext } from "./func_ref.ts";
+import { type ParsedRepetition, parseRepeat, parseRetry, type RepeatSpec, type RetrySpec } from "./retry.ts";
 import { parseDuration } from "./utils.ts";
 
 /** A duration in seconds: a number, a numeric string, or digits plus `d`/`h`/`m`/`s` (`"1h"`, `"3m"`). */
@@ -55,6 +56,14 @@ export interface JobOptions {
   onFailure?: FunctionReference;
   /** Your own data stored with the job (`job.meta`), a JSON object. */
   meta?: Record<string, unknown>;
+  /** Run at this time, not now (RQ's `enqueue_at`): the job waits, `scheduled`, for a scheduler. Default: now. */
+  enqueueAt?: Date;
+  /** Run after this long (RQ's `enqueue_in`): seconds (fractions allowed) or `"5m"` form. Default: now. */
+  enqueueIn?: Duration;
+  /** Run a failed job again (RQ's `Retry`): `{ max, interval }`. Default: no retries. */
+  retry?: RetrySpec;
+  /** Run a successful job again (RQ 2.x's `Repeat`): `{ times, interval }`. Default: no repeats. */
+  repeat?: RepeatSpec;
 }
 
 /** Options validated and in RQ's stored form. */
@@ -74,6 +83,10 @@ export interface ParsedJobOptions {
   successCallbackName: string | undefined;
   failureCallbackName: string | undefined;
   meta: Record<string, unknown>;
+  /** When the job is due, epoch milliseconds; undefined = now. */
+  dueAt: number | undefined;
+  retry: ParsedRepetition | undefined;
+  repeat: ParsedRepetition | undefined;
 }
 
 export const JOB_OPTION_NAMES = [
@@ -89,6 +102,10 @@ export const JOB_OPTION_NAMES = [
   "onSuccess",
   "onFailure",
   "meta",
+  "enqueueAt",
+  "enqueueIn",
+  "retry",
+  "repeat",
 ] as const;
 
 const show = (value: unknown) => {
@@ -129,6 +146,34 @@ export function parseDurationOption(
     throw new RangeError(`${name}: received ${show(value)}, which is too large.`);
   }
   return seconds;
+}
+
+/** `enqueueAt`/`enqueueIn` as epoch milliseconds (undefined: neither given). */
+function parseDue(at: unknown, within: unknown): number | undefined {
+  if (at !== undefined && within !== undefined) {
+    throw new TypeError(`enqueueAt and enqueueIn: give one of them, not both.`);
+  }
+  if (at !== undefined) {
+    if (!(at instanceof Date) || Number.isNaN(at.getTime())) {
+      throw new TypeError(
+        `enqueueAt: received ${show(at)}; expected a valid Date, e.g. new Date("2030-01-01T09:00Z").`,
+      );
+    }
+    return at.getTime();
+  }
+  if (within === undefined) return undefined;
+  const seconds = typeof within === "number" && Number.isFinite(within)
+    ? within
+    : typeof within === "string" || typeof within === "number"
+    ? parseDuration(within)
+    : undefined;
+  if (seconds === undefined) {
+    throw new TypeError(
+      `enqueueIn: received ${show(within)}; expected seconds (a number, fractions allowed) or ${DURATION_FORMS}.`,
+    );
+  }
+  if (seconds < 0) throw new RangeError(`enqueueIn: received ${show(within)}; expected a delay >= 0.`);
+  return Date.now() + seconds * 1000;
 }
 
 type ParsedDependencies = { ids: string[]; allowFailure?: boolean; enqueueAtFront?: boolean };
@@ -238,6 +283,9 @@ export function parseJobOptions(
     );
   }
   return {
+    dueAt: parseDue(o.enqueueAt, o.enqueueIn),
+    retry: parseRetry(o.retry),
+    repeat: parseRepeat(o.repeat),
     timeout,
     resultTtl,
     ttl,

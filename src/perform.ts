@@ -229,7 +229,8 @@ export async function runJobFunction(job: Job, connection: Connection, jobRoot: 
     let excString = error instanceof SerializationError
       ? describeError(new SerializationError("result", error.valuePath, error.reason))
       : describeError(error);
-    if (job.failureCallbackName) {
+    // A job with retries left runs again: its failure callback waits for the last try (RQ 1.13 calls it each try).
+    if (job.failureCallbackName && !(job.retriesLeft && job.retriesLeft > 0)) {
       try {
         const cb = await loadFunction(job.failureCallbackName, jobRoot);
         const client = await connection.ready();

@@ -58,6 +58,7 @@ export {
   StartedJobRegistry,
 } from "./registry.ts";
 export { Result, type ResultType } from "./results.ts";
+export { type BackoffOptions, exponentialBackoff, type RepeatSpec, type RetrySpec } from "./retry.ts";
 export { type Runtime } from "./runtime.ts";
 export { JSONSerializer, type Serializer } from "./serializer.ts";
 export {

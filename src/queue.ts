@@ -5,12 +5,21 @@ import { DEFAULT_JOB_TIMEOUT, DEFAULT_QUEUE_NAME } from "./defaults.ts";
 import { DuplicateJobError } from "./errors.ts";
 import { funcNameOf, type FunctionReference, type ReferenceContext } from "./func_ref.ts";
 import { fetchJobs, Job } from "./job.ts";
-import { dependenciesKey, dependentsKey, QUEUE_PREFIX, queueKey, QUEUES_KEY } from "./keys.ts";
+import {
+  dependenciesKey,
+  dependentsKey,
+  QUEUE_PREFIX,
+  queueKey,
+  QUEUES_KEY,
+  registryKey,
+  schedulerWakeKey,
+} from "./keys.ts";
 import { EMPTY, emptyArgs } from "./lua/empty.ts";
 import { ENQUEUE, enqueueArgs } from "./lua/enqueue.ts";
 import { duplicateIds, ENQUEUE_MANY, enqueueManyArgs } from "./lua/enqueue_many.ts";
 import { ENQUEUE_WITH_DEPENDENCIES, enqueueWithDependenciesArgs } from "./lua/enqueue_with_dependencies.ts";
-import { type JobOptions, parseDurationOption, parseJobOptions } from "./options.ts";
+import { dueScore, SCHEDULE, scheduleArgs } from "./lua/schedule.ts";
+import { type JobOptions, type ParsedJobOptions, parseDurationOption, parseJobOptions } from "./options.ts";
 import { performInProcess } from "./perform.ts";
 import {
   CanceledJobRegistry,
@@ -172,8 +181,29 @@ export class Queue {
     const { args = [], kwargs = {}, ...jobOptions } = options;
     checkArgs(args, kwargs);
     const refs = this.#references();
-    const job = this.#createJob(fn, args, kwargs, jobOptions as Record<string, unknown>, refs, ENQUEUE_CALL_KEYS);
+    const [job, parsed] = this.#createJob(
+      fn,
+      args,
+      kwargs,
+      jobOptions as Record<string, unknown>,
+      refs,
+      ENQUEUE_CALL_KEYS,
+    );
     const atFront = ((jobOptions as JobOptions).atFront ?? false) || job.enqueueAtFront === true;
+    if (parsed.dueAt !== undefined) {
+      if ((jobOptions as JobOptions).unique === true) {
+        throw new TypeError(
+          "unique: not supported with a due time (enqueueAt/enqueueIn); enqueue it when due instead.",
+        );
+      }
+      // RQ's schedule_job: the job waits in the scheduled registry; a scheduler queues it when due (and then checks
+      // its dependencies).
+      await this.connection.eval(
+        SCHEDULE,
+        ...scheduleArgs({ id: job.id, queue: this.name, dueAt: parsed.dueAt, ttl: job.ttl, mapping: job.mapping() }),
+      );
+      return job;
+    }
     if (job.dependencyIds.length) {
       const now = utcNow();
       const queued = await this.connection.eval<number>(
@@ -208,6 +238,28 @@ export class Queue {
     return job;
   }
 
+  /**
+   * RQ's `enqueue_at`: enqueues `fn(...args)` to run at `date` (status `scheduled`, in the queue's
+   * {@link ScheduledJobRegistry}); a worker started with `withScheduler` queues it when it is due. Job options go
+   * through {@link enqueueCall}'s `enqueueAt`.
+   * @throws {TypeError} for an invalid Date.
+   */
+  enqueueAt<A extends unknown[], R>(date: Date, fn: (...args: A) => R, ...args: A): Promise<Job<Awaited<R>>>;
+  enqueueAt<R = unknown>(date: Date, fn: string, ...args: unknown[]): Promise<Job<R>>;
+  async enqueueAt(date: Date, fn: FunctionReference, ...args: unknown[]): Promise<Job> {
+    return await this.enqueueCall(fn as string, { args, enqueueAt: date });
+  }
+
+  /**
+   * RQ's `enqueue_in`: enqueues `fn(...args)` to run after `delay` (seconds, fractions allowed, or `"5m"` form).
+   * @throws {TypeError|RangeError} for a delay that is no duration, or negative.
+   */
+  enqueueIn<A extends unknown[], R>(delay: Duration, fn: (...args: A) => R, ...args: A): Promise<Job<Awaited<R>>>;
+  enqueueIn<R = unknown>(delay: Duration, fn: string, ...args: unknown[]): Promise<Job<R>>;
+  async enqueueIn(delay: Duration, fn: FunctionReference, ...args: unknown[]): Promise<Job> {
+    return await this.enqueueCall(fn as string, { args, enqueueIn: delay });
+  }
+
   /** RQ's `Queue.prepare_data`: one job for {@link enqueueMany}. `dependsOn` is not supported, as in RQ. */
   static prepareData<A extends unknown[], R>(fn: (...args: A) => R, options?: EnqueueCallOptions<A>): EnqueueData;
   static prepareData(fn: string, options?: EnqueueCallOptions): EnqueueData;
@@ -220,9 +272,12 @@ export class Queue {
           "enqueueCall(fn, { dependsOn }) instead.",
       );
     }
-    // Bad options are refused here; references are checked by enqueueMany, with its queue's jobRoot.
-    parseJobOptions(jobOptions as Record<string, unknown>, [], { check: false });
-    const data = { funcName: funcNameOf(fn, "func", { check: false }), args, kwargs, options: jobOptions };
+    // Bad options are refused here (a delay counts from now, not from enqueueMany); references are checked by
+    // enqueueMany, with its queue's jobRoot.
+    const parsed = parseJobOptions(jobOptions as Record<string, unknown>, [], { check: false });
+    const { enqueueIn: _, ...rest } = jobOptions as JobOptions;
+    const stored = parsed.dueAt === undefined ? rest : { ...rest, enqueueAt: new Date(parsed.dueAt) };
+    const data = { funcName: funcNameOf(fn, "func", { check: false }), args, kwargs, options: stored };
     preparedFunctions.set(data, fn);
     return data;
   }
@@ -240,15 +295,21 @@ export class Queue {
       const fn = preparedFunctions.get(d) ?? d.funcName;
       return this.#createJob(fn, d.args, d.kwargs, d.options as Record<string, unknown>, refs);
     });
-    if (jobs.some((d) => d.options.unique)) return await this.#enqueueManyUnique(jobs, created, options.pipeline);
+    if (jobs.some((d) => d.options.unique)) {
+      if (created.some(([, o]) => o.dueAt !== undefined)) {
+        throw new TypeError("enqueueMany: unique jobs cannot have a due time (enqueueAt/enqueueIn) in the same batch.");
+      }
+      return await this.#enqueueManyUnique(jobs, created.map(([job]) => job), options.pipeline);
+    }
     const commands = this.#enqueueManyCommands(created, (i) => jobs[i].options.atFront ?? false);
+    const queued = created.filter(([, o]) => o.dueAt === undefined).map(([job]) => job);
     if (options.pipeline) {
       for (const c of commands) options.pipeline.addCommand(wireArgs(c));
-      return created;
+      return created.map(([job]) => job);
     }
     if (commands.length) await this.connection.transaction(commands);
-    if (!this.isAsync) { for (const job of created) await this.#runSync(job); }
-    return created;
+    if (!this.isAsync) { for (const job of queued) await this.#runSync(job); }
+    return created.map(([job]) => job);
   }
 
   /**
@@ -259,7 +320,7 @@ export class Queue {
     // data.funcName is a stored reference already (CronJob made it where the entry was registered): not checked again
     // from here, where the calling module is rqts' own scheduler loop.
     const refs = { ...this.#references(), check: false };
-    return this.#createJob(data.funcName, data.args, data.kwargs, data.options as Record<string, unknown>, refs);
+    return this.#createJob(data.funcName, data.args, data.kwargs, data.options as Record<string, unknown>, refs)[0];
   }
 
   /**
@@ -313,7 +374,7 @@ export class Queue {
     rawOptions: Record<string, unknown>,
     refs: ReferenceContext,
     extraAllowed: readonly string[] = [],
-  ): Job {
+  ): [Job, ParsedJobOptions] {
     refs.usedRoot = undefined;
     const funcName = funcNameOf(fn, "func", refs);
     const root = refs.usedRoot;
@@ -336,7 +397,9 @@ export class Queue {
         enqueueAtFront: o.enqueueAtFront,
         successCallbackName: o.successCallbackName,
         failureCallbackName: o.failureCallbackName,
-        status: o.dependencyIds.length ? "deferred" : "queued",
+        retry: o.retry,
+        repeat: o.repeat,
+        status: o.dueAt !== undefined ? "scheduled" : o.dependencyIds.length ? "deferred" : "queued",
       },
       this.connection,
       this.serializer,
@@ -345,9 +408,9 @@ export class Queue {
     job.description ??= callString(funcName, args, kwargs);
     const now = utcNow();
     job.stamp("created_at", now);
-    if (!o.dependencyIds.length) job.stamp("enqueued_at", now);
+    if (!o.dependencyIds.length && o.dueAt === undefined) job.stamp("enqueued_at", now);
     if (!this.isAsync && root !== undefined) syncRoots.set(job, root);
-    return job;
+    return [job, o];
   }
 
   // The hash write of RQ's enqueue_job body (§4.1 of the protocol), for enqueueMany's transaction.
@@ -365,19 +428,33 @@ export class Queue {
   // enqueue_job for every job, in fewer commands: the queue is added to rq:queues once, and the ids follow the
   // hashes, consecutive pushes to the same end sharing one RPUSH/LPUSH (same list order as one push per job).
   // Redis ends up exactly as after RQ's per-job SADD/HSET/RPUSH, and each id still lands after its hash.
-  #enqueueManyCommands(created: readonly Job[], atFront: (i: number) => boolean): (string | Uint8Array)[][] {
+  // Jobs with a due time go to the scheduled registry instead (RQ's schedule_job), and wake a sleeping scheduler.
+  #enqueueManyCommands(
+    created: readonly [Job, ParsedJobOptions][],
+    atFront: (i: number) => boolean,
+  ): (string | Uint8Array)[][] {
     if (!created.length) return [];
     const commands: (string | Uint8Array)[][] = [["SADD", QUEUES_KEY, this.key]];
     const pushes: string[][] = [];
     let push: string[] | undefined;
-    created.forEach((job, i) => {
+    let scheduled = false;
+    created.forEach(([job, o], i) => {
       this.#pushSaveCommands(commands, job);
+      if (o.dueAt !== undefined) {
+        commands.push(["ZADD", registryKey("scheduled", this.name), dueScore(o.dueAt), job.id]);
+        scheduled = true;
+        return;
+      }
       if (!this.isAsync) return;
       const op = atFront(i) ? "LPUSH" : "RPUSH";
       if (!push || push[0] !== op || push.length >= 2 + PUSH_BATCH) pushes.push(push = [op, this.key]);
       push.push(job.id);
     });
     for (const p of pushes) commands.push(p);
+    if (scheduled) {
+      const wake = schedulerWakeKey(this.name);
+      commands.push(["LPUSH", wake, "1"], ["LTRIM", wake, "0", "0"], ["EXPIRE", wake, "60"]);
+    }
     return commands;
   }
 

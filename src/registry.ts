@@ -6,7 +6,8 @@ import { Connection, type ConnectionOption } from "./connection.ts";
 import { DEFAULT_FAILURE_TTL } from "./defaults.ts";
 import { InvalidJobOperationError, NoSuchJobError } from "./errors.ts";
 import { fetchJobs, type Job } from "./job.ts";
-import { dependenciesKey, dependentsKey, jobKey, registryKey, type RegistryKind } from "./keys.ts";
+import { dependenciesKey, dependentsKey, jobKey, registryKey, type RegistryKind, schedulerWakeKey } from "./keys.ts";
+import { dueScore } from "./lua/schedule.ts";
 import { JSONSerializer, type Serializer } from "./serializer.ts";
 import { nowSeconds, utcNow } from "./utils.ts";
 
@@ -157,16 +158,52 @@ export class DeferredJobRegistry extends BaseRegistry {
   readonly kind = "deferred" as const;
 }
 
-/** Jobs scheduled for later (`rq:scheduled:<queue>`), scored by run time. */
+/** Jobs scheduled for later (`rq:scheduled:<queue>`), scored by run time (UTC epoch seconds); never cleaned by time. */
 export class ScheduledJobRegistry extends BaseRegistry {
   readonly kind = "scheduled" as const;
+
+  /**
+   * RQ's `schedule`: (re)sets when a job in this registry is due; its hash and status are left as they are (use
+   * `queue.enqueueAt` to schedule a new job). Wakes a sleeping rqts scheduler.
+   */
+  async schedule(job: Job | string, date: Date): Promise<void> {
+    const id = typeof job === "string" ? job : job.id;
+    if (!(date instanceof Date) || Number.isNaN(date.getTime())) {
+      throw new TypeError(`ScheduledJobRegistry.schedule: received ${String(date)}; expected a valid Date.`);
+    }
+    const wake = schedulerWakeKey(this.name);
+    await this.connection.transaction([
+      ["ZADD", this.key, dueScore(date.getTime()), id],
+      ["LPUSH", wake, "1"],
+      ["LTRIM", wake, "0", "0"],
+      ["EXPIRE", wake, "60"],
+    ]);
+  }
+
+  /** RQ's `get_jobs_to_schedule`: ids due by `timestamp` (epoch seconds; default now), at most `chunkSize`. */
+  async getJobsToSchedule(timestamp: number = Date.now() / 1000, chunkSize = 1000): Promise<string[]> {
+    return await this.connection.call<string[]>([
+      "ZRANGEBYSCORE",
+      this.key,
+      "0",
+      String(timestamp),
+      "LIMIT",
+      "0",
+      String(chunkSize),
+    ]);
+  }
+
+  /** RQ's `remove_jobs` (deprecated in RQ 2.x): drops ids due by `timestamp` (default now) without queuing them. */
+  async removeJobs(timestamp: number = Date.now() / 1000): Promise<number> {
+    return await this.connection.call<number>(["ZREMRANGEBYSCORE", this.key, "0", String(timestamp)]);
+  }
 
   /** When the job is scheduled to run. @throws {NoSuchJobError} when it is not scheduled. */
   async getScheduledTime(job: Job | string): Promise<Date> {
     const id = typeof job === "string" ? job : job.id;
     const score = await this.connection.call<string | null>(["ZSCORE", this.key, id]);
     if (score === null) throw new NoSuchJobError(id, ` (not in the scheduled registry of '${this.name}')`);
-    return new Date(Number(score) * 1000);
+    return new Date(Math.round(Number(score) * 1000));
   }
 }
 

@@ -13,6 +13,7 @@ import { OutageGuard } from "./outage.ts";
 import type { Job } from "./job.ts";
 import type { Queue } from "./queue.ts";
 import { getRuntime, type Runtime } from "./runtime.ts";
+import { Scheduler } from "./scheduler.ts";
 import { JSONSerializer, type Serializer } from "./serializer.ts";
 import { Slot, type SlotHost } from "./slot.ts";
 import { utcNow } from "./utils.ts";
@@ -76,6 +77,8 @@ export class Worker {
   readonly #ledger: Ledger;
   readonly #dequeuer: Dequeuer;
   readonly #registration: WorkerRegistration;
+  /** With `withScheduler`: queues this worker's due scheduled jobs. */
+  readonly #scheduler: Scheduler | undefined;
 
   /**
    * @param queues Queue names or Queues, in priority order. Default `["default"]`.
@@ -124,6 +127,15 @@ export class Worker {
       stopping: () => this.#stopping,
       log,
     });
+    this.#scheduler = options.withScheduler
+      ? new Scheduler({
+        connection: this.connection,
+        queueNames: this.queueNames,
+        name: this.name,
+        lockTtl: checked.schedulerLockTtl,
+        log,
+      })
+      : undefined;
     this.#registration = new WorkerRegistration({
       connection: this.connection,
       runtime: this.#runtime,
@@ -150,6 +162,9 @@ export class Worker {
       );
       this.#log("info", `*** Listening on ${this.queueNames.join(", ")}...`);
       await this.#maintenance();
+      // As RQ: a burst worker queues what is due once, before it starts; another runs the scheduler alongside.
+      if (options.burst) await this.#scheduler?.enqueueDue().catch((e) => this.#log("error", `Scheduler: ${e}`));
+      else this.#scheduler?.start();
       const host = this.#slotHost();
       const stopTimers = this.#startTimers(host);
       try {
@@ -157,6 +172,7 @@ export class Worker {
         await Promise.all(slots.map((slot) => slot.run()));
       } finally {
         stopTimers();
+        await this.#scheduler?.stop();
       }
       this.#log("info", `Worker ${this.name}: done, quitting`);
     } finally {

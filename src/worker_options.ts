@@ -8,6 +8,7 @@ import {
   DEFAULT_MAINTENANCE_INTERVAL,
   DEFAULT_RESULT_TTL,
   DEFAULT_WORKER_TTL,
+  SCHEDULER_LOCK_TTL,
 } from "./defaults.ts";
 import type { Job } from "./job.ts";
 import type { Serializer } from "./serializer.ts";
@@ -136,6 +137,13 @@ export interface WorkerOptions {
   maintenanceInterval?: number;
   /** Install SIGINT/SIGTERM handlers during `work()` (warm, then cold shutdown). Default true. */
   handleSignals?: boolean;
+  /**
+   * Also run a scheduler (RQ's `--with-scheduler`): queue this worker's scheduled jobs (`enqueueAt`/`enqueueIn`,
+   * retries with an interval) when they are due, sharing RQ's per-queue lock with other schedulers. Default false.
+   */
+  withScheduler?: boolean;
+  /** rqts only: seconds the scheduler's lock on a queue lives unrenewed (renewed each second). Default 10. */
+  schedulerLockTtl?: number;
 }
 
 /** The numeric options with their defaults filled in, once checked. */
@@ -152,6 +160,7 @@ export interface CheckedWorkerOptions {
   maxIdleTime: number;
   dequeueStrategy: DequeueStrategy;
   maintenanceInterval: number;
+  schedulerLockTtl: number;
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warning", "error"];
@@ -225,6 +234,13 @@ export function checkWorkerOptions(options: WorkerOptions): CheckedWorkerOptions
       (n) => n > 0,
       `seconds > 0 (default ${DEFAULT_MAINTENANCE_INTERVAL})`,
     ),
+    schedulerLockTtl: numberOption(
+      "schedulerLockTtl",
+      options.schedulerLockTtl,
+      SCHEDULER_LOCK_TTL,
+      (n) => int(n) && n >= 2,
+      `whole seconds >= 2 (default ${SCHEDULER_LOCK_TTL})`,
+    ),
   };
   if (!DEQUEUE_STRATEGIES.includes(checked.dequeueStrategy)) {
     throw new TypeError(
@@ -240,6 +256,9 @@ export function checkWorkerOptions(options: WorkerOptions): CheckedWorkerOptions
     if (v !== undefined && (typeof v !== "string" || v === "")) {
       throw new TypeError(`${name}: received ${JSON.stringify(v)}; expected a non-empty format string.`);
     }
+  }
+  if (options.withScheduler !== undefined && typeof options.withScheduler !== "boolean") {
+    throw new TypeError(`withScheduler: received ${String(options.withScheduler)}; expected true or false.`);
   }
   numberOption("horseMaxHeapMb", options.horseMaxHeapMb, 0, (n) => int(n) && n >= 1, "an integer number of MiB >= 1");
   if (options.name !== undefined && (typeof options.name !== "string" || options.name === "")) {

@@ -25,7 +25,7 @@ async function rqts(args: string[]): Promise<{ code: number | null; output: stri
 test("rqts CLI: an unknown flag or command is an error that names it, exits 2 and never runs a worker", async () => {
   const url = await redisUrl();
   const cases: [string[], RegExp][] = [
-    [["worker", "--with-scheduler", "q", "default", "--burst", "--url", url], /Unknown option '--with-scheduler'/],
+    [["worker", "--with-sheduler", "q", "default", "--burst", "--url", url], /Unknown option '--with-sheduler'/],
     [["worker", "--burts", "--url", url], /Unknown option '--burts'/],
     [["worker", "-x", "--url", url], /Unknown option '-x'/],
     [["worker", "--concurrency"], /'-c, --concurrency <value>' argument missing/],

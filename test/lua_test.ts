@@ -14,6 +14,7 @@ import {
   queueKey,
   REGISTRY_PREFIXES,
   RESULTS_PREFIX,
+  SCHEDULER_WAKE_PREFIX,
   workerKeys,
   WORKERS_BY_QUEUE_PREFIX,
 } from "../src/keys.ts";
@@ -24,6 +25,7 @@ import { DEQUEUE, dequeueArgs, dequeueTarget } from "../src/lua/dequeue.ts";
 import { EMPTY, emptyArgs } from "../src/lua/empty.ts";
 import { ENQUEUE, enqueueArgs } from "../src/lua/enqueue.ts";
 import { ENQUEUE_MANY, enqueueManyArgs } from "../src/lua/enqueue_many.ts";
+import { ENQUEUE_SCHEDULED, enqueueScheduledArgs } from "../src/lua/enqueue_scheduled.ts";
 import { ENQUEUE_WITH_DEPENDENCIES, enqueueWithDependenciesArgs } from "../src/lua/enqueue_with_dependencies.ts";
 import { FINISH_FAILURE, finishFailureArgs } from "../src/lua/finish_failure.ts";
 import { finishFailureAndDequeueArgs } from "../src/lua/finish_failure_and_dequeue.ts";
@@ -34,6 +36,7 @@ import * as scripts from "../src/lua/mod.ts";
 import { RECONCILE, reconcileArgs } from "../src/lua/reconcile.ts";
 import { RECOVER_WORKER, recoverWorkerArgs } from "../src/lua/recover_worker.ts";
 import { RETURN_OWN_LIST, returnOwnListArgs } from "../src/lua/return_own_list.ts";
+import { SCHEDULE, scheduleArgs } from "../src/lua/schedule.ts";
 import { failureFields } from "../src/results.ts";
 import { nowMicros, nowSeconds, utcNow } from "../src/utils.ts";
 import { redisUrl, test, uniqueName } from "./_harness.ts";
@@ -148,6 +151,21 @@ const CALLS: { module: string; args: ScriptArgs; optional?: boolean; keys?: numb
     }),
     keys: 4,
     argv: 4,
+  },
+  {
+    module: "schedule",
+    args: scheduleArgs({ id: "1", queue: "a", dueAt: 1, ttl: 60, mapping: ["f", "v"] }),
+    optional: true,
+    argv: 2,
+  },
+  {
+    module: "schedule",
+    args: scheduleArgs({ id: "1", queue: "a", dueAt: 1, ttl: null, mapping: ["f", "v"] }),
+    argv: 2,
+  },
+  {
+    module: "enqueue_scheduled",
+    args: enqueueScheduledArgs({ queue: "a", owner: "w", lockTtl: 10, now: 1, nowTs: "t", limit: 10 }),
   },
   { module: "cancel", args: cancelArgs({ id: "1", nowSeconds: 1, nowTs: "t", enqueueDependents: true }) },
   {
@@ -282,6 +300,23 @@ test("src/lua/: every script, run through its builder, touches only its declared
     assert.deepEqual(released, []);
     assert.equal(await raw.call(["HGET", jobKey(b), "status"]), "failed");
 
+    // Failed with retries left (in a queue of their own): run again, scheduled (its origin's scheduled registry and
+    // wake list: built) or queued (its queue: built), instead of the failed registry.
+    const qc = uniqueName("lua-c");
+    const again = [[5, [REGISTRY_PREFIXES.scheduled, SCHEDULER_WAKE_PREFIX]], [0, [QUEUE_PREFIX]]] as const;
+    for (const [interval, built] of again) {
+      const r = id();
+      await raw.call(["HSET", jobKey(r), "status", "started", "worker_name", w.name, "origin", qc, "data", "x"]);
+      await raw.call(["HSET", jobKey(r), "retries_left", "1", "retry_intervals", `[${interval}]`]);
+      const failed = { kind: "failure", id: r, origin: qc, ...end, lastHeartbeat: "", failureTtl: 60 } as const;
+      await as.eval(
+        FINISH_FAILURE,
+        finishFailureArgs({ ...failed, status: "failed", fields: failureFields("again") }),
+        [...built],
+      );
+      assert.equal(await raw.call(["HGET", jobKey(r), "status"]), interval ? "scheduled" : "queued");
+    }
+
     // c goes back (its started registry: built from its origin).
     assert.equal(await as.eval(GIVE_BACK, giveBackArgs(w.name, [{ id: c, queue: qa }]), [started]), 1);
     // Taken again, then given back by a reconcile that does not know it.
@@ -351,16 +386,35 @@ test("src/lua/: every script, run through its builder, touches only its declared
     assert.deepEqual(await tick(12_000, 2000), [1, "12000"]);
 
     // A unique batch declares every job's keys.
-    const qc = uniqueName("lua-c");
+    const qu = uniqueName("lua-c");
     const many = (unique: boolean) =>
-      enqueueManyArgs(qc, [
-        { id: `${qc}-1`, push: "RPUSH", ttl: 600, mapping: mapping(qc), unique },
-        { id: id(), push: "LPUSH", ttl: null, mapping: mapping(qc) },
+      enqueueManyArgs(qu, [
+        { id: `${qu}-1`, push: "RPUSH", ttl: 600, mapping: mapping(qu), unique },
+        { id: id(), push: "LPUSH", ttl: null, mapping: mapping(qu) },
       ]);
     assert.equal(await as.eval(ENQUEUE_MANY, many(true)), 1);
     await assert.rejects(as.eval(ENQUEUE_MANY, many(true)), /DUPLICATE/);
-    assert.equal(await raw.call(["LLEN", `rq:queue:${qc}`]), 2);
-    await raw.call(["DEL", `rq:queue:${qc}`, `rq:job:${qc}-1`]);
+    assert.equal(await raw.call(["LLEN", `rq:queue:${qu}`]), 2);
+    await raw.call(["DEL", `rq:queue:${qu}`, `rq:job:${qu}-1`]);
+
+    // Scheduling builds no key; the scheduler builds the hashes of the jobs it moves (and of their dependencies, with
+    // their dependents sets: JOB_PREFIX) and their queue.
+    const [e, f] = [id(), id()];
+    await as.eval(
+      SCHEDULE,
+      scheduleArgs({ id: e, queue: qa, dueAt: Date.now() - 1000, ttl: 60, mapping: mapping(qa) }),
+    );
+    await as.eval(
+      SCHEDULE,
+      scheduleArgs({ id: f, queue: qa, dueAt: Date.now() - 500, ttl: null, mapping: mapping(qa) }),
+    );
+    await raw.call(["HSET", jobKey(f), "dependency_ids", JSON.stringify([id()])]);
+    const step = { queue: qa, owner: w.name, lockTtl: 10, now: Date.now(), nowTs: utcNow(), limit: 10 };
+    assert.deepEqual(
+      await as.eval(ENQUEUE_SCHEDULED, enqueueScheduledArgs(step), [JOB_PREFIX, QUEUE_PREFIX]),
+      [1, 2, ""],
+    );
+    assert.deepEqual(await as.eval(ENQUEUE_SCHEDULED, enqueueScheduledArgs({ ...step, lockTtl: 0 })), [1]);
 
     // And the check bites: a key neither declared nor allowed (here the popped job's hash) is refused.
     await as.eval(ENQUEUE, enqueueArgs({ id: id(), queue: qb, push: "RPUSH", ttl: null, mapping: mapping(qb) }));

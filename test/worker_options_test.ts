@@ -52,6 +52,16 @@ test("new Worker() refuses each bad option by name before connecting, saying wha
     ],
     [{ logFormat: "" }, /^logFormat: received ""; expected a non-empty format string\.$/, TypeError],
     [{ dateFormat: 5 as unknown as string }, /^dateFormat: received 5/, TypeError],
+    [
+      { schedulerLockTtl: 1 },
+      /^schedulerLockTtl: received 1; expected whole seconds >= 2 \(default 10\)\.$/,
+      RangeError,
+    ],
+    [
+      { withScheduler: "yes" as unknown as boolean },
+      /^withScheduler: received yes; expected true or false\.$/,
+      TypeError,
+    ],
   ];
   for (const [options, message, type] of cases) {
     assert.throws(() => new Worker(["q"], { connection, ...options }), (error: Error) => {
@@ -74,8 +84,16 @@ test("checkWorkerOptions() fills in RQ's defaults and keeps good values as given
     maxIdleTime: 0,
     dequeueStrategy: "default",
     maintenanceInterval: 600,
+    schedulerLockTtl: 10,
   });
-  const given = { concurrency: 4, maxJobsPerHorse: 1, livenessTtl: 2.5, workerTtl: 60, jobMonitoringInterval: 0.5 };
+  const given = {
+    concurrency: 4,
+    maxJobsPerHorse: 1,
+    livenessTtl: 2.5,
+    workerTtl: 60,
+    jobMonitoringInterval: 0.5,
+    schedulerLockTtl: 3,
+  };
   const rq = { maxJobs: 10, maxIdleTime: 2.5, dequeueStrategy: "round_robin" as const, maintenanceInterval: 60 };
   assert.deepEqual(checkWorkerOptions({ ...given, ...rq, defaultResultTtl: -1 }), {
     ...given,

@@ -9,6 +9,7 @@ import {
   QUEUE_PREFIX,
   REGISTRY_PREFIXES,
   RESULTS_PREFIX,
+  SCHEDULER_WAKE_PREFIX,
   WORKERS_BY_QUEUE_PREFIX,
 } from "../keys.ts";
 import { HEARTBEAT_CAP, HEARTBEAT_GRACE } from "./_args.ts";
@@ -51,6 +52,7 @@ export const REG = snippet(
     Object.entries(REGISTRY_PREFIXES).map(([kind, prefix]) => `${kind} = ${lua(prefix)}`).join(", ")
   } }\n`,
 );
+export const SCHEDULER_WAKE = snippet(`local SCHEDULER_WAKE = ${lua(SCHEDULER_WAKE_PREFIX)}\n`);
 export const DEPENDENTS_KEY = keyFunction("dependents_key", dependentsKey);
 export const DEPENDENCIES_KEY = keyFunction("dependencies_key", dependenciesKey);
 
@@ -202,6 +204,110 @@ local function cleanup(k, ttl, has_dependents)
 end
 `);
 
+export const wake = snippet(`
+-- Wakes a sleeping rqts scheduler of a queue when id is now the earliest job of its scheduled registry reg: one
+-- entry in the wake list wkey (its BLPOP returns), kept a minute when no scheduler takes it.
+local function wake(reg, wkey, id)
+  local first = redis.call('ZRANGE', reg, 0, 0)[1]
+  if first ~= id then return end
+  redis.call('LPUSH', wkey, '1')
+  redis.call('LTRIM', wkey, 0, 0)
+  redis.call('EXPIRE', wkey, 60)
+end
+`);
+
+export const enqueueJob = snippet(
+  `
+-- RQ's Queue.enqueue_job for a job that already has its hash (key): status queued, enqueued_at, the job's ttl
+-- applied again (RQ's cleanup(ttl)), the id pushed to its queue (front when at_front).
+local function enqueue_job(key, id, queue, queues, now_ts, at_front)
+  redis.call('SADD', queues, QUEUE .. queue)
+  redis.call('HSET', key, 'status', 'queued', 'enqueued_at', now_ts)
+  local ttl = tonumber(redis.call('HGET', key, 'ttl') or '')
+  if ttl and ttl > 0 then cleanup({ job = key, dependents = dependents_key(id), dependencies = dependencies_key(id) }, ttl) end
+  if at_front then redis.call('LPUSH', QUEUE .. queue, id) else redis.call('RPUSH', QUEUE .. queue, id) end
+end
+`,
+  cleanup,
+  QUEUE,
+  DEPENDENTS_KEY,
+  DEPENDENCIES_KEY,
+);
+
+export const runAgain = snippet(
+  `
+-- RQ's Job.retry and Repeat.schedule once the counter is decremented: the job (key) goes back to its queue
+-- (interval 0, at the front with at_front) or, after interval seconds by Redis' clock, to its scheduled registry.
+-- Returns the new status.
+local function run_again(key, id, origin, queues, interval, now_ts, at_front)
+  if interval > 0 then
+    local t = redis.call('TIME')
+    local reg = REG.scheduled .. origin
+    redis.call('HSET', key, 'status', 'scheduled')
+    redis.call('ZADD', reg, tostring(tonumber(t[1]) + tonumber(t[2]) / 1e6 + interval), id)
+    wake(reg, SCHEDULER_WAKE .. origin, id)
+    return 'scheduled'
+  end
+  enqueue_job(key, id, origin, queues, now_ts, at_front)
+  return 'queued'
+end
+`,
+  REG,
+  SCHEDULER_WAKE,
+  wake,
+  enqueueJob,
+);
+
+export const jsonList = snippet(`
+-- A JSON list field of a job hash (retry_intervals, repeat_intervals, dependency_ids), or nil when absent, empty or
+-- unreadable.
+local function json_list(key, field)
+  local raw = redis.call('HGET', key, field)
+  if not raw or raw == '' then return nil end
+  local ok, list = pcall(cjson.decode, raw)
+  if not ok or type(list) ~= 'table' or #list == 0 then return nil end
+  return list
+end
+`);
+
+export const retryJob = snippet(
+  `
+-- RQ's Worker.handle_job_failure when the job has retries left (Job.retry): decrements retries_left and runs the
+-- job again after the interval RQ picks (retry_intervals[max(#intervals - retries_left, 0)], 0-based), at the front
+-- when RQ 2.x's enqueue_at_front_on_retry says so. Returns the new status, or nil when no retry is left.
+local function retry_job(key, id, origin, queues, now_ts)
+  local left = tonumber(redis.call('HGET', key, 'retries_left') or '')
+  if not left or left <= 0 or left % 1 ~= 0 then return nil end
+  local interval = 0
+  local list = json_list(key, 'retry_intervals')
+  if list then interval = tonumber(list[math.max(#list - left, 0) + 1]) or 0 end
+  redis.call('HSET', key, 'retries_left', left - 1)
+  return run_again(key, id, origin, queues, interval, now_ts, redis.call('HGET', key, 'enqueue_at_front_on_retry') == '1')
+end
+`,
+  jsonList,
+  runAgain,
+);
+
+export const repeatJob = snippet(
+  `
+-- RQ 2.x's Repeat.schedule after a success: decrements repeats_left and runs the job again after the interval RQ
+-- picks (repeat_intervals[min(repeats_left - 1, #intervals - 1)], 0-based). Returns the new status, or nil when no
+-- repeat is left.
+local function repeat_job(key, id, origin, queues, now_ts)
+  local left = tonumber(redis.call('HGET', key, 'repeats_left') or '')
+  if not left or left <= 0 or left % 1 ~= 0 then return nil end
+  local interval = 0
+  local list = json_list(key, 'repeat_intervals')
+  if list then interval = tonumber(list[math.min(left - 1, #list - 1) + 1]) or 0 end
+  redis.call('HSET', key, 'repeats_left', left - 1)
+  return run_again(key, id, origin, queues, interval, now_ts, false)
+end
+`,
+  jsonList,
+  runAgain,
+);
+
 export const finishKeys = snippet(`
 -- A finish's keys from KEYS[i] on (the layout of finish_success.ts): worker and running are absent (and worker '')
 -- when no worker ran the job.
@@ -261,14 +367,21 @@ local function finish_success(k, a, next_job)
     if ttl < 0 then redis.call('PERSIST', rkey) else redis.call('EXPIRE', rkey, ttl) end
     redis.call('ZADD', k.ended, ttl < 0 and '+inf' or (now + ttl), id)
   end
-  cleanup(k, ttl, has_dependents)
   redis.call('ZREM', k.started, id)
+  -- RQ 2.x: a job with repeats left runs again instead of being cleaned up (its hash must outlive a result_ttl 0).
+  if wkey ~= '' and redis.call('EXISTS', k.job) == 1 and
+    repeat_job(k.job, id, string.sub(k.started, #REG.started + 1), k.queues, now_ts) then
+    return released
+  end
+  cleanup(k, ttl, has_dependents)
   return released
 end
 `,
   owned,
   releaseDependents,
   cleanup,
+  repeatJob,
+  REG,
 );
 
 export const finishFailure = snippet(
@@ -276,23 +389,30 @@ export const finishFailure = snippet(
 -- A failed run (RQ's Job._handle_failure via FailedJobRegistry.add + Result.create_failure + worker bookkeeping,
 -- then the release of dependents that allow failures). k: finish_keys.
 -- a: id, now_seconds, now_ts, failure_ttl ('' = the job has none), started_at, working_time, worker_name,
--- last_heartbeat, status ('failed' | 'stopped'), then the XADD fields.
-local function finish_failure(k, a)
+-- last_heartbeat, status ('failed' | 'stopped'), then the XADD fields. may_retry: a failed job with retries left
+-- runs again (retry_job) instead: its try's result is stored, but not the failed registry, nor its dependents.
+local function finish_failure(k, a, may_retry)
   local id, now, now_ts, own_ttl = a[1], tonumber(a[2]), a[3], a[4]
   local started_at, wtime, wname, hb, status = a[5], a[6], a[7], a[8], a[9]
   if not owned(k, id, wname) then return false end
   local fields = {}
   for i = 10, #a do table.insert(fields, a[i]) end
   local key = k.job
+  local retried = nil
   if redis.call('EXISTS', key) == 1 then
     redis.call('HSET', key, 'status', status, 'started_at', started_at, 'ended_at', now_ts, 'worker_name', wname,
       'last_heartbeat', hb)
+    if may_retry and status == 'failed' and k.worker ~= '' then
+      retried = retry_job(key, id, string.sub(k.started, #REG.started + 1), k.queues, now_ts)
+    end
   end
   redis.call('ZREM', k.started, id)
   local ttl = ${DEFAULT_FAILURE_TTL}
   if own_ttl ~= '' then ttl = tonumber(own_ttl) end
-  cleanup(k, ttl)
-  redis.call('ZADD', k.ended, ttl < 0 and ttl or (now + ttl), id)
+  if not retried then
+    cleanup(k, ttl)
+    redis.call('ZADD', k.ended, ttl < 0 and ttl or (now + ttl), id)
+  end
   local rkey = k.results
   redis.call('XADD', rkey, 'MAXLEN', '~', ${RESULTS_STREAM_MAXLEN}, '*', unpack(fields))
   if own_ttl ~= '' then
@@ -304,12 +424,15 @@ local function finish_failure(k, a)
     redis.call('HINCRBY', wkey, 'failed_job_count', 1)
     redis.call('HINCRBYFLOAT', wkey, 'total_working_time', wtime)
   end
+  if retried then return {} end
   return release_dependents(k.dependents, k.queues, id, now_ts, true)
 end
 `,
   owned,
   releaseDependents,
   cleanup,
+  retryJob,
+  REG,
 );
 
 export const markStarted = snippet(

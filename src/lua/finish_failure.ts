@@ -21,15 +21,18 @@
 // ARGV[9]    status                        'failed' or 'stopped'
 // ARGV[10..] fields                        the result entry's XADD field/value pairs
 // Built in the script: as FINISH_SUCCESS (finish_success.ts), for the dependents it releases and for an abandoned
-// failure it replaces.
-// Returns the released dependents, {id, origin, ...}, or false when the job was no longer the worker's.
+// failure it replaces; for a failed job with retries left (RQ's Retry: run again, no failed registry, no dependents
+// released), rq:queue:<origin> and its dependency sets (a ttl applied again), or rq:scheduled:<origin> and
+// rqts:scheduler-wake:<origin>.
+// Returns the released dependents, {id, origin, ...} (none when retried), or false when the job was no longer the
+// worker's.
 
 import { type RedisArg, Script } from "../connection.ts";
 import { type Failure, pushFinishArgs, pushFinishKeys, type ScriptArgs } from "./_args.ts";
 import { compose, finishFailure, finishKeys } from "./_snippets.ts";
 
 export const FINISH_FAILURE = new Script(
-  compose("return finish_failure(finish_keys(1), ARGV)", finishKeys, finishFailure),
+  compose("return finish_failure(finish_keys(1), ARGV, true)", finishKeys, finishFailure),
 );
 
 /** FINISH_FAILURE's KEYS and ARGV. */

@@ -36,7 +36,7 @@ export const FINISH_FAILURE_AND_DEQUEUE = new Script(
 local idle_ttl = table.remove(ARGV, 1)
 local f, d = split(ARGV)
 local k = finish_keys(1)
-finish_failure(k, f)
+finish_failure(k, f, true)
 local taken = dequeue_many(dequeue_keys(8), d)
 if not taken then mark_idle(k.worker, idle_ttl, f[3]) end
 return taken
