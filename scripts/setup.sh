@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what rqts needs on a fresh Debian machine with Node 20: npm packages (Deno and Bun come from npm),
-# redis-server and Debian's python3-rq (RQ 1.13, the interop peer). Idempotent: skips what is there.
+# redis-server, Debian's python3-rq (RQ 1.13, the interop peer) and python3-croniter (RQ 2.x needs it).
+# Idempotent: skips what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 /usr/bin/python3 -c 'import rq' >/dev/null 2>&1 || missing+=(python3-rq)
+# RQ 2.x (the second interop peer, test/interop/rq2_test.ts) imports croniter.
+/usr/bin/python3 -c 'import croniter' >/dev/null 2>&1 || missing+=(python3-croniter)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} with apt-get" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
