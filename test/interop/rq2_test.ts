@@ -654,3 +654,45 @@ test(
   },
   { timeout: 240_000 },
 );
+
+test(
+  "rq2 interop: RQ 2.10's cleanup fails a job a dead rqts worker left in rq:wip (a bare job id, 1.13's dialect)",
+  async () => {
+    const name = uniqueName("r2-aban");
+    const url = await redisUrl();
+    const q = new Queue(name, { connection: url });
+    const conn = q.connection;
+    try {
+      const job = await q.enqueueCall(`${JOBS}#add`, { args: [1, 2], jobId: `${name}-j` });
+      // What a dead rqts worker leaves: the job started, its bare id in rq:wip with a deadline now past.
+      const now = Math.floor(Date.now() / 1000);
+      const stamp = new Date().toISOString().replace("Z", "000Z");
+      await conn.transaction([
+        ["LREM", `rq:queue:${name}`, "0", job.id],
+        ["HSET", job.key, "status", "started", "started_at", stamp, "worker_name", `${name}-dead`],
+        ["PERSIST", job.key],
+        ["ZADD", `rq:wip:${name}`, String(now - 10), job.id],
+      ]);
+      const info = await rq2Cli(["info", "--url", url, name]);
+      const res = await py2<{ status: string; failed: string[]; wip: number }>(
+        `
+q = Queue(A["queue"], connection=r, serializer=JSONSerializer)
+out({"status": Job.fetch(A["id"], connection=r, serializer=JSONSerializer).get_status(),
+     "failed": q.failed_job_registry.get_job_ids(), "wip": r.zcard("rq:wip:" + A["queue"])})
+`,
+        { queue: name, id: job.id },
+      );
+      same(
+        res,
+        { status: "failed", failed: [job.id], wip: 0 },
+        `RQ 2.10's rq info cleaned up the rqts entry:\n${info}`,
+      );
+      const exc = (await (await Job.fetch(job.id, { connection: conn })).excInfo) ?? "";
+      assert.match(exc, /Moved to FailedJobRegistry/, `rqts reads 2.10's abandoned-job failure; got ${exc}`);
+    } finally {
+      await cleanup(conn, name);
+      await q.close();
+    }
+  },
+  { timeout: 60_000 },
+);
