@@ -8,6 +8,8 @@ import { Worker } from "../mod.ts";
 import { redisUrl, test } from "./_harness.ts";
 import { freshQueue } from "./_fixtures.ts";
 import { getRuntime, type HorseMessage, type Runtime, setRuntime } from "../src/runtime.ts";
+import { childrenOf, cli, until } from "./_process.ts";
+import process from "node:process";
 
 const JOBS = "./test/fixtures/jobs.ts";
 
@@ -83,3 +85,32 @@ test(
   },
   { timeout: 60_000 },
 );
+
+test("Horse: an orphan horse stuck in a synchronous loop is ended within seconds of its worker's SIGKILL", async () => {
+  await using q = await freshQueue();
+  const job = await q.enqueueCall(`${JOBS}#spinForever`, { jobTimeout: 600 });
+  const w = cli(["worker", q.name, "--url", await redisUrl(), "--log-level", "warning"]);
+  let horse = 0;
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  try {
+    await until("the worker to start the spinning job", async () => (await job.getStatus()) === "started", 20_000, w);
+    await until("the worker's horse", () => (horse = childrenOf(w.pid)[0] ?? 0) !== 0, 5000, w);
+    w.signal("SIGKILL");
+    await w.exited;
+    assert.ok(alive(horse), "setup: the horse outlives its worker for a moment (it is stuck, it notices nothing)");
+    const killedAt = Date.now();
+    await until("the orphan horse to be ended", () => !alive(horse), 15_000);
+    const took = Date.now() - killedAt;
+    assert.ok(took < 10_000, `ended within seconds (its grace is 6 s); took ${took} ms`);
+  } finally {
+    await w.stop();
+    if (horse && alive(horse)) process.kill(horse, "SIGKILL");
+  }
+}, { timeout: 60_000 });

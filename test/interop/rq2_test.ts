@@ -576,15 +576,27 @@ test(
         ]);
         return status === "started" && `rq:worker:${by}` === keys[0] ? last : null;
       };
-      await until(async () => (await tsRuns()) !== null, "the rqts victim runs a TypeScript job", 30_000);
       // Each worker with its horses (children that could otherwise still finish the job), as when a machine or
-      // container dies.
-      const pyLost = await busyJob(pyKey), tsLost = await tsRuns(); // what each runs as it dies
-      const horses = [...childrenOf(pyVictim.pid), ...childrenOf(tsVictim.pid)];
-      assert.ok(horses.length >= 2, "each victim has a horse");
+      // container dies: at a moment when each runs a job of its own, in a horse.
+      let pyLost: string | null = null, tsLost: string | null = null, horses: number[] = [];
+      await until(
+        async () => {
+          pyLost = await busyJob(pyKey);
+          tsLost = await tsRuns();
+          const [ph, th] = [childrenOf(pyVictim.pid), childrenOf(tsVictim.pid)];
+          horses = [...ph, ...th];
+          return pyLost !== null && tsLost !== null && ph.length > 0 && th.length > 0;
+        },
+        "each victim runs a job of its own in a horse",
+        30_000,
+      );
       pyVictim.kill("SIGKILL");
       tsVictim.signal("SIGKILL");
-      for (const h of horses) process.kill(h, "SIGKILL");
+      for (const h of horses) {
+        try {
+          process.kill(h, "SIGKILL");
+        } catch { /* it ended its job meanwhile */ }
+      }
       await pyVictim.exited;
       await tsVictim.exited;
       assert.ok(pyLost && tsLost, `both victims had a current job (${pyLost}, ${tsLost})`);
