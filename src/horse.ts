@@ -49,6 +49,8 @@ export class Horse {
   isReady = false;
   /** The running job's timeout: one timer per horse, not one per job. */
   readonly #watchdog = new Deadline();
+  /** Set once a job's deadline made the worker kill this horse. */
+  #killedAtDeadline = false;
 
   constructor(runtime: Runtime, options: SpawnHorseOptions) {
     this.#child = runtime.spawnHorse(options);
@@ -134,6 +136,10 @@ export class Horse {
         const outcome = await this.#outcome(seq + i, jobs[i].timeout);
         hooks.ended(i, outcome);
         if (!outcome.ok && outcome.horseDied) return;
+        // Killed at this job's deadline, though it had ended (its outcome was on its way): the next job had started
+        // and died with the horse, by the worker's hand, not its own. It and those after it count as never started
+        // (they go back to their queue) rather than failing as killed by SIGTERM.
+        if (this.#killedAtDeadline) return;
         // Released: the horse says which job is the first it will not start.
         if (this.#released && i + 1 < jobs.length && seq + i + 1 >= await this.#released) return;
       }
@@ -173,6 +179,7 @@ export class Horse {
     try {
       let first = await Promise.race([done, timedOut]);
       if (first === "timeout") {
+        this.#killedAtDeadline = true;
         await this.kill();
         // Its channel has delivered all it sent by now: a job that ended right at its deadline keeps its outcome.
         first = await done;

@@ -79,9 +79,49 @@ export abstract class BaseRegistry {
   }
 }
 
-/** Jobs being run (`rq:wip:<queue>`), scored by heartbeat deadline. */
+/**
+ * The job id of a started-registry entry. RQ 2.x writes `<job_id>:<execution_id>` (rq/executions.py: the execution id
+ * is `uuid4().hex`, and 2.x job ids cannot hold a colon); RQ 1.13 and rqts write the bare job id. Only a tail of a
+ * colon and 32 hex digits is taken for an execution id, so an rqts job id that holds colons stays whole.
+ */
+export function startedEntryJobId(entry: string): string {
+  return EXECUTION_TAIL.test(entry) ? entry.slice(0, -33) : entry;
+}
+const EXECUTION_TAIL = /.:[0-9a-f]{32}$/;
+
+/**
+ * Jobs being run (`rq:wip:<queue>`), scored by heartbeat deadline. Entries are job ids (RQ 1.13, rqts) or RQ 2.x's
+ * `<job_id>:<execution_id>`; every method here speaks of job ids, whichever dialect wrote the entry.
+ */
 export class StartedJobRegistry extends BaseRegistry {
   readonly kind = "started" as const;
+
+  /** Job ids from `start` to `end` (inclusive, -1 = last), after cleanup; RQ 2.x entries give their job id. */
+  override async getJobIds(start = 0, end = -1): Promise<string[]> {
+    return (await super.getJobIds(start, end)).map(startedEntryJobId);
+  }
+
+  /** Ids whose heartbeat deadline is before `timestamp` (seconds; default now); RQ 2.x entries give their job id. */
+  override async getExpiredJobIds(timestamp: number = nowSeconds()): Promise<string[]> {
+    return (await super.getExpiredJobIds(timestamp)).map(startedEntryJobId);
+  }
+
+  /** Whether the registry holds this job, as an entry of either dialect. */
+  override async contains(job: Job | string): Promise<boolean> {
+    if (await super.contains(job)) return true;
+    const id = typeof job === "string" ? job : job.id;
+    const entries = await this.connection.call<string[]>(["ZRANGE", this.key, "0", "-1"]);
+    return entries.some((e) => e !== id && startedEntryJobId(e) === id);
+  }
+
+  /** Removes the job's entries of either dialect; with `deleteJob`, deletes the job too. */
+  override async remove(job: Job | string, options: { deleteJob?: boolean } = {}): Promise<number> {
+    const id = typeof job === "string" ? job : job.id;
+    const entries = await this.connection.call<string[]>(["ZRANGE", this.key, "0", "-1"]);
+    const executions = entries.filter((e) => e !== id && startedEntryJobId(e) === id);
+    const removed = executions.length ? await this.connection.call<number>(["ZREM", this.key, ...executions]) : 0;
+    return removed + await super.remove(job, options);
+  }
 
   /**
    * RQ's abandoned-job rule: entries whose heartbeat deadline has passed move to the failed registry, with

@@ -2,6 +2,8 @@
 import { setRuntime } from "../../src/runtime.ts";
 import { serveHorse } from "../../src/horse_main.ts";
 import { bunRuntime } from "./mod.ts";
+import { startOrphanWatchdog } from "../orphan_watchdog.ts";
 
 setRuntime(bunRuntime);
 serveHorse();
+startOrphanWatchdog();

@@ -2,6 +2,8 @@
 import { setRuntime } from "../../src/runtime.ts";
 import { serveHorse } from "../../src/horse_main.ts";
 import { nodeRuntime } from "./mod.ts";
+import { startOrphanWatchdog } from "../orphan_watchdog.ts";
 
 setRuntime(nodeRuntime);
 serveHorse();
+startOrphanWatchdog();

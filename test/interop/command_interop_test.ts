@@ -9,7 +9,7 @@ import { freshQueue } from "../_fixtures.ts";
 import { until, workerName } from "../_process.ts";
 
 const JOBS = "./test/fixtures/jobs.ts";
-const RQ_2_10 = "/work/shared/peers/rq-2.10";
+const RQ_2_10 = RQ2_PATH ?? "/work/shared/peers/rq-2.10";
 
 const PRELUDE = `
 import json, os, sys
@@ -24,6 +24,7 @@ r = Redis.from_url(os.environ["RQTS_URL"])
 A = json.loads(os.environ["RQTS_ARGS"])
 value = lambda v: getattr(v, "value", v)
 `;
+import { RQ2_PATH } from "./_rq2.ts";
 
 async function py(line: "1.13" | "2.10", body: string, args: unknown): Promise<string> {
   const env: Record<string, string> = { RQTS_URL: await redisUrl(), RQTS_ARGS: JSON.stringify(args) };

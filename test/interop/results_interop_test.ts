@@ -11,7 +11,7 @@ import { python, redisUrl, test } from "../_harness.ts";
 import { freshQueue } from "../_fixtures.ts";
 
 const JOBS = "./test/fixtures/jobs.ts";
-const RQ_2_10 = "/work/shared/peers/rq-2.10";
+const RQ_2_10 = RQ2_PATH ?? "/work/shared/peers/rq-2.10";
 
 const PRELUDE = `
 import json, os, sys
@@ -41,6 +41,7 @@ def flaky(path):
         raise ValueError("first run fails")
     return "second"
 `;
+import { RQ2_PATH } from "./_rq2.ts";
 
 test(
   "RQ 2.10 worker's results history (worker_name, execution fields) reads in rqts' Job.results(), newest first",

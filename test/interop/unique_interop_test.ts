@@ -19,12 +19,13 @@ r = Redis.from_url(os.environ["RQTS_URL"])
 A = json.loads(os.environ["RQTS_ARGS"])
 q = Queue(A["queue"], connection=r, serializer=JSONSerializer)
 `;
+import { RQ2_PATH } from "./_rq2.ts";
 
 async function py210(body: string, args: unknown): Promise<string> {
   const env = {
     RQTS_URL: await redisUrl(),
     RQTS_ARGS: JSON.stringify(args),
-    PYTHONPATH: "/work/shared/peers/rq-2.10",
+    PYTHONPATH: RQ2_PATH ?? "/work/shared/peers/rq-2.10",
   };
   return (await python(PRELUDE + body, env)).trim();
 }
