@@ -3,9 +3,9 @@
 // entries, and a Python RQ worker runs the jobs `rqts cron` enqueues. RQ 2.10's own `rq cron` runs here too, but
 // always pickles its jobs, which an rqts worker fails naming the cause; CronScheduler.all() lists it.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import process from "node:process";
 import { spawn } from "node:child_process";
 import { CronScheduler, Worker } from "../../mod.ts";
@@ -18,12 +18,7 @@ const EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 const CONFIG = `test/fixtures/cron_config${EXT}`;
 
 // RQ 2.10 in shared/peers, beside the checkout (CI) or the worktrees' /work (a session); Node runs from npm/esm.
-const RQ_210 = [
-  process.env.RQ_210_PATH,
-  resolve("../shared/peers/rq-2.10"),
-  resolve("../../../shared/peers/rq-2.10"),
-  "/work/shared/peers/rq-2.10",
-].find((p) => p && existsSync(join(p, "rq", "cron.py")));
+const RQ_210 = RQ2_PATH;
 
 function cronProcess(url: string, name: string, entries: unknown[]): Cli {
   return cli(["cron", CONFIG, "--url", url, "--name", name], { env: { RQTS_TEST_CRON: JSON.stringify(entries) } });
@@ -54,6 +49,7 @@ for s in CronScheduler.all(r):
                     heartbeat=s.last_heartbeat is not None, jobs=jobs))
 print(json.dumps(out))
 `;
+import { RQ2_PATH } from "./_rq2.ts";
 
 type Listed = {
   name: string;

@@ -4,9 +4,9 @@
 // lock of a SIGKILLed rqts scheduler taken over by Python's.
 
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { type Connection, Queue, Worker } from "../../mod.ts";
 import { redisUrl, test, uniqueName } from "../_harness.ts";
 import { cli, exitOf, until } from "../_process.ts";
@@ -14,15 +14,7 @@ import { Scheduler } from "../../src/scheduler.ts";
 
 const JOBS = "./test/fixtures/jobs.ts";
 
-/** shared/peers/rq-2.10, found from the working directory up (a worktree sits deeper than main). */
-function findRq210(): string | undefined {
-  for (let dir = resolve(".");; dir = dirname(dir)) {
-    const peers = join(dir, "shared", "peers", "rq-2.10");
-    if (existsSync(join(peers, "rq", "__init__.py"))) return peers;
-    if (dirname(dir) === dir) return undefined;
-  }
-}
-const RQ210 = findRq210();
+const RQ210 = RQ2_PATH;
 
 /** The two RQ lines: Debian's 1.13, and 2.10 from shared/peers (skipped where that checkout is missing). */
 const LINES = [
@@ -96,6 +88,7 @@ A = json.loads(os.environ["RQTS_ARGS"])
 def out(value):
     sys.stdout.write("\\n" + json.dumps(value))
 `;
+import { RQ2_PATH } from "./_rq2.ts";
 
 /** Runs PRELUDE + `body` on an RQ line; parses the JSON its last `out()` printed. */
 async function py<T>(pythonPath: string, body: string, args: unknown = null, timeoutMs?: number): Promise<T> {
