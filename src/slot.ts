@@ -165,12 +165,16 @@ export class Slot {
       host.dequeuer.takesInWait && !host.limitJobs
     ) await this.#storeAndWait();
     if (!this.#fetched) {
-      // The last outcome goes with the dequeue; any others in the same write.
+      // The last outcome goes with the dequeue; any others in the same write, ahead of it, so that a job one of them
+      // sends back to its queue (a retry) is there for the dequeue to see (a burst worker would otherwise end with it
+      // queued).
       const last = this.#finishes.pop();
       const d = host.dequeuer;
       host.reserved++;
       try {
-        [this.#next] = await Promise.all([d.finishAndDequeue(last), ...this.#finishes.map((f) => d.store(f))]);
+        const stores = this.#finishes.map((f) => d.store(f));
+        const [next] = await Promise.all([d.finishAndDequeue(last), ...stores]);
+        this.#next = next;
       } finally {
         host.reserved--;
       }

@@ -121,7 +121,9 @@ test("rqts cron: an interval entry keeps one rhythm across processes started apa
     await sleep(1100);
     procs.push(cronProcess(url, b, entries));
     await until("the second scheduler registered", () => registered(c, [b]), 25_000, procs[1]);
-    await sleep(4500);
+    // Ticks after the second process joined (both running), waited for rather than slept for (slow starts under load).
+    await until("four ticks", async () => (await queuedTicks(c, queue)).length >= 4, 25_000, procs[1]);
+    await sleep(2100); // one more interval with both running
     await stopAll(procs);
     const ticks = await queuedTicks(c, queue);
     assert.ok(ticks.length >= 4, `ticks: ${ticks.join(" ")}`);
