@@ -1,5 +1,5 @@
 // The demo's job functions (RQ's "declare a function"): each wrapped with job() so a queue can store where it lives.
-import { type Job, job } from "../mod.ts";
+import { getCurrentJob, type Job, job } from "../mod.ts";
 
 /** The seed's count_words_at_url, without the network: counts the words of a text. */
 export const countWords = job(function countWords(text: string, _kwargs?: { description?: string; ttl?: number }) {
@@ -37,4 +37,11 @@ export const reportSuccess = job(function reportSuccess(job: Job, _connection: u
 /** Failure callback: `(job, connection, error)`. */
 export const reportFailure = job(function reportFailure(job: Job, _connection: unknown, error: unknown) {
   console.log(`    onFailure: ${job.funcName} threw ${(error as Error).message}`);
+});
+
+/** Fails while its job has retries left (`retry: { max: 1 }`: the first try fails, the retry succeeds). */
+export const flaky = job(function flaky(): string {
+  const left = getCurrentJob()?.retriesLeft ?? 0;
+  if (left > 0) throw new Error(`transient failure (${left} retr${left === 1 ? "y" : "ies"} left)`);
+  return "succeeded on its last try";
 });

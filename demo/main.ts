@@ -4,7 +4,17 @@ import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { FunctionReferenceError, Job, Queue, Worker } from "../mod.ts";
 import { startRedis } from "../scripts/redis_server.ts";
-import { add, countWords, divide, fib, generateReport, reportFailure, reportSuccess, sendReport } from "./jobs.ts";
+import {
+  add,
+  countWords,
+  divide,
+  fib,
+  flaky,
+  generateReport,
+  reportFailure,
+  reportSuccess,
+  sendReport,
+} from "./jobs.ts";
 
 const SEED = "A job is a Python object, representing a function that is invoked asynchronously in a worker " +
   "(background) process. Any Python function can be invoked asynchronously, by simply pushing a reference to " +
@@ -114,7 +124,33 @@ async function demo(url: string): Promise<void> {
   show("failed registry", await sync.failedJobRegistry.getJobIds());
   show("finished registry", `${await sync.finishedJobRegistry.count()} jobs`);
 
-  heading("7. Interop with Python RQ 1.13 (JSONSerializer)");
+  heading("7. Time: a scheduled job and a retried job");
+  const soon = track(await q.enqueueIn(1, countWords, "due in one second")); // or enqueueAt(date, ...), "5m", ...
+  const due = await q.scheduledJobRegistry.getScheduledTime(soon);
+  show("enqueueIn(1, ...) status", `${soon.status}, due ${due.toISOString()}`);
+  const retried = track(await q.enqueueCall(flaky, { retry: { max: 1 } })); // interval 0: straight back to the queue
+  show("retry: { max: 1 }", `retriesLeft ${retried.retriesLeft}`);
+  // A running worker with the scheduler (`rqts worker --with-scheduler`): it queues the job when it is due.
+  const timed = new Worker(["default"], { connection: url, handleSignals: false, withScheduler: true });
+  const working = timed.work();
+  const settled = async (j: Job) => {
+    for (let i = 0; i < 200 && !["finished", "failed"].includes(await j.getStatus() ?? ""); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  await settled(soon);
+  await settled(retried);
+  timed.stop();
+  await working;
+  const started = (await Job.fetch(soon.id, { connection: q.connection })).startedAt!;
+  show(
+    "the scheduled job",
+    `${await soon.getStatus()}: ${await soon.result}, started ${started.getTime() - due.getTime()} ms after due`,
+  );
+  show("the retried job", `${await retried.getStatus()}: ${await retried.result}`);
+  show("its tries (job.results())", (await retried.results()).map((r) => r.type).reverse().join(", "));
+
+  heading("8. Interop with Python RQ 1.13 (JSONSerializer)");
   if (spawnSync("/usr/bin/python3", ["-c", "import rq"]).status !== 0) {
     console.log("  (skipped: /usr/bin/python3 has no rq module; bash scripts/setup.sh installs python3-rq)");
   } else {
@@ -141,7 +177,7 @@ print(job.id)
     show("rqts reads Python's job", `${fromPython.funcName} ${JSON.stringify(fromPython.args)} ${fromPython.status}`);
   }
 
-  heading("8. Cleaning up");
+  heading("9. Cleaning up");
   for (const j of created) {
     await j.delete();
     await q.connection.call(["DEL", `rq:results:${j.id}`]); // Job.delete keeps the results stream, as RQ does

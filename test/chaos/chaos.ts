@@ -7,6 +7,15 @@
 // abandoned no more than its slots can hold (so a live worker wrongly declared dead cannot hide among them). Prints
 // `jobs: N, finished: F, failed: X, lost: 0, duplicated: 0` and exits 1 on any violation.
 //
+// Time (issue 18): some single jobs are scheduled (due 0.2-4 s after their enqueue) and some retried (Retry(max 1-2,
+// interval 0 or 1 s), throwing on their first runs: "retry" ones until a later run succeeds, "retryFail" ones on every
+// run); every chaos worker runs a scheduler (lock TTL SCHEDULER_LOCK_TTL s), so the kills hit schedulers too, the lock
+// holder among them; and CRON_PROCESSES `rqts cron` processes run one entry ticking every second onto the chaos
+// queue, one of them SIGKILLed and replaced every CRON_KILL_EVERY kills. Checked: a scheduled job ends like any other;
+// a retried job ends finished after exactly failTimes + 1 runs, or failed after exactly max + 1 (or abandoned), with
+// one result per run in its results stream; every cron tick from the first to the last enqueued once (ids
+// cron-<entry>-<tick>), each finished after one run or abandoned by a killed worker.
+//
 //   deno run -A test/chaos/chaos.ts [--jobs 2000] [--workers 3] [--kill-every 3] [--runtime deno|bun|node]
 //     [--seed S] [--liveness-ttl 2] [--deadline SECONDS] [--url redis://…] [--node-build DIR] [--verbose]
 //
@@ -32,6 +41,7 @@ import { parseArgs } from "node:util";
 import { Connection, Job, Queue, RedisConnectionError } from "../../mod.ts";
 import {
   cleanRegistriesKey,
+  cronTickKey,
   dependenciesKey,
   dependentsKey,
   jobKey,
@@ -39,6 +49,7 @@ import {
   QUEUES_KEY,
   registryKey,
   resultsKey,
+  schedulerLockKey,
   workerKey,
 } from "../../src/keys.ts";
 import { runtimeName } from "../../runtime/detect.ts";
@@ -47,7 +58,7 @@ import { sideChannelKeys } from "./chaos_jobs.ts";
 import { prng } from "../_random.ts";
 
 type RuntimeName = "deno" | "bun" | "node";
-type Kind = "ok" | "fail" | "hang" | "exit" | "kill";
+type Kind = "ok" | "fail" | "hang" | "exit" | "kill" | "retry" | "retryFail";
 type Reason = "thrown" | "timeout" | "horse exited" | "horse killed" | "abandoned" | "other";
 
 /** One planned job: what it does, where it goes, what it waits for. */
@@ -59,8 +70,12 @@ interface Planned {
   /** Dependents that run whether the parents finished or failed (RQ's Dependency(allow_failure=True)). */
   allowFailure: boolean;
   chain: "none" | "allow-failure" | "plain";
-  /** The job's arguments after the run id (an ok job's sleep in ms, a hang job's in seconds). */
+  /** The job's arguments after the run id (an ok job's sleep in ms, a hang job's in seconds, a flaky job's failures). */
   args: number[];
+  /** Enqueued with a due time this many ms after its enqueue (the scheduler queues it). */
+  delayMs?: number;
+  /** Retry kinds: RQ's Retry(max, interval); the job throws on its first `failTimes` runs. */
+  retry?: { max: number; interval: number; failTimes: number };
 }
 
 /** A running worker process. */
@@ -82,7 +97,15 @@ interface WorkerProc {
   registeredAt?: number;
 }
 
-const KIND_FUNCTION: Record<Kind, string> = { ok: "ok", fail: "fail", hang: "hang", exit: "exit", kill: "killSelf" };
+const KIND_FUNCTION: Record<Kind, string> = {
+  ok: "ok",
+  fail: "fail",
+  hang: "hang",
+  exit: "exit",
+  kill: "killSelf",
+  retry: "flaky",
+  retryFail: "flaky",
+};
 /** The failure reason each kind must end with (any job may instead be abandoned by a worker that died under it). */
 const EXPECTED: Record<Kind, "finished" | Reason> = {
   ok: "finished",
@@ -90,10 +113,17 @@ const EXPECTED: Record<Kind, "finished" | Reason> = {
   hang: "timeout",
   exit: "horse exited",
   kill: "horse killed",
+  retry: "finished", // after failTimes (<= max) failed runs
+  retryFail: "thrown", // fails every run: max + 1 of them
 };
 const JOBS_MODULE = "./test/chaos/chaos_jobs.ts";
 const HANG_TIMEOUT = 1; // jobTimeout of the "hang" jobs, seconds
 const JOB_TIMEOUT = 30; // of every other job: far above their run time, even on a loaded machine
+/** The chaos workers' scheduler lock TTL, s: a SIGKILLed lock holder's queue is taken over within it. */
+const SCHEDULER_LOCK_TTL = 3;
+/** Cron processes running the run's one entry (every second) at once; one is SIGKILLed every CRON_KILL_EVERY kills. */
+const CRON_PROCESSES = 2;
+const CRON_KILL_EVERY = 3;
 /**
  * src/slot.ts's BATCH_MAX (most jobs one message sends to a horse), for the bound on abandoned jobs below; checked
  * against the source when the driver runs from it.
@@ -263,7 +293,18 @@ function plan(): { units: Planned[][]; jobs: Planned[] } {
       }
       units.push(unit);
     } else {
-      units.push([next(randomKind(), MAIN, [], "none")]);
+      // Singles may also be retried (Retry(max, interval 0 or 1 s)) and scheduled (due 0.2-4 s after enqueue).
+      const r2 = rand();
+      const kind: Kind = r2 < 0.06 ? "retry" : r2 < 0.09 ? "retryFail" : randomKind();
+      const p = next(kind, MAIN, [], "none");
+      if (kind === "retry" || kind === "retryFail") {
+        const max = randInt(1, 2);
+        const failTimes = kind === "retry" ? randInt(1, max) : max + 1;
+        p.retry = { max, interval: rand() < 0.5 ? 0 : 1, failTimes };
+        p.args = [failTimes];
+      }
+      if (rand() < 0.08) p.delayMs = randInt(200, 4000);
+      units.push([p]);
     }
   }
   return { units, jobs };
@@ -316,6 +357,8 @@ function startWorker(url: string, stable: boolean): WorkerProc {
     String(LIVENESS_TTL),
     "--job-root",
     jobRoot,
+    // Every chaos worker runs a scheduler too (scheduled jobs, retries with an interval), so kills hit schedulers.
+    ...(stable ? [] : ["--with-scheduler", "--scheduler-lock-ttl", String(SCHEDULER_LOCK_TTL)]),
   ], { cwd: jobRoot, env: { ...process.env, CHAOS_RUN: run }, stdio: ["ignore", "pipe", "pipe"] });
   if (!child.pid) throw new Error(`could not start a worker: ${exe} ${args.join(" ")}`);
   const out = createWriteStream(join(logDir, `${name}.log`));
@@ -357,6 +400,81 @@ function startWorker(url: string, stable: boolean): WorkerProc {
 }
 
 const violations: string[] = [];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Cron: CRON_PROCESSES `rqts cron` processes run one entry ticking every second onto the chaos queue (an `ok` job);
+// the driver SIGKILLs one now and then and starts a replacement. Each tick's job id is cron-<entry>-<tick seconds>.
+
+const CRON_ENTRY = `chaos-${run}`;
+const CRON_ID = new RegExp(`^cron-${CRON_ENTRY}-(\\d+)$`);
+
+interface CronProc {
+  name: string;
+  child: ChildProcess;
+  gone: boolean;
+  killedByUs: boolean;
+  stoppingByUs: boolean;
+  exited: Promise<{ code: number | null; signal: string | null }>;
+}
+const crons: CronProc[] = [];
+let cronSeq = 0;
+
+function startCron(url: string): CronProc {
+  const { exe, args: workerArgs, jobRoot } = workerCommand();
+  const ext = RUNTIME === "node" ? ".js" : ".ts";
+  const bin = RUNTIME === "node" ? "runtime/node/bin.js" : `runtime/${RUNTIME}/bin.ts`;
+  const pre = RUNTIME === "deno" ? workerArgs.slice(0, -1) : []; // deno: "run --allow-all --quiet"
+  const name = `${run}-cron${++cronSeq}`;
+  const entry = {
+    func: `${JOBS_MODULE}#ok`,
+    queueName: MAIN,
+    args: [run, 0],
+    cron: "* * * * * *",
+    id: CRON_ENTRY,
+    missed: "catchUp",
+    jobTimeout: JOB_TIMEOUT,
+    resultTtl: -1,
+    failureTtl: -1,
+  };
+  const child = spawn(exe, [
+    ...pre,
+    join(jobRoot, bin),
+    "cron",
+    `test/fixtures/cron_config${ext}`,
+    "--url",
+    url,
+    "--name",
+    name,
+  ], {
+    cwd: jobRoot,
+    env: { ...process.env, RQTS_TEST_CRON: JSON.stringify([entry]) }, // no CHAOS_RUN: not a worker's process
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  if (!child.pid) throw new Error(`could not start a cron process: ${exe}`);
+  const out = createWriteStream(join(logDir, `${name}.log`));
+  logStreams.push(out);
+  child.stdout!.on("data", (d: Uint8Array) => out.write(d));
+  child.stderr!.on("data", (d: Uint8Array) => out.write(d));
+  const c: CronProc = {
+    name,
+    child,
+    gone: false,
+    killedByUs: false,
+    stoppingByUs: false,
+    exited: new Promise((resolve) => {
+      child.once("exit", (code, signal) => resolve({ code, signal }));
+      child.once("error", () => resolve({ code: -1, signal: null }));
+    }),
+  };
+  void c.exited.then((status) => {
+    c.gone = true;
+    if (!c.killedByUs && !c.stoppingByUs) {
+      violations.push(`cron process ${name} exited on its own: ${JSON.stringify(status)}; see ${logDir}`);
+    }
+  });
+  crons.push(c);
+  return c;
+}
 
 /** Sends `sig` to one process; never to a pid <= 1 (kill(-1) would reach every process on the machine). */
 function signal(pid: number, sig: "SIGTERM" | "SIGKILL"): void {
@@ -407,9 +525,13 @@ async function main(): Promise<number> {
   let orphanPeak = 0;
   let orphanLongestMs = 0;
   let kills = 0;
+  let lockHolderKills = 0; // kills of the worker holding the chaos queue's scheduler lock
+  let cronKills = 0;
+  let cronJobs: number | undefined; // cron jobs enqueued, counted once the cron processes stopped
   try {
     startWorker(url, true);
     for (let k = 0; k < WORKERS; k++) startWorker(url, false);
+    for (let k = 0; k < CRON_PROCESSES; k++) startCron(url);
 
     // Enqueue while the workers run and the killing goes on: 32 units in flight.
     let enqueued = 0;
@@ -442,6 +564,8 @@ async function main(): Promise<number> {
                 jobTimeout: p.kind === "hang" ? HANG_TIMEOUT : JOB_TIMEOUT,
                 resultTtl: -1, // kept for the verification, however long a large run takes
                 failureTtl: -1,
+                ...(p.retry ? { retry: { max: p.retry.max, interval: p.retry.interval } } : {}),
+                ...(p.delayMs ? { enqueueAt: new Date(Date.now() + p.delayMs) } : {}),
                 ...(parents.length
                   ? { dependsOn: p.allowFailure ? { jobs: parents, allowFailure: true } : parents }
                   : {}),
@@ -504,7 +628,19 @@ async function main(): Promise<number> {
       if (killing && ((enqueueDone && terminal >= 0.9 * N) || Date.now() - started > 0.8 * DEADLINE * 1000)) {
         killing = false;
         killingEnded = Date.now();
-        log(`stopped killing after ${kills} kills: ${terminal}/${N} terminal`);
+        log(`stopped killing after ${kills} kills: ${terminal}/${N} terminal; stopping the cron processes`);
+        const alive = crons.filter((c) => !c.gone);
+        for (const c of alive) {
+          c.stoppingByUs = true;
+          c.child.kill("SIGTERM");
+        }
+        await Promise.race([Promise.all(alive.map((c) => c.exited)), sleep(15_000)]);
+        for (const c of alive.filter((c) => !c.gone)) {
+          violations.push(`cron process ${c.name} did not stop within 15 s of SIGTERM`);
+          c.child.kill("SIGKILL");
+        }
+        cronJobs = (await cronJobIds(connection)).length;
+        log(`cron: ${cronJobs} ticks enqueued by ${crons.length} cron processes (${cronKills} SIGKILLed)`);
       }
       if (killing && Date.now() >= nextKill) {
         // Only registered workers: one killed while still starting up has taken nothing, so its death tests nothing.
@@ -513,11 +649,22 @@ async function main(): Promise<number> {
         const victim = candidates[Math.floor(chaosRand() * candidates.length)];
         if (victim) {
           nextKill = Date.now() + KILL_EVERY * 1000;
+          const holder = await connection.call<string | null>(["GET", schedulerLockKey(MAIN)]).catch(() => null);
+          if (holder === victim.name) lockHolderKills++;
           victim.killedByUs = true;
           signal(victim.pid, "SIGKILL"); // the worker only: its horses must notice on their own
           kills++;
           if (VERBOSE) log(`SIGKILL ${victim.name} (pid ${victim.pid})`);
           startWorker(url, false);
+          if (kills % CRON_KILL_EVERY === 0) {
+            const cron = crons.filter((c) => !c.gone)[Math.floor(chaosRand() * CRON_PROCESSES)];
+            if (cron) {
+              cron.killedByUs = true;
+              cron.child.kill("SIGKILL");
+              cronKills++;
+              startCron(url);
+            }
+          }
         }
       }
       // Workers that died on their own are replaced too (and reported as violations).
@@ -529,10 +676,10 @@ async function main(): Promise<number> {
         lastReport = Date.now();
         log(
           `enqueued ${enqueued}/${N}, terminal ${terminal} (finished ${done.finished}, failed ${done.failed}), ` +
-            `kills ${kills}, orphan horses now ${orphanFirstSeen.size}`,
+            `kills ${kills} (cron ${cronKills}), orphan horses now ${orphanFirstSeen.size}`,
         );
       }
-      if (enqueueDone && terminal >= N) break;
+      if (enqueueDone && cronJobs !== undefined && terminal >= N + cronJobs) break;
       if (interrupted) {
         violations.push(`interrupted by ${interrupted} with ${terminal}/${N} jobs terminal`);
         break;
@@ -591,7 +738,9 @@ async function main(): Promise<number> {
     const placeQueues = new Map<string, string[]>(); // id → the queue of each of those places
     // Ids in this run's queues and registries that the plan does not have (Redis' view, against the plan's).
     const unplanned: string[] = [];
+    const cronPlaces = new Map<string, string[]>(); // cron job id → every place@queue it is in
     const put = (id: string, place: string, q: string) => {
+      if (CRON_ID.test(id)) return void cronPlaces.set(id, [...(cronPlaces.get(id) ?? []), `${place}@${q}`]);
       if (!byId.has(id)) return void unplanned.push(`${id} in ${place} of ${q}`);
       places.set(id, [...(places.get(id) ?? []), place]);
       placeQueues.set(id, [...(placeQueues.get(id) ?? []), q]);
@@ -630,6 +779,9 @@ async function main(): Promise<number> {
     }
 
     let finished = 0, failed = 0, lost = 0, duplicated = 0, reran = 0, wrong = 0, orderBad = 0, inconsistent = 0;
+    // Retried jobs: how they ended, and those whose runs or results stream do not add up (retryBad).
+    const retried = { finished: 0, exhausted: 0, abandoned: 0 };
+    let retryBad = 0;
     // Abandoned jobs by the worker named in them: each must be a worker this driver killed (a live one's name is a
     // false death detection), and each killed worker's count within what its slots can hold (ABANDONED_PER_SLOT).
     const abandonedBy = new Map<string, string[]>();
@@ -677,9 +829,19 @@ async function main(): Promise<number> {
         continue;
       }
       const runs = exec.get(p.id) ?? 0;
+      // A retried job runs until it succeeds or has run max + 1 times; each run (not abandoned) adds a result.
+      const retryCounted = async (want: number) => {
+        const results = await connection.call<number>(["XLEN", resultsKey(p.id)]);
+        if (runs === want && results === want) return;
+        retryBad++;
+        problem(`${p.kind} job: ${runs} runs and ${results} results, expected ${want} of each: ${describe(p.id)}`);
+      };
       if (status === "finished") {
         finished++;
-        if (runs !== 1) {
+        if (p.retry) {
+          retried.finished++;
+          await retryCounted(p.retry.failTimes + 1);
+        } else if (runs !== 1) {
           duplicated++;
           problem(`finished with ${runs} executions: ${describe(p.id)}`);
         }
@@ -696,7 +858,12 @@ async function main(): Promise<number> {
           const by = job.workerName ?? "(none)";
           abandonedBy.set(by, [...(abandonedBy.get(by) ?? []), p.id]);
         }
-        if (runs > 1) {
+        if (p.retry && reason === "abandoned") retried.abandoned++;
+        if (p.retry && reason === "thrown") {
+          retried.exhausted++;
+          await retryCounted(p.retry.max + 1);
+        }
+        if (runs > (p.retry ? p.retry.max + 1 : 1)) {
           reran++;
           problem(`failed after ${runs} executions: ${describe(p.id)}`);
         }
@@ -724,11 +891,69 @@ async function main(): Promise<number> {
       }
     }
 
+    // Cron: every tick's job in exactly one terminal place of the chaos queue, a finished one run once, a failed one
+    // only abandoned by a killed worker; the ticks from the first to the last without a gap.
+    let cronFinished = 0, cronFailed = 0, cronBad = 0;
+    const cronIds = new Set([...await cronJobIds(connection), ...cronPlaces.keys()]);
+    for (const id of exec.keys()) if (CRON_ID.test(id)) cronIds.add(id);
+    const ticks = [...cronIds].map((id) => Number(CRON_ID.exec(id)![1])).sort((a, b) => a - b);
+    for (const id of cronIds) {
+      const where = cronPlaces.get(id) ?? [];
+      const runs = exec.get(id) ?? 0;
+      if (where.length !== 1 || !/^(finished|failed)@/.test(where[0]) || !where[0].endsWith(`@${MAIN}`)) {
+        cronBad++;
+        problem(`cron job ${id}: in ${where.join(", ") || "no place"}, ${runs} runs`);
+        continue;
+      }
+      if (where[0].startsWith("finished")) {
+        cronFinished++;
+        if (runs !== 1) {
+          cronBad++;
+          problem(`cron job ${id} finished with ${runs} executions`);
+        }
+        continue;
+      }
+      cronFailed++;
+      const job = await Job.fetch(id, { connection }).catch(() => null);
+      const reason = classify(job ? await job.excInfo : null);
+      if (reason !== "abandoned" || runs > 1) {
+        cronBad++;
+        problem(`cron job ${id} failed as "${reason}" after ${runs} runs`);
+      } else {
+        reasons.abandoned++;
+        const by = job?.workerName ?? "(none)";
+        abandonedBy.set(by, [...(abandonedBy.get(by) ?? []), id]);
+      }
+    }
+    const cronGaps = ticks.filter((t, i) => i > 0 && t !== ticks[i - 1] + 1).length;
+    if (cronGaps || !ticks.length || (cronJobs !== undefined && cronJobs !== ticks.length)) {
+      violations.push(
+        `cron: ${ticks.length} ticks (${
+          cronJobs ?? "?"
+        } counted when the cron processes stopped), ${cronGaps} gap(s): ` +
+          `${ticks.slice(0, 5).join(" ")}…`,
+      );
+    }
+
     const seconds = (ms: number) => (ms / 1000).toFixed(1);
     console.log(`jobs: ${N}, finished: ${finished}, failed: ${failed}, lost: ${lost}, duplicated: ${duplicated}`);
     console.log(
       `failed by reason: ${Object.entries(reasons).map(([r, n]) => `${r} ${n}`).join(", ")}; ` +
         `failed after a second run: ${reran}; unexpected outcome: ${wrong}; in more or other places: ${inconsistent}`,
+    );
+    const retries = jobs.filter((p) => p.retry).length;
+    console.log(
+      `retried jobs: ${retries} (finished after their failed runs ${retried.finished}, failed after their last run ` +
+        `${retried.exhausted}, abandoned ${retried.abandoned}); runs or results miscounted: ${retryBad}`,
+    );
+    console.log(
+      `scheduled jobs: ${jobs.filter((p) => p.delayMs).length} with a due time; kills of the scheduler lock ` +
+        `holder: ${lockHolderKills} (lock TTL ${SCHEDULER_LOCK_TTL} s)`,
+    );
+    console.log(
+      `cron: ${ticks.length} ticks (${ticks.length ? `${ticks[0]}..${ticks[ticks.length - 1]}` : "none"}), ` +
+        `gaps ${cronGaps}, finished ${cronFinished}, failed (abandoned) ${cronFailed}, miscounted ${cronBad}; ` +
+        `${crons.length} cron processes, ${cronKills} SIGKILLed`,
     );
     const chains = (kind: Planned["chain"]) => units.filter((u) => u[0].chain === kind).length;
     console.log(
@@ -811,7 +1036,9 @@ async function main(): Promise<number> {
     }
     // What Redis holds against what the plan expects: no id the plan lacks in any queue, registry or the side channel,
     // and the terminal registries' own counts equal the jobs found finished and failed one by one.
-    for (const id of exec.keys()) if (!byId.has(id)) unplanned.push(`${id} executed (side channel)`);
+    for (const id of exec.keys()) {
+      if (!byId.has(id) && !CRON_ID.test(id)) unplanned.push(`${id} executed (side channel)`);
+    }
     if (unplanned.length) {
       violations.push(`${unplanned.length} id(s) the plan does not have: ${unplanned.slice(0, 10).join("; ")}`);
     }
@@ -820,15 +1047,15 @@ async function main(): Promise<number> {
       registered.finished += await connection.call<number>(["ZCARD", registryKey("finished", q)]);
       registered.failed += await connection.call<number>(["ZCARD", registryKey("failed", q)]);
     }
-    if (registered.finished !== finished || registered.failed !== failed) {
+    if (registered.finished !== finished + cronFinished || registered.failed !== failed + cronFailed) {
       violations.push(
         `registries hold ${registered.finished} finished and ${registered.failed} failed; the ${N} planned jobs ` +
-          `were found ${finished} finished and ${failed} failed`,
+          `were found ${finished} finished and ${failed} failed, the cron jobs ${cronFinished} and ${cronFailed}`,
       );
     }
     for (const p of problems) console.log(`  ${p}`);
     for (const v of violations) console.log(`  ${v}`);
-    const bad = lost + duplicated + reran + wrong + orderBad + inconsistent + violations.length;
+    const bad = lost + duplicated + reran + wrong + orderBad + inconsistent + retryBad + cronBad + violations.length;
     exitCode = bad ? 1 : 0;
     if (exitCode) console.log(`FAILED: worker logs kept in ${logDir}`);
     return exitCode;
@@ -836,12 +1063,16 @@ async function main(): Promise<number> {
     for (const w of workers.filter((w) => !w.gone)) {
       signal(w.pid, "SIGKILL");
     }
+    for (const c of crons.filter((c) => !c.gone)) c.child.kill("SIGKILL");
     for (const p of runProcesses() ?? []) {
       signal(p.pid, "SIGKILL");
     }
     stopWatchingLag();
     for (const s of logStreams) s.end();
-    if (flags.url) await cleanUp(connection, jobs.map((j) => j.id)).catch(() => {});
+    if (flags.url) {
+      await cleanUp(connection, [...jobs.map((j) => j.id), ...await cronJobIds(connection).catch(() => [])])
+        .catch(() => {});
+    }
     await connection.close();
     await redis?.stop();
     if (exitCode === 0) rmSync(logDir, { recursive: true, force: true });
@@ -866,6 +1097,20 @@ async function enqueueOnce(connection: Connection, id: string, enqueue: () => Pr
   }
 }
 
+/** The ids of the cron jobs this run's entry enqueued (their hashes: results are kept for ever). */
+async function cronJobIds(connection: Connection): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, keys] = await connection.call<[string, string[]]>(
+      ["SCAN", cursor, "MATCH", jobKey(`cron-${CRON_ENTRY}-*`), "COUNT", "1000"],
+    );
+    cursor = next;
+    for (const key of keys) ids.push(key.slice(jobKey("").length));
+  } while (cursor !== "0");
+  return ids.filter((id) => CRON_ID.test(id));
+}
+
 /** Cancels a gate job, releasing the chain root that waits on it (as if the gate had finished). */
 async function openGate(connection: Connection, gateId: string): Promise<void> {
   for (let attempt = 1;; attempt++) {
@@ -883,7 +1128,7 @@ async function openGate(connection: Connection, gateId: string): Promise<void> {
 /** On a Redis the caller gave (--url), removes what this run wrote. */
 async function cleanUp(connection: Connection, ids: string[]): Promise<void> {
   const keys = sideChannelKeys(run);
-  const del: string[] = [keys.exec, keys.log];
+  const del: string[] = [keys.exec, keys.log, cronTickKey(CRON_ENTRY)];
   for (const w of workers) del.push(workerKey(w.name));
   for (const q of [MAIN, STABLE, GATES]) {
     del.push(queueKey(q), cleanRegistriesKey(q));

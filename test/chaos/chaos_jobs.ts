@@ -23,13 +23,18 @@ function sideChannel(): { id: string; connection: Connection } {
   return { id: job.id, connection: channel };
 }
 
-async function record(run: string, event: "start" | "end"): Promise<string> {
+/** Records an event; returns the job's id and, for a start, how many times it has started (this one included). */
+async function recordRun(run: string, event: "start" | "end"): Promise<{ id: string; runs: number }> {
   const { id, connection } = sideChannel();
   const keys = sideChannelKeys(run);
   const line = `${id} ${event} ${Date.now()}`;
-  if (event === "start") await connection.transaction([["HINCRBY", keys.exec, id, "1"], ["RPUSH", keys.log, line]]);
-  else await connection.call(["RPUSH", keys.log, line]);
-  return id;
+  if (event === "end") return await connection.call(["RPUSH", keys.log, line]), { id, runs: 0 };
+  const [runs] = await connection.transaction([["HINCRBY", keys.exec, id, "1"], ["RPUSH", keys.log, line]]);
+  return { id, runs: Number(runs) };
+}
+
+async function record(run: string, event: "start" | "end"): Promise<string> {
+  return (await recordRun(run, event)).id;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -67,4 +72,12 @@ export async function killSelf(run: string): Promise<void> {
   await record(run, "start");
   process.kill(process.pid, "SIGKILL");
   await sleep(60_000); // the signal lands before this ends
+}
+
+/** Throws on its first `failTimes` runs (counted in the side channel, so across horses and workers), then succeeds. */
+export async function flaky(run: string, failTimes: number): Promise<number> {
+  const { id, runs } = await recordRun(run, "start");
+  await record(run, "end");
+  if (runs <= failTimes) throw new Error(`chaos: thrown on purpose by ${id} (run ${runs} of ${failTimes + 1})`);
+  return runs;
 }

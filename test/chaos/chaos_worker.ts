@@ -3,7 +3,8 @@
 // (npm/esm/test/chaos/chaos_worker.js).
 //
 //   deno run -A test/chaos/chaos_worker.ts --url redis://127.0.0.1:6379 --name w1 --queues chaos-x,chaos-x-stable \
-//     [--concurrency 2] [--liveness-ttl 2] [--job-root DIR] [--log-level warning]
+//     [--concurrency 2] [--liveness-ttl 2] [--job-root DIR] [--log-level warning] [--with-scheduler]
+//     [--scheduler-lock-ttl 10]
 
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -19,6 +20,8 @@ const { values } = parseArgs({
     "liveness-ttl": { type: "string", default: "2" },
     "job-root": { type: "string" },
     "log-level": { type: "string", default: "warning" },
+    "with-scheduler": { type: "boolean", default: false },
+    "scheduler-lock-ttl": { type: "string", default: "10" },
   },
 });
 
@@ -36,6 +39,8 @@ const options: WorkerOptions & { livenessTtl?: number } = {
   livenessTtl: Number(values["liveness-ttl"]),
   jobRoot: values["job-root"] ?? process.cwd(),
   logLevel: values["log-level"] as LogLevel,
+  withScheduler: values["with-scheduler"],
+  schedulerLockTtl: Number(values["scheduler-lock-ttl"]),
 };
 const worker = new Worker(values.queues!.split(","), options);
 await worker.work();
