@@ -24,11 +24,9 @@ export {
   CronJob,
   type CronJobOptions,
   type CronRegisterOptions,
-  CronScheduler,
-  type CronSchedulerInfo,
-  type CronSchedulerOptions,
   type MissedTicks,
-} from "./cron.ts";
+} from "./cron_job.ts";
+export { CronScheduler, type CronSchedulerInfo, type CronSchedulerOptions } from "./cron.ts";
 export * from "./defaults.ts";
 export {
   DeserializationError,

@@ -2,6 +2,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
+import { python, redisUrl } from "../_harness.ts";
 
 /**
  * The folder holding RQ 2.10's `rq` package: RQTS_RQ2_PATH, else shared/peers/rq-2.10 in the working directory or any
@@ -24,3 +25,13 @@ export const RQ2_PATH: string | undefined = (() => {
 export const RQ2_SKIP: string | undefined = RQ2_PATH
   ? undefined
   : "RQ 2.10 not found: set RQTS_RQ2_PATH to a folder holding its rq package (shared/peers/rq-2.10)";
+
+/**
+ * Runs `source` under Python RQ of `line` (Debian's 1.13, or 2.10 from {@link RQ2_PATH}) with RQTS_URL (the tests'
+ * Redis) and RQTS_ARGS (`args` as JSON) in its environment; resolves to its trimmed stdout.
+ */
+export async function rqPython(line: "1.13" | "2.10", source: string, args: unknown): Promise<string> {
+  const env: Record<string, string> = { RQTS_URL: await redisUrl(), RQTS_ARGS: JSON.stringify(args) };
+  if (line === "2.10") env.PYTHONPATH = RQ2_PATH ?? "/work/shared/peers/rq-2.10";
+  return (await python(source, env)).trim();
+}

@@ -4,12 +4,12 @@
 
 import assert from "node:assert/strict";
 import { type Job, type LogLevel, Worker } from "../../mod.ts";
-import { python, redisUrl, test } from "../_harness.ts";
+import { redisUrl, test } from "../_harness.ts";
 import { freshQueue } from "../_fixtures.ts";
 import { until, workerName } from "../_process.ts";
+import { rqPython } from "./_rq2.ts";
 
 const JOBS = "./test/fixtures/jobs.ts";
-const RQ_2_10 = RQ2_PATH ?? "/work/shared/peers/rq-2.10";
 
 const PRELUDE = `
 import json, os, sys
@@ -24,13 +24,8 @@ r = Redis.from_url(os.environ["RQTS_URL"])
 A = json.loads(os.environ["RQTS_ARGS"])
 value = lambda v: getattr(v, "value", v)
 `;
-import { RQ2_PATH } from "./_rq2.ts";
 
-async function py(line: "1.13" | "2.10", body: string, args: unknown): Promise<string> {
-  const env: Record<string, string> = { RQTS_URL: await redisUrl(), RQTS_ARGS: JSON.stringify(args) };
-  if (line === "2.10") env.PYTHONPATH = RQ_2_10;
-  return (await python(PRELUDE + body, env)).trim();
-}
+const py = (line: "1.13" | "2.10", body: string, args: unknown) => rqPython(line, PRELUDE + body, args);
 
 for (const line of ["1.13", "2.10"] as const) {
   test(

@@ -13,6 +13,7 @@ import { CRON_SCHEDULERS_KEY, queueKey, registryKey } from "../../src/keys.ts";
 import { python, redisUrl, rqCli, test, uniqueName } from "../_harness.ts";
 import { rawConnection } from "../_fixtures.ts";
 import { type Cli, cli, exitOf, until } from "../_process.ts";
+import { RQ2_PATH } from "./_rq2.ts";
 
 const EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 const CONFIG = `test/fixtures/cron_config${EXT}`;
@@ -49,7 +50,6 @@ for s in CronScheduler.all(r):
                     heartbeat=s.last_heartbeat is not None, jobs=jobs))
 print(json.dumps(out))
 `;
-import { RQ2_PATH } from "./_rq2.ts";
 
 type Listed = {
   name: string;

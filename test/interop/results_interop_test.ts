@@ -7,11 +7,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "../../mod.ts";
-import { python, redisUrl, test } from "../_harness.ts";
+import { redisUrl, test } from "../_harness.ts";
 import { freshQueue } from "../_fixtures.ts";
+import { rqPython } from "./_rq2.ts";
 
 const JOBS = "./test/fixtures/jobs.ts";
-const RQ_2_10 = RQ2_PATH ?? "/work/shared/peers/rq-2.10";
 
 const PRELUDE = `
 import json, os, sys
@@ -25,11 +25,7 @@ A = json.loads(os.environ["RQTS_ARGS"])
 value = lambda v: getattr(v, "value", v)
 `;
 
-async function py(line: "1.13" | "2.10", body: string, args: unknown): Promise<string> {
-  const env: Record<string, string> = { RQTS_URL: await redisUrl(), RQTS_ARGS: JSON.stringify(args) };
-  if (line === "2.10") env.PYTHONPATH = RQ_2_10;
-  return (await python(PRELUDE + body, env)).trim();
-}
+const py = (line: "1.13" | "2.10", body: string, args: unknown) => rqPython(line, PRELUDE + body, args);
 
 /** Fails on its first run (a marker file is missing), returns "second" on the next. */
 const PY_TASKS = `
@@ -41,7 +37,6 @@ def flaky(path):
         raise ValueError("first run fails")
     return "second"
 `;
-import { RQ2_PATH } from "./_rq2.ts";
 
 test(
   "RQ 2.10 worker's results history (worker_name, execution fields) reads in rqts' Job.results(), newest first",

@@ -12,6 +12,7 @@ import process from "node:process";
 import { Connection, Job, Queue, StartedJobRegistry, Worker } from "../../mod.ts";
 import { redisUrl, test, uniqueName } from "../_harness.ts";
 import { childrenOf, cli } from "../_process.ts";
+import { RQ2_PATH } from "./_rq2.ts";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
@@ -78,7 +79,6 @@ def gated(gate):
         time.sleep(0.02)
     return "opened"
 `;
-import { RQ2_PATH } from "./_rq2.ts";
 
 function pyEnv(extraPath?: string): Record<string, string | undefined> {
   if (!existsSync(join(RQ2, "rq", "__init__.py"))) {

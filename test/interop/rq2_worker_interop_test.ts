@@ -13,6 +13,7 @@ import { type Job, type LogLevel, Queue, Worker } from "../../mod.ts";
 import { python, redisUrl, test } from "../_harness.ts";
 import { freshQueue } from "../_fixtures.ts";
 import { until, workerName } from "../_process.ts";
+import { RQ2_PATH } from "./_rq2.ts";
 
 const JOBS = "./test/fixtures/jobs.ts";
 const RQ_2_10 = RQ2_PATH ?? "/work/shared/peers/rq-2.10";
@@ -29,7 +30,6 @@ r = Redis.from_url(os.environ["RQTS_URL"])
 A = json.loads(os.environ["RQTS_ARGS"])
 value = lambda v: getattr(v, "value", v)
 `;
-import { RQ2_PATH } from "./_rq2.ts";
 
 async function py210(body: string, args: unknown): Promise<string> {
   const env = { RQTS_URL: await redisUrl(), RQTS_ARGS: JSON.stringify(args), PYTHONPATH: RQ_2_10 };

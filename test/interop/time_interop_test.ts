@@ -11,6 +11,7 @@ import { type Connection, Queue, Worker } from "../../mod.ts";
 import { redisUrl, test, uniqueName } from "../_harness.ts";
 import { cli, exitOf, until } from "../_process.ts";
 import { Scheduler } from "../../src/scheduler.ts";
+import { RQ2_PATH } from "./_rq2.ts";
 
 const JOBS = "./test/fixtures/jobs.ts";
 
@@ -88,7 +89,6 @@ A = json.loads(os.environ["RQTS_ARGS"])
 def out(value):
     sys.stdout.write("\\n" + json.dumps(value))
 `;
-import { RQ2_PATH } from "./_rq2.ts";
 
 /** Runs PRELUDE + `body` on an RQ line; parses the JSON its last `out()` printed. */
 async function py<T>(pythonPath: string, body: string, args: unknown = null, timeoutMs?: number): Promise<T> {

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { DuplicateJobError } from "../../mod.ts";
 import { python, redisUrl, test } from "../_harness.ts";
 import { freshQueue } from "../_fixtures.ts";
+import { RQ2_PATH } from "./_rq2.ts";
 
 const PRELUDE = `
 import json, os, sys
@@ -19,7 +20,6 @@ r = Redis.from_url(os.environ["RQTS_URL"])
 A = json.loads(os.environ["RQTS_ARGS"])
 q = Queue(A["queue"], connection=r, serializer=JSONSerializer)
 `;
-import { RQ2_PATH } from "./_rq2.ts";
 
 async function py210(body: string, args: unknown): Promise<string> {
   const env = {
