@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what rqts needs on a fresh Debian machine with Node 20: npm packages (Deno and Bun come from npm),
-# redis-server, Debian's python3-rq (RQ 1.13, the interop peer) and python3-croniter (RQ 2.10 imports it).
+# redis-server, Debian's python3-rq (RQ 1.13, the interop peer), python3-croniter (RQ 2.10 imports it) and chromium
+# (the dashboard's browser test).
 # Idempotent: skips what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,8 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 /usr/bin/python3 -c 'import rq' >/dev/null 2>&1 || missing+=(python3-rq)
 # RQ 2.10 (shared/peers/rq-2.10, the cron interop peer) imports croniter.
 /usr/bin/python3 -c 'import croniter' >/dev/null 2>&1 || missing+=(python3-croniter)
+# Debian's chromium: the dashboard's browser test drives it with playwright-core (npm), which cannot download one here.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} with apt-get" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
