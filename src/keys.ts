@@ -90,7 +90,7 @@ export const cronTickKey = (entryId: string): string => CRON_TICK_PREFIX + entry
 /**
  * rqts only: a queue's throughput counters (src/stats.ts), a hash the finish scripts keep: `f:<minute>` and
  * `x:<minute>` count the runs that finished and failed in an epoch minute, `f`, `x` the runs of minutes since folded
- * away, `t` the seconds all runs took.
+ * away, `t` the microseconds all runs took.
  */
 export const STATS_PREFIX = "rqts:stats:";
 export const statsKey = (queue: string): string => STATS_PREFIX + queue;

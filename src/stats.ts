@@ -88,7 +88,7 @@ export async function queueTotals(connection: ConnectionOption, queues: string[]
 
 /** A counters hash's totals: the folded totals plus the minutes still kept. */
 function totalsOf(h: Record<string, string>): QueueTotals {
-  const totals = { finished: Number(h.f ?? 0), failed: Number(h.x ?? 0), runSeconds: Number(h.t ?? 0) };
+  const totals = { finished: Number(h.f ?? 0), failed: Number(h.x ?? 0), runSeconds: Number(h.t ?? 0) / 1e6 };
   for (const [field, value] of Object.entries(h)) {
     if (field.startsWith("f:")) totals.finished += Number(value);
     else if (field.startsWith("x:")) totals.failed += Number(value);

@@ -67,7 +67,7 @@ test(
     const minute = Math.floor(Date.now() / 60_000);
     // 400 minutes of history, as a queue busy for hours would have left them without the fold: 1 finished and
     // 2 failed runs each; plus two runs folded earlier.
-    const seeded: string[] = ["f", "1", "x", "1", "t", "3.5"];
+    const seeded: string[] = ["f", "1", "x", "1", "t", "3500000"];
     for (let m = minute - 400; m < minute; m++) seeded.push(`f:${m}`, "1", `x:${m}`, "2");
     await raw.call(["HSET", key, ...seeded]);
     assert.equal(await raw.call(["HLEN", key]), 803);

@@ -313,9 +313,10 @@ end
 export const countOutcomes = snippet(
   `
 -- rqts' throughput counters of a queue (src/stats.ts reads them): n runs of kind ('f' finished, 'x' failed) that took
--- secs seconds in all, counted in the epoch minute of now (seconds). Two commands a call; the first count of a kind
--- in a minute also folds the minutes older than the ${STATS_MINUTES_KEPT} kept into the totals f, x (once a minute at
--- most, over a hash of at most ${2 * (STATS_MINUTES_KEPT + 1) + 3} fields).
+-- secs seconds in all (added to t in microseconds: HINCRBY costs less than HINCRBYFLOAT), counted in the epoch minute
+-- of now (seconds). Two commands a call (~3 us of Redis CPU), whatever n: a batch finish counts once per outcome kind.
+-- The first count of a kind in a minute also folds the minutes older than the ${STATS_MINUTES_KEPT} kept into the
+-- totals f, x (once a minute at most, over a hash of at most ${2 * (STATS_MINUTES_KEPT + 1) + 3} fields).
 local function count_outcomes(queue, kind, n, secs, now)
   local key = STATS .. queue
   local minute = math.floor(now / 60)
@@ -333,7 +334,7 @@ local function count_outcomes(queue, kind, n, secs, now)
       for k, v in pairs(folded) do if v > 0 then redis.call('HINCRBY', key, k, v) end end
     end
   end
-  redis.call('HINCRBYFLOAT', key, 't', secs)
+  redis.call('HINCRBY', key, 't', math.floor(tonumber(secs) * 1e6 + 0.5))
 end
 `,
   STATS,
