@@ -57,3 +57,9 @@ export const SCHEDULER_MAX_SLEEP_MS = 1000;
 
 /** Most due jobs one scheduler step moves (RQ's `get_jobs_to_schedule` chunk size). */
 export const SCHEDULER_CHUNK = 1000;
+
+/**
+ * rqts only: minutes of throughput counters kept per queue (src/stats.ts); older minutes are folded into the running
+ * totals, so a queue's counters hash holds at most 2 * (this + 1) + 3 fields.
+ */
+export const STATS_MINUTES_KEPT = 120;

@@ -86,3 +86,11 @@ export const cronSchedulerKey = (name: string): string => CRON_SCHEDULER_PREFIX 
 /** rqts only: the latest tick of a cron entry that was enqueued (epoch ms), set with the enqueue in one script. */
 export const CRON_TICK_PREFIX = "rqts:cron:tick:";
 export const cronTickKey = (entryId: string): string => CRON_TICK_PREFIX + entryId;
+
+/**
+ * rqts only: a queue's throughput counters (src/stats.ts), a hash the finish scripts keep: `f:<minute>` and
+ * `x:<minute>` count the runs that finished and failed in an epoch minute, `f`, `x` the runs of minutes since folded
+ * away, `t` the seconds all runs took.
+ */
+export const STATS_PREFIX = "rqts:stats:";
+export const statsKey = (queue: string): string => STATS_PREFIX + queue;

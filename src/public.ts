@@ -57,6 +57,7 @@ export {
 } from "./registry.ts";
 export { Result, type ResultType } from "./results.ts";
 export { type BackoffOptions, exponentialBackoff, type RepeatSpec, type RetrySpec } from "./retry.ts";
+export { type QueueTotals, queueTotals, throughput, type ThroughputMinute, type ThroughputOptions } from "./stats.ts";
 export { type Runtime } from "./runtime.ts";
 export { JSONSerializer, type Serializer } from "./serializer.ts";
 export {

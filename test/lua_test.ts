@@ -15,6 +15,7 @@ import {
   REGISTRY_PREFIXES,
   RESULTS_PREFIX,
   SCHEDULER_WAKE_PREFIX,
+  STATS_PREFIX,
   workerKeys,
   WORKERS_BY_QUEUE_PREFIX,
 } from "../src/keys.ts";
@@ -279,11 +280,11 @@ test("src/lua/: every script, run through its builder, touches only its declared
         { count: 1, ahead: false, started: "", now: true },
         "",
       ),
-      [JOB_PREFIX, started, REGISTRY_PREFIXES.deferred, QUEUE_PREFIX],
+      [JOB_PREFIX, started, REGISTRY_PREFIXES.deferred, QUEUE_PREFIX, STATS_PREFIX],
     );
     assert.deepEqual(next.map(([i]) => i), [c]);
 
-    // b fails, with no dependents: nothing built at all.
+    // b fails, with no dependents: nothing built but its queue's throughput counters.
     const released = await as.eval<string[]>(
       FINISH_FAILURE,
       finishFailureArgs({
@@ -296,6 +297,7 @@ test("src/lua/: every script, run through its builder, touches only its declared
         status: "failed",
         fields: failureFields("boom"),
       }),
+      [STATS_PREFIX],
     );
     assert.deepEqual(released, []);
     assert.equal(await raw.call(["HGET", jobKey(b), "status"]), "failed");
@@ -312,7 +314,7 @@ test("src/lua/: every script, run through its builder, touches only its declared
       await as.eval(
         FINISH_FAILURE,
         finishFailureArgs({ ...failed, status: "failed", fields: failureFields("again") }),
-        [...built],
+        [...built, STATS_PREFIX],
       );
       assert.equal(await raw.call(["HGET", jobKey(r), "status"]), interval ? "scheduled" : "queued");
     }
@@ -340,11 +342,12 @@ test("src/lua/: every script, run through its builder, touches only its declared
         REGISTRY_PREFIXES.deferred,
         QUEUE_PREFIX,
         WORKERS_BY_QUEUE_PREFIX,
+        STATS_PREFIX,
       ],
     );
     assert.deepEqual(recovered, [0, c]);
 
-    // A job run without a worker (isAsync: false): its finish declares every key it touches.
+    // A job run without a worker (isAsync: false): its finish declares every key it touches but its queue's counters.
     await as.eval(ENQUEUE, enqueueArgs({ id: d, queue: qb, push: "", ttl: null, mapping: mapping(qb) }));
     const own = await as.eval<string[]>(
       FINISH_SUCCESS,
@@ -358,6 +361,7 @@ test("src/lua/: every script, run through its builder, touches only its declared
         resultTtl: 60,
         fields: ["type", "1"],
       }),
+      [STATS_PREFIX],
     );
     assert.deepEqual(own, []);
 

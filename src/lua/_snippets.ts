@@ -1,7 +1,7 @@
 // No RQ counterpart (RQ runs these steps as WATCH/MULTI sequences): the Lua the scripts in src/lua/ share, and how a
 // script's source is put together from them. Key prefixes come from keys.ts by interpolation, never spelled here.
 
-import { DEFAULT_FAILURE_TTL, RESULTS_STREAM_MAXLEN } from "../defaults.ts";
+import { DEFAULT_FAILURE_TTL, RESULTS_STREAM_MAXLEN, STATS_MINUTES_KEPT } from "../defaults.ts";
 import {
   dependenciesKey,
   dependentsKey,
@@ -10,6 +10,7 @@ import {
   REGISTRY_PREFIXES,
   RESULTS_PREFIX,
   SCHEDULER_WAKE_PREFIX,
+  STATS_PREFIX,
   WORKERS_BY_QUEUE_PREFIX,
 } from "../keys.ts";
 import { HEARTBEAT_CAP, HEARTBEAT_GRACE } from "./_args.ts";
@@ -53,6 +54,7 @@ export const REG = snippet(
   } }\n`,
 );
 export const SCHEDULER_WAKE = snippet(`local SCHEDULER_WAKE = ${lua(SCHEDULER_WAKE_PREFIX)}\n`);
+export const STATS = snippet(`local STATS = ${lua(STATS_PREFIX)}\n`);
 export const DEPENDENTS_KEY = keyFunction("dependents_key", dependentsKey);
 export const DEPENDENCIES_KEY = keyFunction("dependencies_key", dependenciesKey);
 
@@ -308,6 +310,35 @@ end
   runAgain,
 );
 
+export const countOutcomes = snippet(
+  `
+-- rqts' throughput counters of a queue (src/stats.ts reads them): n runs of kind ('f' finished, 'x' failed) that took
+-- secs seconds in all, counted in the epoch minute of now (seconds). Two commands a call; the first count of a kind
+-- in a minute also folds the minutes older than the ${STATS_MINUTES_KEPT} kept into the totals f, x (once a minute at
+-- most, over a hash of at most ${2 * (STATS_MINUTES_KEPT + 1) + 3} fields).
+local function count_outcomes(queue, kind, n, secs, now)
+  local key = STATS .. queue
+  local minute = math.floor(now / 60)
+  if redis.call('HINCRBY', key, kind .. ':' .. minute, n) == n then
+    local h, old, folded = redis.call('HGETALL', key), {}, { f = 0, x = 0 }
+    for i = 1, #h, 2 do
+      local k, m = string.match(h[i], '^([fx]):(%d+)$')
+      if m and tonumber(m) < minute - ${STATS_MINUTES_KEPT} then
+        folded[k] = folded[k] + tonumber(h[i + 1])
+        table.insert(old, h[i])
+      end
+    end
+    if #old > 0 then
+      redis.call('HDEL', key, unpack(old))
+      for k, v in pairs(folded) do if v > 0 then redis.call('HINCRBY', key, k, v) end end
+    end
+  end
+  redis.call('HINCRBYFLOAT', key, 't', secs)
+end
+`,
+  STATS,
+);
+
 export const finishKeys = snippet(`
 -- A finish's keys from KEYS[i] on (the layout of finish_success.ts): worker and running are absent (and worker '')
 -- when no worker ran the job.
@@ -349,6 +380,7 @@ local function finish_success(k, a, next_job)
   local id, now, now_ts, ttl = a[1], tonumber(a[2]), a[3], tonumber(a[4])
   local started_at, wtime, wname, hb = a[5], a[6], a[7], a[8]
   if not owned(k, id, wname) then return false end
+  count_outcomes(string.sub(k.started, #REG.started + 1), 'f', 1, wtime, now)
   local fields = {}
   for i = 9, #a do table.insert(fields, a[i]) end
   local released, has_dependents = release_dependents(k.dependents, k.queues, id, now_ts, false)
@@ -381,6 +413,7 @@ end
   releaseDependents,
   cleanup,
   repeatJob,
+  countOutcomes,
   REG,
 );
 
@@ -395,6 +428,7 @@ local function finish_failure(k, a, may_retry)
   local id, now, now_ts, own_ttl = a[1], tonumber(a[2]), a[3], a[4]
   local started_at, wtime, wname, hb, status = a[5], a[6], a[7], a[8], a[9]
   if not owned(k, id, wname) then return false end
+  count_outcomes(string.sub(k.started, #REG.started + 1), 'x', 1, wtime, now)
   local fields = {}
   for i = 10, #a do table.insert(fields, a[i]) end
   local key = k.job
@@ -432,6 +466,7 @@ end
   releaseDependents,
   cleanup,
   retryJob,
+  countOutcomes,
   REG,
 );
 

@@ -24,6 +24,7 @@
 // failure it replaces; for a failed job with retries left (RQ's Retry: run again, no failed registry, no dependents
 // released), rq:queue:<origin> and its dependency sets (a ttl applied again), or rq:scheduled:<origin> and
 // rqts:scheduler-wake:<origin>.
+// Always rqts:stats:<origin>, the throughput counters (STATS_PREFIX; src/stats.ts).
 // Returns the released dependents, {id, origin, ...} (none when retried), or false when the job was no longer the
 // worker's.
 

@@ -23,6 +23,7 @@
 // and the hashes rq:job:<other> of its other dependencies, rq:deferred:<origin> and rq:queue:<origin> of its origin;
 // rq:failed:<origin> of the job's own origin (a finish replacing an abandoned failure); for a job with repeats left
 // (RQ 2.x's Repeat, run again), rq:queue:<origin>, or rq:scheduled:<origin> and rqts:scheduler-wake:<origin>.
+// Always rqts:stats:<origin>, the throughput counters (STATS_PREFIX; src/stats.ts).
 // Returns the released dependents, {id, origin, ...}, or false when the job was no longer the worker's.
 
 import { type RedisArg, Script } from "../connection.ts";

@@ -19,7 +19,8 @@
 // ARGV[4..]  fields                        the XADD field/value pairs of the abandoned failure
 // Built in the script: for each job it held or ran, its keys as FINISH_FAILURE declares them (finish_failure.ts: hash,
 // results, dependency sets, registries of its origin) and its queue (as GIVE_BACK, give_back.ts); the queues of own
-// list ids (as RETURN_OWN_LIST); rq:workers:<queue> (WORKERS_BY_QUEUE_PREFIX) of each queue the worker listened on.
+// list ids (as RETURN_OWN_LIST); rq:workers:<queue> (WORKERS_BY_QUEUE_PREFIX) of each queue the worker listened on;
+// rqts:stats:<origin> of each job it fails (an abandoned run counts as failed in the throughput counters).
 // Returns {returned, abandoned ids...}.
 
 import { Script } from "../connection.ts";
