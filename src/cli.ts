@@ -7,13 +7,15 @@ import { Connection } from "./connection.ts";
 import { CronScheduler } from "./cron.ts";
 import { RedisConnectionError } from "./errors.ts";
 import { DEFAULT_REDIS_URL, RQ_VERSION, RQTS_VERSION } from "./defaults.ts";
-import { SUSPENDED_KEY, workerKey, WORKERS_KEY, workersByQueueKey } from "./keys.ts";
+import { workerKey, WORKERS_KEY, workersByQueueKey } from "./keys.ts";
 import { Queue } from "./queue.ts";
 import { FailedJobRegistry } from "./registry.ts";
-import { getRuntime } from "./runtime.ts";
+import { getRuntime, type Signal } from "./runtime.ts";
+import { dashboard, type DashboardOptions } from "./dashboard/dashboard.ts";
 import { loadFunction } from "./perform.ts";
 import { type DequeueStrategy, type LogLevel, Worker } from "./worker.ts";
 import { checkWorkerOptions } from "./worker_options.ts";
+import { isSuspended, resume, suspend } from "./suspension.ts";
 
 const HELP: Record<string, string> = {
   main: `Usage: rqts <command> [options]
@@ -29,6 +31,7 @@ Commands (as Python RQ's 'rq' CLI):
   shutdown <names...>  Ask workers to stop, warm (RQ's send_shutdown_command)
   kill-horse <names..> Ask workers to kill their busy horses (RQ's send_kill_horse_command)
   stop-job <ids...>    Ask the workers running the jobs to stop them (RQ's send_stop_job_command)
+  dashboard            Serve the web dashboard (default http://127.0.0.1:9181/)
 
 Common options:
   --url, -u URL        Redis URL (default: REDIS_URL, else ${DEFAULT_REDIS_URL})
@@ -113,6 +116,20 @@ Exits 1 when a worker did not get it.`,
 
 Publishes RQ's stop-job command to the worker named in each job's worker_name: it kills the job's horse and the job
 ends 'stopped', in the failed registry. Exits 1 when a job is not running or its worker did not get the command.`,
+  dashboard: `Usage: rqts dashboard [options]
+
+Serves the web dashboard: queues, workers and jobs of Python RQ and rqts alike, search, actions, live updates.
+
+Options:
+  --url, -u URL         Redis URL (default: REDIS_URL, else ${DEFAULT_REDIS_URL})
+  --host HOST           Address to listen on (default 127.0.0.1); beyond loopback it needs --auth or --token
+  --port, -p N          Port (default 9181, rq-dashboard's)
+  --base-path PATH      Serve under PATH, e.g. /rq behind a reverse proxy (default: the root)
+  --read-only           Pages only: every action is refused
+  --auth USER:PASSWORD  HTTP basic auth (or set RQTS_DASHBOARD_AUTH)
+  --token TOKEN         Bearer token; a browser opens /?token=TOKEN once (or set RQTS_DASHBOARD_TOKEN)
+
+Stops on SIGINT/SIGTERM. See docs/dashboard.md.`,
 };
 
 type Flag = { type: "string" | "boolean"; short?: string; multiple?: boolean };
@@ -164,6 +181,15 @@ const FLAGS: Record<string, Record<string, Flag>> = {
   shutdown: { ...COMMON },
   "kill-horse": { ...COMMON },
   "stop-job": { ...COMMON },
+  dashboard: {
+    ...COMMON,
+    host: { type: "string" },
+    port: { type: "string", short: "p" },
+    "base-path": { type: "string" },
+    "read-only": { type: "boolean" },
+    auth: { type: "string" },
+    token: { type: "string" },
+  },
 };
 
 /** A command line parsed for one command. */
@@ -268,6 +294,9 @@ export async function main(args: readonly string[]): Promise<number> {
       case "kill-horse":
       case "stop-job":
         return await workerCommandCommand(command, parsed.positional, url);
+      case "dashboard":
+        if (parsed.positional.length) throw new UsageError(`takes no arguments (got ${parsed.positional.join(" ")})`);
+        return await dashboardCommand(parsed, url);
     }
   } catch (error) {
     console.error(`rqts ${command}: ${(error as Error)?.message ?? error}`);
@@ -322,7 +351,7 @@ async function workerCommand(queues: string[], p: Parsed, url: string): Promise<
   const jobRoot = options.jobRoot ?? getRuntime().cwd();
   const exceptionHandlers = await Promise.all(handlerRefs.map((ref) => loadFunction(ref, jobRoot)));
   const connection = Connection.fromUrl(url);
-  if (await connection.call<number>(["EXISTS", SUSPENDED_KEY])) {
+  if (await isSuspended(connection)) {
     console.error("Workers are suspended (rq:suspended is set). Run 'rqts resume' first.");
     await connection.close();
     return 1;
@@ -439,11 +468,11 @@ async function suspendCommand(command: "suspend" | "resume", p: Parsed, url: str
   const connection = Connection.fromUrl(url);
   try {
     if (command === "resume") {
-      await connection.call(["DEL", SUSPENDED_KEY]);
+      await resume(connection);
       out("Resuming workers.");
       return 0;
     }
-    await connection.call(duration ? ["SET", SUSPENDED_KEY, "1", "EX", String(duration)] : ["SET", SUSPENDED_KEY, "1"]);
+    await suspend(connection, duration);
     out(duration ? `Suspending workers for ${duration} seconds.` : "Suspending workers. Run 'rqts resume' to resume.");
   } finally {
     await connection.close();
@@ -485,4 +514,62 @@ async function workerCommandCommand(
     await connection.close();
   }
   return missed ? 1 : 0;
+}
+
+/** Whether `host` only takes connections from this machine. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/** A Redis URL with its password masked, for a log line. */
+function redacted(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** `rqts dashboard`: serves the dashboard until SIGINT/SIGTERM. */
+async function dashboardCommand(p: Parsed, url: string): Promise<number> {
+  const runtime = getRuntime();
+  const host = (p.flags.get("host") as string | undefined) ?? "127.0.0.1";
+  const port = intFlag(p, "port") ?? 9181;
+  if (port < 0 || port > 65535) throw new UsageError(`--port: received ${port}; expected 0-65535.`);
+  const basic = (p.flags.get("auth") as string | undefined) ?? runtime.env("RQTS_DASHBOARD_AUTH");
+  const token = (p.flags.get("token") as string | undefined) ?? runtime.env("RQTS_DASHBOARD_TOKEN");
+  if (basic && token) throw new UsageError("--auth and --token: pick one.");
+  if (!basic && !token && !isLoopback(host)) {
+    throw new UsageError(
+      `refusing to listen on ${host} without authentication: anyone who reaches it could delete jobs. Give ` +
+        `--auth USER:PASSWORD or --token TOKEN, or listen on 127.0.0.1.`,
+    );
+  }
+  const options: DashboardOptions = {
+    connection: url,
+    basePath: p.flags.get("base-path") as string | undefined,
+    readOnly: p.flags.has("read-only"),
+    auth: basic ? basic : token ? { token } : undefined,
+  };
+  let handler;
+  try {
+    handler = dashboard(options);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const server = await runtime.serve(handler, { hostname: host, port });
+  const shown = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  out(
+    `rqts dashboard on http://${shown}:${server.port}${options.basePath ?? ""}/ for ${redacted(url)}` +
+      (options.readOnly ? " (read-only)" : "") + (token ? " (open it once with ?token=TOKEN)" : ""),
+  );
+  await new Promise<void>((resolve) => {
+    const offs = (["SIGINT", "SIGTERM"] as Signal[]).map((signal) => runtime.onSignal(signal, () => resolve()));
+    void offs;
+  });
+  await server.close();
+  await handler.close();
+  return 0;
 }

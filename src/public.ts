@@ -18,6 +18,8 @@ export {
   type TlsSettings,
 } from "./connection.ts";
 export { getCurrentJob } from "./current.ts";
+export { dashboard, type DashboardHandler, type DashboardOptions } from "./dashboard/dashboard.ts";
+export type { DashboardAuth } from "./dashboard/auth.ts";
 export {
   CronConfigError,
   type CronEntry,

@@ -98,6 +98,17 @@ export interface RawSocketHandlers {
   closed(error?: Error): void;
 }
 
+/** A fetch handler (`(Request) => Response`), as the dashboard is and as the runtimes' servers take one. */
+export type FetchHandler = (request: Request) => Response | Promise<Response>;
+
+/** An HTTP server {@link Runtime.serve} started. */
+export interface HttpServer {
+  /** The port it listens on (the one chosen by the system when asked for port 0). */
+  readonly port: number;
+  /** Stops listening and ends open connections. */
+  close(): Promise<void>;
+}
+
 /** Signals a worker handles. */
 export type Signal = "SIGINT" | "SIGTERM";
 
@@ -129,6 +140,11 @@ export interface Runtime {
   exit(code: number): never;
   /** Resident set size of this process, in bytes. */
   rss(): number;
+  /**
+   * Serves HTTP with `handler` on `hostname:port` (port 0: any free port); resolves once it listens.
+   * @throws when the address cannot be bound (e.g. EADDRINUSE).
+   */
+  serve(handler: FetchHandler, options: { hostname: string; port: number }): Promise<HttpServer>;
   /**
    * Opens a TCP connection (Nagle off). Optional: without it, every command goes through node-redis.
    * @throws when the connection cannot be made (e.g. ECONNREFUSED).

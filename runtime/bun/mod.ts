@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import {
   afterChannelEnd,
   type ExitStatus,
+  type FetchHandler,
   type HorseMessage,
   type HorseProcess,
   type RawSocket,
@@ -45,6 +46,7 @@ declare const Bun: {
     ipc(message: unknown): void;
     onDisconnect(): void;
   }): BunSubprocess;
+  serve(options: { hostname: string; port: number; fetch: FetchHandler }): { port: number; stop(force: boolean): void };
 };
 
 const HORSE_ENTRY = fileURLToPath(
@@ -120,6 +122,10 @@ export const bunRuntime: Runtime = {
   ...nodeProcess,
   connectTcp,
   importModule: (specifier) => import(specifier),
+  serve(handler, options) {
+    const server = Bun.serve({ hostname: options.hostname, port: options.port, fetch: handler });
+    return Promise.resolve({ port: server.port, close: () => Promise.resolve(server.stop(true)) });
+  },
   spawnHorse(options): HorseProcess {
     const listeners: ((m: HorseMessage) => void)[] = [];
     let onDisconnect!: () => void;

@@ -36,6 +36,10 @@ export interface DenoApi {
   connect(options: { path: string; transport: "unix" }): Promise<DenoConn>;
   listen(options: { path: string; transport: "unix" }): AsyncIterable<DenoConn> & { unref(): void };
   permissions: { querySync(descriptor: { name: "net" }): { state: string } };
+  serve(
+    options: { hostname: string; port: number; onListen(addr: { port: number }): void },
+    handler: (request: Request) => Response | Promise<Response>,
+  ): { shutdown(): Promise<void>; finished: Promise<void> };
 }
 export interface DenoConn {
   read(p: Uint8Array): Promise<number | null>;

@@ -3,6 +3,7 @@
 // slice they use (deno_api.ts).
 import type { Runtime } from "../../src/runtime.ts";
 import { Deno } from "./deno_api.ts";
+import { serve } from "./serve.ts";
 import { horseChannel, spawnHorse } from "./spawn.ts";
 import { connectTcp } from "./tcp.ts";
 
@@ -30,4 +31,5 @@ export const denoRuntime: Runtime = {
   },
   exit: (code) => Deno.exit(code),
   rss: () => Deno.memoryUsage().rss,
+  serve,
 };

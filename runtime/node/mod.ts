@@ -19,6 +19,7 @@ import {
 } from "../../src/runtime.ts";
 import { lineSplitter } from "../lines.ts";
 import { nodeProcess } from "../node_process.ts";
+import { serve } from "./serve.ts";
 
 // Horses run this adapter's horse entry, next to this file (horse.ts from source, horse.js once built).
 const HORSE_ENTRY = fileURLToPath(
@@ -104,6 +105,7 @@ export const nodeRuntime: Runtime = {
   ...nodeProcess,
   importModule: async (specifier) => await import(compiledModule(specifier)),
   horseChannel,
+  serve,
   spawnHorse(options): HorseProcess {
     const child = spawn(
       process.execPath,

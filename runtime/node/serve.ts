@@ -1,0 +1,78 @@
+// node:http behind the core's Runtime.serve (the dashboard's server on Node): each request becomes a fetch Request
+// and the handler's Response is written back, streamed. A bridge of this size keeps the npm package at one more
+// dependency (hono) rather than two; @hono/node-server does the same with more (HTTP/2, early hints) we do not use.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+import type { FetchHandler, HttpServer } from "../../src/runtime.ts";
+
+/** Serves `handler` with node:http (loaded on first use: horses never serve); resolves once it listens. */
+export async function serve(handler: FetchHandler, options: { hostname: string; port: number }): Promise<HttpServer> {
+  const { createServer } = await import("node:http");
+  const server = createServer((req, res) => void respond(handler, options.hostname, req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.hostname, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  return {
+    port: typeof address === "object" && address ? address.port : options.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function toRequest(req: IncomingMessage, hostname: string): Request {
+  const controller = new AbortController();
+  req.once("close", () => controller.abort());
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (Array.isArray(value)) { for (const v of value) headers.append(name, v); }
+    else if (value !== undefined) headers.set(name, value);
+  }
+  const host = req.headers.host ?? hostname;
+  const method = req.method ?? "GET";
+  const body = method === "GET" || method === "HEAD" ? undefined : Readable.toWeb(req) as ReadableStream<Uint8Array>;
+  return new Request(`http://${host}${req.url ?? "/"}`, {
+    method,
+    headers,
+    body,
+    signal: controller.signal,
+    ...(body ? { duplex: "half" } : {}),
+  } as RequestInit);
+}
+
+async function respond(handler: FetchHandler, hostname: string, req: IncomingMessage, res: ServerResponse) {
+  let response: Response;
+  try {
+    response = await handler(toRequest(req, hostname));
+  } catch (error) {
+    res.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
+    res.end(`Internal error: ${(error as Error)?.message ?? error}`);
+    return;
+  }
+  const headers: Record<string, string | string[]> = {};
+  response.headers.forEach((value, name) => {
+    if (name === "set-cookie") return;
+    headers[name] = value;
+  });
+  const cookies = response.headers.getSetCookie?.() ?? [];
+  if (cookies.length) headers["set-cookie"] = cookies;
+  res.writeHead(response.status, headers);
+  if (!response.body || req.method === "HEAD") return void res.end();
+  const reader = response.body.getReader();
+  res.once("close", () => void reader.cancel().catch(() => {}));
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!res.write(value)) await new Promise<void>((resolve) => res.once("drain", resolve));
+    }
+  } catch { /* the client went away */ }
+  res.end();
+}
