@@ -4,7 +4,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
-import type { Browser, ConsoleMessage, Dialog, Page } from "playwright-core";
+import type { Browser, ConsoleMessage, Dialog, Page, Response } from "playwright-core";
 
 /** The chromium binary: RQTS_CHROMIUM, else Debian's. */
 export const CHROMIUM = process.env.RQTS_CHROMIUM ?? "/usr/bin/chromium";
@@ -62,7 +62,17 @@ export class BrowserSession {
     });
     page.on("pageerror", (e: Error) => this.errors.push(`pageerror: ${e.message}`));
     page.on("console", (m: ConsoleMessage) => {
-      if (m.type() === "error") this.errors.push(`console: ${m.text()}`);
+      // A failed load is reported below with its URL.
+      if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) {
+        this.errors.push(`console: ${m.text()}`);
+      }
+    });
+    page.on("response", (r: Response) => {
+      const url = new URL(r.url());
+      // A 4xx the test asked for is its own to check; the browser's own favicon request is not the dashboard's.
+      if (r.status() >= 400 && r.request().resourceType() !== "document" && url.pathname !== "/favicon.ico") {
+        this.errors.push(`${r.status()} for ${r.request().resourceType()} ${url.pathname}`);
+      }
     });
     return page;
   }

@@ -36,6 +36,7 @@ import {
   readWorkers,
 } from "./data.ts";
 import { jobView, rawJobView } from "./job_view.ts";
+import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { errorPage, type Html, type ViewContext } from "./layout.ts";
 import { DEFAULT_WINDOW, MAX_WINDOW, searchWindow } from "./search.ts";
 import { cronView, listingView, overviewView, scheduledView, searchView, workersView } from "./views.ts";
@@ -181,6 +182,7 @@ export function createApp(s: AppSettings): Hono {
     ]);
     return c.json({ queues, workers, suspended, throughput });
   });
+  r.get("/metrics", async (c) => c.body(await renderMetrics(redis), 200, { "content-type": METRICS_CONTENT_TYPE }));
   r.get("/workers", async (c) => {
     const [workers, suspended] = await Promise.all([readWorkers(redis), readSuspended(redis)]);
     return render(c, workersView(ctx, workers, suspended));
