@@ -4,7 +4,7 @@
 import { html } from "hono/html";
 import type { CronSchedulerInfo } from "../cron.ts";
 import type { JobRow, Listing, Page, QueueCounts, ScheduledEntry, WorkerInfo } from "./data.ts";
-import { funcNameOf, LISTINGS } from "./data.ts";
+import { funcNameOf, LISTINGS, nextRun, storedTime } from "./data.ts";
 import { actionButton, href, type Html, page, relative, time, type ViewContext } from "./layout.ts";
 import { throughputChart, type ThroughputPoint } from "./chart.ts";
 
@@ -276,8 +276,8 @@ export function cronView(ctx: ViewContext, schedulers: CronSchedulerInfo[]): Htm
                             : ""
                         }`
                         : html`every ${text(e.interval)} s`}</td>
-                      <td data-testid="cron-next-run">${time(stamp(e.next_enqueue_time))}</td>
-                      <td>${time(stamp(e.latest_enqueue_time))}</td>
+                      <td data-testid="cron-next-run">${time(nextRun(e))}</td>
+                      <td>${time(storedTime(e.latest_enqueue_time))}</td>
                     </tr>
                   `
                 )}</tbody>
@@ -288,12 +288,6 @@ export function cronView(ctx: ViewContext, schedulers: CronSchedulerInfo[]): Htm
         : html`<p data-testid="cron-empty" class="muted">No cron scheduler is registered (rqts cron, rq cron).</p>`
     }</section>`,
   );
-}
-
-function stamp(value: unknown): Date | null {
-  if (typeof value !== "string" || !value) return null;
-  const d = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`);
-  return Number.isFinite(d.getTime()) ? d : null;
 }
 
 /** The search page: the scan form (the script runs it window by window) and its results. */
