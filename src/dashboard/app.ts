@@ -229,7 +229,10 @@ export function createApp(s: AppSettings): Hono {
       }
       notFound = text;
     }
-    return render(c, searchView(ctx, { text, queues, notFound }));
+    const queue = c.req.query("queue") ?? null;
+    const registry = c.req.query("registry") ?? "failed";
+    const listing: Listing = isListing(registry) ? registry : "failed";
+    return render(c, searchView(ctx, { text, queues, queue, listing, notFound }));
   });
   r.get("/api/search", async (c) => {
     const queue = checkName("queue name", c.req.query("queue") ?? "");

@@ -131,6 +131,10 @@ export function listingView(
       danger: true,
     })
     : html``;
+  const search = html`
+    <a data-testid="search-listing"
+      href="${ctx.base}/search?queue=${encodeURIComponent(queue)}&amp;registry=${listing}">Search in these jobs</a>
+  `;
   return page(
     ctx,
     `${queue} · ${listing}`,
@@ -149,7 +153,7 @@ export function listingView(
         `
       )
     }</nav>
-<div class="toolbar">${tools}</div>
+<div class="toolbar">${tools} ${search}</div>
 ${jobsTable(ctx, listing, p.rows)}
 ${pagination(ctx, queue, listing, p)}
 </section>`,
@@ -291,7 +295,16 @@ export function cronView(ctx: ViewContext, schedulers: CronSchedulerInfo[]): Htm
 }
 
 /** The search page: the scan form (the script runs it window by window) and its results. */
-export function searchView(ctx: ViewContext, data: { text: string; queues: string[]; notFound: string | null }): Html {
+export function searchView(
+  ctx: ViewContext,
+  data: { text: string; queues: string[]; queue: string | null; listing: Listing; notFound: string | null },
+): Html {
+  const selected = (yes: boolean) =>
+    yes
+      ? html`
+        selected
+      `
+      : "";
   return page(
     ctx,
     "Search",
@@ -305,15 +318,13 @@ jobs instead.</p>`
       <form data-testid="scan-form" class="scan" method="get" action="${ctx.base}/search">
         <label>Text <input data-testid="scan-text" name="q" value="${data.text}" required></label>
         <label>Queue <select data-testid="scan-queue" name="queue">${data.queues.map((q) =>
-          html`<option value="${q}">${q}</option>`
+          html`
+            <option value="${q}" ${selected(q === data.queue)}>${q}</option>
+          `
         )}</select></label>
         <label>In <select data-testid="scan-registry" name="registry">${LISTINGS.map((l) =>
           html`
-            <option value="${l}" ${l === "failed"
-              ? html`
-                selected
-              `
-              : ""}>${l}</option>
+            <option value="${l}" ${selected(l === data.listing)}>${l}</option>
           `
         )}</select></label>
         <button data-testid="scan-start" type="submit">Search</button>
