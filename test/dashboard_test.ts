@@ -432,7 +432,19 @@ test("rqts dashboard serves the overview on a port, stops on SIGTERM, and refuse
   try {
     const res = await fetch(`${url}/`);
     assert.equal(res.status, 200);
-    assert.match(await res.text(), /data-testid="nav-overview"/);
+    const page = await res.text();
+    assert.match(page, /data-testid="nav-overview"/);
+    // A form POST's body reaches the handler through this runtime's server (Node: the node:http bridge).
+    const csrf = /name="rqts-csrf" content="([0-9a-f]+)"/.exec(page)![1];
+    const post = (body: string) =>
+      fetch(`${url}/workers/resume`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body,
+      });
+    assert.equal((await post(`_csrf=${csrf}`)).status, 303);
+    assert.equal((await post("_csrf=wrong")).status, 403);
     assert.equal((await fetch(`${url}/assets/dashboard.js`)).status, 200);
     w.signal("SIGTERM");
     assert.equal((await exitOf(w)).code, 0);

@@ -185,7 +185,10 @@ export function createApp(s: AppSettings): Hono {
     const [workers, suspended] = await Promise.all([readWorkers(redis), readSuspended(redis)]);
     return render(c, workersView(ctx, workers, suspended));
   });
-  r.get("/queues/:queue", (c) => c.redirect(`${c.req.path.replace(/\/$/, "")}/queued`, 302));
+  r.get("/queues/:queue", (c) => {
+    const queue = checkName("queue name", c.req.param("queue"));
+    return c.redirect(`${s.base}/queues/${encodeURIComponent(queue)}/queued`, 302);
+  });
   r.get("/queues/:queue/:listing", async (c) => {
     const queue = checkName("queue name", c.req.param("queue"));
     const listing = c.req.param("listing");

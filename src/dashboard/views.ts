@@ -96,8 +96,8 @@ function workersTable(ctx: ViewContext, workers: WorkerInfo[]): Html {
         html`
           <tr data-testid="worker-row" data-worker="${w.name}">
             <td>${w.name}</td>
-            <td><span data-testid="worker-kind" class="kind" title="${w.pythonVersion} / RQ ${w.version}">${w
-              .kind}</span></td>
+            <td><span data-testid="worker-kind" class="kind">${w.kind}</span>
+              <span class="muted">${workerDetail(w)}</span></td>
             <td>${w.queues.map((q, i) => html`${i ? ", " : ""}<a href="${href(ctx, "queues", q)}">${q}</a>`)}</td>
             <td><span data-testid="worker-state" class="state state-${w.state}">${w.state}</span></td>
             <td data-testid="worker-current-job">${w.currentJob
@@ -113,6 +113,12 @@ function workersTable(ctx: ViewContext, workers: WorkerInfo[]): Html {
       )}</tbody>
     </table>
   `;
+}
+
+/** "deno 2.9.6" for an rqts worker, "1.13.0, Python 3.11.2" for RQ's. */
+function workerDetail(w: WorkerInfo): string {
+  if (w.kind === "rqts") return w.pythonVersion.replace(/^rqts \(|\)$/g, "");
+  return [w.version, w.pythonVersion && `Python ${w.pythonVersion.split(" ")[0]}`].filter(Boolean).join(", ");
 }
 
 /** One page of a queue or one of its registries, with the queue's counts as tabs. */
