@@ -80,7 +80,15 @@ export function packageJson(deno: DenoJson): Record<string, unknown> {
 }
 
 /** The docs shipped in the npm package, in docs/ (the npm README links to them). */
-export const NPM_DOCS = ["guide.md", "worker.md", "cli.md", "deploy.md", "interop.md", "guarantees.md"];
+export const NPM_DOCS = [
+  "guide.md",
+  "worker.md",
+  "cli.md",
+  "deploy.md",
+  "interop.md",
+  "guarantees.md",
+  "dashboard.md",
+];
 
 /**
  * A doc as shipped in the npm package: a relative link to another shipped doc (with or without a `#fragment`) stays,

@@ -2,7 +2,8 @@
 // Uses REDIS_URL when set, else a private redis-server that is stopped at the end.
 import { spawnSync } from "node:child_process";
 import process from "node:process";
-import { FunctionReferenceError, Job, Queue, Worker } from "../mod.ts";
+import { dashboard, FunctionReferenceError, Job, Queue, Worker } from "../mod.ts";
+import { getRuntime } from "../src/runtime.ts";
 import { startRedis } from "../scripts/redis_server.ts";
 import {
   add,
@@ -177,6 +178,8 @@ print(job.id)
     show("rqts reads Python's job", `${fromPython.funcName} ${JSON.stringify(fromPython.args)} ${fromPython.status}`);
   }
 
+  if (process.env.DASHBOARD) await showDashboard(url);
+
   heading("9. Cleaning up");
   for (const j of created) {
     await j.delete();
@@ -187,6 +190,18 @@ print(job.id)
     if ((await queue.count()) === 0) await queue.delete(); // on a shared Redis, never someone else's jobs
   }
   show("Queue.all() now", (await Queue.all({ connection: q.connection })).map(String).join(", ") || "(none)");
+}
+
+/** With DASHBOARD=1 (DASHBOARD_PORT, default 9181): the demo's jobs in the dashboard until Ctrl-C, then cleanup. */
+async function showDashboard(url: string): Promise<void> {
+  heading("The dashboard");
+  const handler = dashboard({ connection: url });
+  const port = Number(process.env.DASHBOARD_PORT ?? 9181);
+  const server = await getRuntime().serve(handler, { hostname: "127.0.0.1", port });
+  console.log(`  http://127.0.0.1:${server.port}/ shows the demo's queues and jobs; Ctrl-C cleans up and ends.`);
+  await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+  await server.close();
+  await handler.close();
 }
 
 const server = process.env.REDIS_URL ? undefined : await startRedis();

@@ -66,12 +66,20 @@ async function respond(handler: FetchHandler, hostname: string, req: IncomingMes
   res.writeHead(response.status, headers);
   if (!response.body || req.method === "HEAD") return void res.end();
   const reader = response.body.getReader();
-  res.once("close", () => void reader.cancel().catch(() => {}));
+  let gone = false;
+  const closed = new Promise<void>((resolve) =>
+    res.once("close", () => {
+      gone = true;
+      void reader.cancel().catch(() => {});
+      resolve();
+    })
+  );
   try {
-    while (true) {
+    while (!gone) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (!res.write(value)) await new Promise<void>((resolve) => res.once("drain", resolve));
+      // Backpressure: wait for the socket to drain, or for the client to go (no drain comes then).
+      if (!res.write(value)) await Promise.race([new Promise((resolve) => res.once("drain", resolve)), closed]);
     }
   } catch { /* the client went away */ }
   res.end();

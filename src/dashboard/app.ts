@@ -187,7 +187,10 @@ export function createApp(s: AppSettings): Hono {
     const [workers, suspended] = await Promise.all([readWorkers(redis), readSuspended(redis)]);
     return render(c, workersView(ctx, workers, suspended));
   });
-  r.get("/queues/:queue", (c) => c.redirect(`${c.req.path.replace(/\/$/, "")}/queued`, 302));
+  r.get("/queues/:queue", (c) => {
+    const queue = checkName("queue name", c.req.param("queue"));
+    return c.redirect(`${s.base}/queues/${encodeURIComponent(queue)}/queued`, 302);
+  });
   r.get("/queues/:queue/:listing", async (c) => {
     const queue = checkName("queue name", c.req.param("queue"));
     const listing = c.req.param("listing");
@@ -231,7 +234,10 @@ export function createApp(s: AppSettings): Hono {
       }
       notFound = text;
     }
-    return render(c, searchView(ctx, { text, queues, notFound }));
+    const queue = c.req.query("queue") ?? null;
+    const registry = c.req.query("registry") ?? "failed";
+    const listing: Listing = isListing(registry) ? registry : "failed";
+    return render(c, searchView(ctx, { text, queues, queue, listing, notFound }));
   });
   r.get("/api/search", async (c) => {
     const queue = checkName("queue name", c.req.query("queue") ?? "");

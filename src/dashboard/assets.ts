@@ -18,7 +18,7 @@ main { padding: 1em 1.2em; max-width: 1400px; }
 h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 1.5em; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .35em .6em; border-bottom: 1px solid var(--line); vertical-align: top; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { font-weight: 600; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .func, code, pre { font-family: ui-monospace, monospace; font-size: 12.5px; }
 pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; max-height: 30em; overflow: auto; }
 .muted { color: var(--muted); }
@@ -38,6 +38,7 @@ button.danger { color: var(--bad); }
 dl.fields { display: grid; grid-template-columns: max-content 1fr; gap: .2em 1em; }
 dl.fields dt { color: var(--muted); } dl.fields dd { margin: 0; }
 .traceback { color: var(--bad); }
+.chart svg { width: 100%; max-width: 960px; height: auto; display: block; }
 .chart svg rect.finished { fill: var(--ok); } .chart svg rect.failed { fill: var(--bad); }
 .chart svg text { fill: var(--muted); font-size: 11px; } .chart svg .axis { stroke: var(--line); }
 .key { display: inline-block; width: .8em; height: .8em; } .key.finished { background: var(--ok); }

@@ -34,7 +34,7 @@ export function throughputChart(points: readonly ThroughputPoint[]): Html {
   });
   return html`
     <figure class="chart">
-      <svg data-testid="throughput-chart" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="100%" height="${HEIGHT}" role="img"
+      <svg data-testid="throughput-chart" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img"
         aria-label="Jobs finished and failed per minute over the last hour">
     <line class="axis" x1="0" y1="${HEIGHT - AXIS}" x2="${WIDTH}" y2="${HEIGHT - AXIS}"></line>
     ${bars}

@@ -24,6 +24,7 @@ export interface DashboardOptions {
 export type DashboardHandler = ((request: Request) => Promise<Response>) & {
   /** Closes the Redis connection the dashboard opened (one passed in as a Connection or client is left open). */
   close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
 };
 
 /**
@@ -54,11 +55,10 @@ export function dashboard(options: DashboardOptions = {}): DashboardHandler {
     });
     return await (await app)(request);
   };
-  return Object.assign(handler, {
-    close: async () => {
-      if (owned) await connection.close();
-    },
-  });
+  const close = async () => {
+    if (owned) await connection.close();
+  };
+  return Object.assign(handler, { close, [Symbol.asyncDispose]: close });
 }
 
 /** `basePath` as the app uses it: "" or "/a/b" (leading slash, none trailing). */

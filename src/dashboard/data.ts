@@ -4,6 +4,7 @@
 
 import type { Connection } from "../connection.ts";
 import { CronScheduler, type CronSchedulerInfo } from "../cron.ts";
+import { CronJob } from "../cron_job.ts";
 import { DeserializationError } from "../errors.ts";
 import { Job } from "../job.ts";
 import {
@@ -323,6 +324,39 @@ export async function readScheduled(
 /** Registered cron schedulers (rqts' and RQ 2.x's) with their entries; read only (no registry cleanup). */
 export async function readCron(c: Connection): Promise<CronSchedulerInfo[]> {
   return await CronScheduler.all({ connection: c, cleanup: false });
+}
+
+/** A stored RQ time (`2026-12-07T22:41:03.123456Z`, or without the zone as RQ 2.x writes some). */
+export function storedTime(value: unknown): Date | null {
+  if (typeof value !== "string" || !value) return null;
+  const d = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`);
+  return Number.isFinite(d.getTime()) ? d : null;
+}
+
+/**
+ * A cron entry's next run: the one its scheduler stored when it is still ahead, else computed from its cron string
+ * (stored in croniter's order, seconds last) or from its last enqueue plus its interval. Schedulers store the next run
+ * only after an enqueue, so an entry that has not fired yet has none stored.
+ */
+export function nextRun(entry: Record<string, unknown>, now = Date.now()): Date | null {
+  const stored = storedTime(entry.next_enqueue_time);
+  if (stored && stored.getTime() >= now) return stored;
+  try {
+    if (typeof entry.cron === "string" && entry.cron) {
+      const fields = entry.cron.trim().split(/\s+/);
+      const cron = fields.length === 6 ? [fields[5], ...fields.slice(0, 5)].join(" ") : fields.join(" ");
+      const timezone = typeof entry.timezone === "string" ? entry.timezone : undefined;
+      const next = new CronJob("x.y", "q", { cron, timezone }).nextTick(now);
+      return Number.isFinite(next) ? new Date(next) : null;
+    }
+    const latest = storedTime(entry.latest_enqueue_time);
+    const interval = Number(entry.interval);
+    if (latest && interval > 0) {
+      const step = interval * 1000;
+      return new Date(latest.getTime() + Math.max(1, Math.ceil((now - latest.getTime()) / step)) * step);
+    }
+  } catch { /* an entry rqts cannot read: no next run shown */ }
+  return stored;
 }
 
 /** Whether workers are suspended (`rq:suspended`). */

@@ -42,30 +42,31 @@ export function page(ctx: ViewContext, title: string, active: NavEntry | null, b
         <meta name="rqts-base" content="${ctx.base}">
         <meta name="rqts-csrf" content="${ctx.csrf}">
         <title>${title} · rqts dashboard</title>
+        <link rel="icon" href="data:,">
         <link rel="stylesheet" href="${ctx.base}/assets/dashboard.css">
         <script src="${ctx.base}/assets/dashboard.js" defer></script>
       </head>
       <body>
         <header>
-    <a class="brand" href="${ctx.base}/">rqts</a>
-    <nav>${NAV.map(([id, path, label]) =>
-      html`
-        <a data-testid="nav-${id}" href="${ctx.base}${path}" ${id === active
-          ? html`
-            aria-current="page"
+        <a class="brand" href="${ctx.base}/">rqts</a>
+        <nav>${NAV.map(([id, path, label]) =>
+          html`
+            <a data-testid="nav-${id}" href="${ctx.base}${path}" ${id === active
+              ? html`
+                aria-current="page"
+              `
+              : ""}>${label}</a>
           `
-          : ""}>${label}</a>
-      `
-    )}</nav>
-    <form data-testid="search-form" class="search" action="${ctx.base}/search" method="get">
-    <input data-testid="search-input" name="q" placeholder="Job id or text" aria-label="Job id or text">
-    </form>
-    ${ctx.readOnly ? html`<span data-testid="read-only-badge" class="badge">read-only</span>` : ""}
-        </header>
+        )}</nav>
+        <form data-testid="search-form" class="search" action="${ctx.base}/search" method="get">
+        <input data-testid="search-input" name="q" placeholder="Job id or text" aria-label="Job id or text">
+        </form>
+        ${ctx.readOnly ? html`<span data-testid="read-only-badge" class="badge">read-only</span>` : ""}
+            </header>
         <main>
-    <p data-testid="flash" class="flash" role="status" hidden></p>
-    ${body}
-        </main>
+        <p data-testid="flash" class="flash" role="status" hidden></p>
+        ${body}
+            </main>
       </body>
     </html>
   `;

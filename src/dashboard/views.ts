@@ -4,7 +4,7 @@
 import { html } from "hono/html";
 import type { CronSchedulerInfo } from "../cron.ts";
 import type { JobRow, Listing, Page, QueueCounts, ScheduledEntry, WorkerInfo } from "./data.ts";
-import { funcNameOf, LISTINGS } from "./data.ts";
+import { funcNameOf, LISTINGS, nextRun, storedTime } from "./data.ts";
 import { actionButton, href, type Html, page, relative, time, type ViewContext } from "./layout.ts";
 import { throughputChart, type ThroughputPoint } from "./chart.ts";
 
@@ -96,8 +96,8 @@ function workersTable(ctx: ViewContext, workers: WorkerInfo[]): Html {
         html`
           <tr data-testid="worker-row" data-worker="${w.name}">
             <td>${w.name}</td>
-            <td><span data-testid="worker-kind" class="kind" title="${w.pythonVersion} / RQ ${w.version}">${w
-              .kind}</span></td>
+            <td><span data-testid="worker-kind" class="kind">${w.kind}</span>
+              <span class="muted">${workerDetail(w)}</span></td>
             <td>${w.queues.map((q, i) => html`${i ? ", " : ""}<a href="${href(ctx, "queues", q)}">${q}</a>`)}</td>
             <td><span data-testid="worker-state" class="state state-${w.state}">${w.state}</span></td>
             <td data-testid="worker-current-job">${w.currentJob
@@ -113,6 +113,12 @@ function workersTable(ctx: ViewContext, workers: WorkerInfo[]): Html {
       )}</tbody>
     </table>
   `;
+}
+
+/** "deno 2.9.6" for an rqts worker, "1.13.0, Python 3.11.2" for RQ's. */
+function workerDetail(w: WorkerInfo): string {
+  if (w.kind === "rqts") return w.pythonVersion.replace(/^rqts \(|\)$/g, "");
+  return [w.version, w.pythonVersion && `Python ${w.pythonVersion.split(" ")[0]}`].filter(Boolean).join(", ");
 }
 
 /** One page of a queue or one of its registries, with the queue's counts as tabs. */
@@ -131,6 +137,10 @@ export function listingView(
       danger: true,
     })
     : html``;
+  const search = html`
+    <a data-testid="search-listing"
+      href="${ctx.base}/search?queue=${encodeURIComponent(queue)}&amp;registry=${listing}">Search in these jobs</a>
+  `;
   return page(
     ctx,
     `${queue} · ${listing}`,
@@ -149,7 +159,7 @@ export function listingView(
         `
       )
     }</nav>
-<div class="toolbar">${tools}</div>
+<div class="toolbar">${tools} ${search}</div>
 ${jobsTable(ctx, listing, p.rows)}
 ${pagination(ctx, queue, listing, p)}
 </section>`,
@@ -276,8 +286,8 @@ export function cronView(ctx: ViewContext, schedulers: CronSchedulerInfo[]): Htm
                             : ""
                         }`
                         : html`every ${text(e.interval)} s`}</td>
-                      <td data-testid="cron-next-run">${time(stamp(e.next_enqueue_time))}</td>
-                      <td>${time(stamp(e.latest_enqueue_time))}</td>
+                      <td data-testid="cron-next-run">${time(nextRun(e))}</td>
+                      <td>${time(storedTime(e.latest_enqueue_time))}</td>
                     </tr>
                   `
                 )}</tbody>
@@ -290,14 +300,17 @@ export function cronView(ctx: ViewContext, schedulers: CronSchedulerInfo[]): Htm
   );
 }
 
-function stamp(value: unknown): Date | null {
-  if (typeof value !== "string" || !value) return null;
-  const d = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`);
-  return Number.isFinite(d.getTime()) ? d : null;
-}
-
 /** The search page: the scan form (the script runs it window by window) and its results. */
-export function searchView(ctx: ViewContext, data: { text: string; queues: string[]; notFound: string | null }): Html {
+export function searchView(
+  ctx: ViewContext,
+  data: { text: string; queues: string[]; queue: string | null; listing: Listing; notFound: string | null },
+): Html {
+  const selected = (yes: boolean) =>
+    yes
+      ? html`
+        selected
+      `
+      : "";
   return page(
     ctx,
     "Search",
@@ -311,15 +324,13 @@ jobs instead.</p>`
       <form data-testid="scan-form" class="scan" method="get" action="${ctx.base}/search">
         <label>Text <input data-testid="scan-text" name="q" value="${data.text}" required></label>
         <label>Queue <select data-testid="scan-queue" name="queue">${data.queues.map((q) =>
-          html`<option value="${q}">${q}</option>`
+          html`
+            <option value="${q}" ${selected(q === data.queue)}>${q}</option>
+          `
         )}</select></label>
         <label>In <select data-testid="scan-registry" name="registry">${LISTINGS.map((l) =>
           html`
-            <option value="${l}" ${l === "failed"
-              ? html`
-                selected
-              `
-              : ""}>${l}</option>
+            <option value="${l}" ${selected(l === data.listing)}>${l}</option>
           `
         )}</select></label>
         <button data-testid="scan-start" type="submit">Search</button>
