@@ -152,6 +152,15 @@ test("dashboard: values from Redis are escaped: args, meta, queue names and job 
     (await b.call(`/api/search?queue=${encodeURIComponent(q.name)}&registry=queued&q=onerror`)).text,
   );
   assert.deepEqual(window.matches.map((m: { id: string }) => m.id), [job.id], "search results are JSON, as text");
+  // A hash rqts cannot read (no data, a bad timestamp) is shown field by field, escaped, with what is wrong.
+  const broken = uniqueName("broken");
+  await q.connection.call(["HSET", `rq:job:${broken}`, "origin", q.name, "created_at", XSS[0], "description", XSS[1]]);
+  const raw = await b.call(`/jobs/${broken}`);
+  assert.equal(raw.status, 200);
+  assert.match(raw.text, /data-testid="job-problem"/);
+  assert.match(raw.text, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+  assert.doesNotMatch(raw.text, /<script>alert|<img src=x/);
+  await q.connection.call(["DEL", `rq:job:${broken}`]);
 });
 
 test("dashboard: basic auth and bearer tokens are required when set; a ?token= visit becomes a cookie", async () => {
