@@ -2,7 +2,7 @@
 // (rqts', and Python RQ 1.13's and 2.10's registrations): every view, escaping, auth, CSRF, read-only, 4xx pages,
 // actions that change state, a 100,000-job registry paged as fast as a small one, and `rqts dashboard` serving.
 import assert from "node:assert/strict";
-import { CronScheduler, dashboard, type DashboardHandler, type DashboardOptions, type Queue, Worker } from "../mod.ts";
+import { CronScheduler, dashboard, type DashboardHandler, type DashboardOptions, Queue, Worker } from "../mod.ts";
 import { registryKey } from "../src/keys.ts";
 import { redisUrl, test, uniqueName } from "./_harness.ts";
 import { freshQueue } from "./_fixtures.ts";
@@ -152,6 +152,15 @@ test("dashboard: values from Redis are escaped: args, meta, queue names and job 
     (await b.call(`/api/search?queue=${encodeURIComponent(q.name)}&registry=queued&q=onerror`)).text,
   );
   assert.deepEqual(window.matches.map((m: { id: string }) => m.id), [job.id], "search results are JSON, as text");
+  // A hash rqts cannot read (no data, a bad timestamp) is shown field by field, escaped, with what is wrong.
+  const broken = uniqueName("broken");
+  await q.connection.call(["HSET", `rq:job:${broken}`, "origin", q.name, "created_at", XSS[0], "description", XSS[1]]);
+  const raw = await b.call(`/jobs/${broken}`);
+  assert.equal(raw.status, 200);
+  assert.match(raw.text, /data-testid="job-problem"/);
+  assert.match(raw.text, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+  assert.doesNotMatch(raw.text, /<script>alert|<img src=x/);
+  await q.connection.call(["DEL", `rq:job:${broken}`]);
 });
 
 test("dashboard: basic auth and bearer tokens are required when set; a ?token= visit becomes a cookie", async () => {
@@ -467,4 +476,27 @@ test("rqts dashboard serves the overview on a port, stops on SIGTERM, and refuse
   } finally {
     await guarded.w.stop();
   }
+}, { timeout: 60_000 });
+
+test("dashboard: requeue all puts 2,000 failed jobs back in one request", async () => {
+  await using b = await board();
+  await using q = await freshQueue();
+  const jobs = await q.enqueueMany(
+    Array.from({ length: 2000 }, (_, i) => Queue.prepareData(`${JOBS}#add`, { args: [i, 1] })),
+  );
+  // Failed as a worker leaves them: out of the queue, in the failed registry, status failed.
+  const failed = registryKey("failed", q.name);
+  await q.connection.transaction([
+    ["DEL", `rq:queue:${q.name}`],
+    ["ZADD", failed, ...jobs.flatMap((j) => [String(Date.now() / 1000 + 3600), j.id])],
+    ...jobs.map((j) => ["HSET", `rq:job:${j.id}`, "status", "failed"]),
+  ]);
+  const t = performance.now();
+  const res = await b.act(`/queues/${q.name}/requeue-failed`, await b.csrf());
+  console.log(`requeued 2,000 failed jobs in ${(performance.now() - t).toFixed(0)} ms`);
+  assert.equal(res.status, 200, res.text);
+  assert.match(JSON.parse(res.text).message, /Requeued 2000 failed jobs/);
+  assert.equal(await q.failedJobRegistry.count(), 0);
+  assert.equal(await q.count(), 2000);
+  assert.equal(await jobs[1999].getStatus(), "queued");
 }, { timeout: 60_000 });

@@ -35,7 +35,9 @@ function toRequest(req: IncomingMessage, hostname: string): Request {
     if (Array.isArray(value)) { for (const v of value) headers.append(name, v); }
     else if (value !== undefined) headers.set(name, value);
   }
-  const host = req.headers.host ?? hostname;
+  // A Host header that is not a host (and port) would change the URL's path when parsed: the listening address then.
+  const given = req.headers.host;
+  const host = given && /^[\w.-]+(:\d+)?$|^\[[\da-fA-F:.]+\](:\d+)?$/.test(given) ? given : hostname;
   const method = req.method ?? "GET";
   const body = method === "GET" || method === "HEAD" ? undefined : Readable.toWeb(req) as ReadableStream<Uint8Array>;
   return new Request(`http://${host}${req.url ?? "/"}`, {

@@ -69,6 +69,9 @@ export async function jobAction(c: Connection, action: JobAction, id: string): P
   }
 }
 
+/** Failed jobs requeued at once by "requeue all". */
+const REQUEUE_BATCH = 100;
+
 /** Runs a queue action: requeue every failed job of the queue (as `rqts requeue --all --queue Q`), or empty it. */
 export async function queueAction(c: Connection, action: QueueAction, name: string): Promise<ActionOutcome> {
   if (action === "empty") {
@@ -77,14 +80,21 @@ export async function queueAction(c: Connection, action: QueueAction, name: stri
   }
   const registry = new FailedJobRegistry(name, { connection: c });
   let requeued = 0, failed = 0;
-  for (const id of await registry.getJobIds()) {
-    try {
-      await registry.requeue(id);
-      requeued++;
-    } catch (error) {
-      if (error instanceof RedisConnectionError) throw error;
-      failed++;
-    }
+  const ids = await registry.getJobIds();
+  // Each job is requeued as `rqts requeue` does it, REQUEUE_BATCH at a time: their round trips overlap, so 10^4
+  // failed jobs take seconds rather than minutes.
+  for (let i = 0; i < ids.length; i += REQUEUE_BATCH) {
+    await Promise.all(
+      ids.slice(i, i + REQUEUE_BATCH).map(async (id) => {
+        try {
+          await registry.requeue(id);
+          requeued++;
+        } catch (error) {
+          if (error instanceof RedisConnectionError) throw error;
+          failed++;
+        }
+      }),
+    );
   }
   return done(`Requeued ${requeued} failed jobs on queue ${name}` + (failed ? `; ${failed} could not be.` : "."));
 }

@@ -139,7 +139,8 @@ export function createApp(s: AppSettings): Hono {
         "set-cookie",
         `${TOKEN_COOKIE}=${encodeURIComponent(token)}; Path=${s.base || "/"}; HttpOnly; SameSite=Strict`,
       );
-      return c.redirect(url.pathname + url.search, 303);
+      // One leading slash: "//host/" would send the browser to another site.
+      return c.redirect(`/${url.pathname.replace(/^\/+/, "")}${url.search}`, 303);
     }
     if (await authorized(c.req.raw, s.auth)) return await next();
     c.header("www-authenticate", challenge(s.auth));
