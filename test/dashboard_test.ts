@@ -187,6 +187,8 @@ test("dashboard: basic auth and bearer tokens are required when set; a ?token= v
     assert.equal((await b.call("/workers", { headers: { cookie: cookie.split(";")[0] } })).status, 200);
   }
   assert.throws(() => dashboard({ auth: "no-colon" }), /user:password/);
+  // `--token short` reaches the same check: the message says what is wrong with the token, not its option's keys.
+  assert.throws(() => dashboard({ auth: { token: "short" } }), /received a token of 5 characters; give one of 8/);
 });
 
 test("dashboard: actions need the page's CSRF token, and read-only mode refuses them all", async () => {

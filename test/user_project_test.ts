@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -38,10 +39,18 @@ function block(doc: string, what: string, match: (b: { lang: string; body: strin
 
 type Run = { child: ChildProcess; output(): string; exited: Promise<number | null> };
 
-/** Starts a command line (split on spaces, as the docs write them) in `cwd`, output captured. */
-function start(line: string | string[], cwd: string, env: Record<string, string>): Run {
+/**
+ * Starts a command line (split on spaces, as the docs write them) in `cwd`, output captured. `group`: in a process
+ * group of its own, for a command (npx) that does not pass signals on to the process it starts.
+ */
+function start(line: string | string[], cwd: string, env: Record<string, string>, group = false): Run {
   const [cmd, ...args] = typeof line === "string" ? line.split(/\s+/).filter(Boolean) : line;
-  const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(cmd, args, {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: group,
+  });
   let out = "";
   child.stdout!.on("data", (d: unknown) => (out += String(d)));
   child.stderr!.on("data", (d: unknown) => (out += String(d)));
@@ -409,6 +418,210 @@ userTest(
         worker.child.kill("SIGKILL");
         await q.close();
       }
+    }
+  },
+);
+
+// docs/dashboard.md from the user's projects: `rqts dashboard` from the installed package, and each server block of
+// "Mounting it in your server" (Deno, Bun, Node's node:http and Hono app) as the doc writes it, on a free port instead
+// of the doc's, with the dashboard under /rq and the app's own answer beside it.
+
+/** A port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** docs/dashboard.md's block whose first line is `// <title>`, serving on `port` instead of the doc's. */
+function serverBlock(title: string, port: number): string {
+  const body = block("docs/dashboard.md", title, (b) => b.body.startsWith(`// ${title}\n`));
+  const moved = body.replace(/\b3000\b/, String(port)).replace(
+    "Deno.serve((req)",
+    `Deno.serve({ port: ${port} }, (req)`,
+  );
+  assert.notEqual(moved, body, `${title}: a port to change`);
+  return moved;
+}
+
+/** Fetches `url` once the server started by `r` answers (it may still be starting). */
+async function whenServed(url: string, r: Run, init?: RequestInit): Promise<Response> {
+  let response: Response | undefined;
+  await until(
+    `${url} to answer`,
+    async () => {
+      if (r.child.exitCode !== null) throw new Error(`the server exited:\n${r.output()}`);
+      response = await fetch(url, init).catch(() => undefined);
+      return response !== undefined;
+    },
+    60_000,
+    r,
+  );
+  return response!;
+}
+
+/** A job on `default` whose argument is markup: the dashboards below show its queue, count it, and escape it. */
+async function seedJob(url: string): Promise<string> {
+  const q = new Queue("default", { connection: url });
+  try {
+    return (await q.enqueue("app.tasks.echo", "<script>alert(1)</script>")).id;
+  } finally {
+    await q.close();
+  }
+}
+
+/** The dashboard at `base` (e.g. http://127.0.0.1:N/rq) serves its overview, the job (escaped) and /metrics. */
+async function checkDashboard(base: string, id: string, r: Run, headers: HeadersInit = {}): Promise<void> {
+  const path = new URL(base).pathname.replace(/\/$/, "");
+  const overview = await whenServed(`${base}/`, r, { headers });
+  const html = await overview.text();
+  assert.equal(overview.status, 200, html);
+  assert.match(html, /data-testid="queue-row" data-queue="default"/);
+  assert.ok(html.includes(`href="${path}/queues/default"`), `links under ${path || "/"}:\n${html}`);
+  const job = await fetch(`${base}/jobs/${id}`, { headers });
+  const jobHtml = await job.text();
+  assert.equal(job.status, 200, jobHtml);
+  assert.ok(jobHtml.includes("&lt;script&gt;alert(1)&lt;/script&gt;"), jobHtml);
+  assert.ok(!jobHtml.includes("<script>alert(1)"), "the argument is escaped");
+  const metrics = await fetch(`${base}/metrics`, { headers });
+  assert.match(metrics.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+  assert.match(await metrics.text(), /^rqts_jobs\{queue="default",status="queued"\} 1$/m);
+}
+
+/**
+ * Runs a server block of the doc in `cwd` and checks it: the dashboard under /rq, and `outside` what the app answers
+ * beside it.
+ */
+async function mounted(
+  title: string,
+  outside: RegExp,
+  file: string,
+  argv: string[],
+  cwd: string,
+  env: { REDIS_URL: string },
+  check: (base: string, r: Run) => Promise<void>,
+): Promise<void> {
+  const port = await freePort();
+  writeFileSync(join(cwd, file), serverBlock(title, port));
+  const server = start([...argv, file], cwd, env);
+  try {
+    await check(`http://127.0.0.1:${port}/rq`, server);
+    const app = await fetch(`http://127.0.0.1:${port}/elsewhere`);
+    assert.match(await app.text(), outside, `${title}: the app answers outside /rq`);
+  } finally {
+    server.child.kill("SIGKILL");
+    await server.exited;
+  }
+}
+
+userTest(
+  "docs/dashboard.md on Node: `npx rqts dashboard`, and the node:http and Hono app mounts under /rq",
+  async (p, env) => {
+    const id = await seedJob(env.REDIS_URL);
+    // npx runs the package's bin (installed from the tarball); npm exec passes no SIGTERM on: its group gets it.
+    const cli = start("npx rqts dashboard --port 0", p.node, env, true);
+    try {
+      await until(
+        "the dashboard's address",
+        () => /rqts dashboard on http:\/\/127\.0\.0\.1:\d+\//.test(cli.output()),
+        60_000,
+        cli,
+      );
+      const base = /rqts dashboard on (http:\/\/127\.0\.0\.1:\d+)\//.exec(cli.output())![1];
+      await checkDashboard(base, id, cli);
+      process.kill(-cli.child.pid!, "SIGTERM");
+      await cli.exited;
+    } finally {
+      try {
+        process.kill(-cli.child.pid!, "SIGKILL");
+      } catch { /* gone */ }
+    }
+
+    // The doc's install line for the bridge (hono too: the second block imports it).
+    const install = /`npm install (@hono\/node-server)`/.exec(read("docs/dashboard.md"));
+    assert.ok(install, "docs/dashboard.md: the npm install line of Node's bridge");
+    await run(
+      ["npm", "install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", install[1], "hono"],
+      p.node,
+      env,
+    );
+    await mounted(
+      "Node: node:http",
+      /^my app$/,
+      "dash-http.js",
+      ["node"],
+      p.node,
+      env,
+      (base, r) => checkDashboard(base, id, r),
+    );
+    await mounted("Node: a Hono app", /^404 Not Found$/, "dash-hono.js", ["node"], p.node, env, async (base, r) => {
+      await checkDashboard(base, id, r);
+      // An action as the page's form sends it (the CSRF token in the body) through Hono's mount and the bridge.
+      const page = await (await fetch(`${base}/jobs/${id}`)).text();
+      const csrf = /<meta name="rqts-csrf" content="([^"]+)"/.exec(page)?.[1];
+      assert.ok(csrf, page);
+      const cancel = await fetch(`${base}/jobs/${id}/cancel`, {
+        method: "POST",
+        body: new URLSearchParams({ _csrf: csrf }),
+        redirect: "manual",
+      });
+      assert.equal(cancel.status, 303, await cancel.text());
+      assert.equal(cancel.headers.get("location"), `/rq/jobs/${id}`);
+      const q = new Queue("default", { connection: env.REDIS_URL });
+      try {
+        assert.equal(await (await Job.fetch(id, { connection: q.connection })).getStatus(), "canceled");
+      } finally {
+        await q.close();
+      }
+    });
+  },
+);
+
+userTest(
+  "docs/dashboard.md on Deno: the Deno.serve block, with basic auth, in the README's project",
+  async (p, env) => {
+    const id = await seedJob(env.REDIS_URL);
+    await mounted("Deno", /^my app$/, "dash.ts", ["deno", "run", "-A"], p.deno, env, async (base, r) => {
+      const refused = await whenServed(`${base}/`, r);
+      assert.equal(refused.status, 401, await refused.text());
+      assert.match(refused.headers.get("www-authenticate") ?? "", /^Basic /);
+      await checkDashboard(base, id, r, { authorization: `Basic ${btoa("admin:s3cret")}` });
+    });
+  },
+);
+
+userTest(
+  "docs/dashboard.md on Bun: the Bun.serve block (read-only) and the doc's `bun …/rqts dashboard`",
+  async (p, env) => {
+    const id = await seedJob(env.REDIS_URL);
+    await mounted("Bun", /^app$/, "dash-bun.ts", ["bun"], p.node, env, async (base, r) => {
+      await checkDashboard(base, id, r);
+      const suspend = await fetch(`${base}/workers/suspend`, { method: "POST" });
+      assert.equal(suspend.status, 403, "read-only");
+      await suspend.body?.cancel();
+    });
+    const line = /^(bun node_modules\/\.bin\/rqts dashboard) +# Bun$/m.exec(read("docs/dashboard.md"));
+    assert.ok(line, "docs/dashboard.md: Bun's dashboard line");
+    const cli = start(`${line[1]} --port 0`, p.node, env);
+    try {
+      await until(
+        "the dashboard's address",
+        () => /rqts dashboard on http:\/\/127\.0\.0\.1:\d+\//.test(cli.output()),
+        60_000,
+        cli,
+      );
+      const base = /rqts dashboard on (http:\/\/127\.0\.0\.1:\d+)\//.exec(cli.output())![1];
+      await checkDashboard(base, id, cli);
+      // By pid: Deno's ChildProcess.kill() reports a signal death even when the child handles it and exits 0.
+      process.kill(cli.child.pid!, "SIGTERM");
+      assert.equal(await cli.exited, 0, `it stops on SIGTERM:\n${cli.output()}`);
+    } finally {
+      cli.child.kill("SIGKILL");
     }
   },
 );

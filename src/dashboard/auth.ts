@@ -33,6 +33,9 @@ export function checkAuth(auth: unknown): DashboardAuth | undefined {
   }
   if (auth && typeof auth === "object") {
     const a = auth as Record<string, unknown>;
+    if (typeof a.token === "string" && a.token.length < 8) {
+      throw new TypeError(`auth: received a token of ${a.token.length} characters; give one of 8 characters or more.`);
+    }
     if (typeof a.token === "string" && a.token.length >= 8 && a.user === undefined) return { token: a.token };
     if (typeof a.user === "string" && a.user && !a.user.includes(":") && typeof a.password === "string" && a.password) {
       return { user: a.user, password: a.password };
