@@ -127,7 +127,7 @@ Options:
   --base-path PATH      Serve under PATH, e.g. /rq behind a reverse proxy (default: the root)
   --read-only           Pages only: every action is refused
   --auth USER:PASSWORD  HTTP basic auth (or set RQTS_DASHBOARD_AUTH)
-  --token TOKEN         Bearer token; a browser opens /?token=TOKEN once (or set RQTS_DASHBOARD_TOKEN)
+  --token TOKEN         Bearer token (8+ chars); a browser opens /?token=TOKEN once (or set RQTS_DASHBOARD_TOKEN)
 
 Stops on SIGINT/SIGTERM. See docs/dashboard.md.`,
 };

@@ -519,28 +519,37 @@ async function mounted(
   }
 }
 
+/**
+ * Runs `rqts dashboard` by a command line (with `--port 0` added), checks the dashboard at the address it prints, then
+ * stops it with SIGTERM: its exit code. `group`: the command (npx) passes no signal on, so its process group gets it.
+ */
+async function cliDashboard(
+  line: string,
+  cwd: string,
+  env: { REDIS_URL: string },
+  check: (base: string, r: Run) => Promise<void>,
+  group = false,
+): Promise<number | null> {
+  const cli = start(`${line} --port 0`, cwd, env, group);
+  // By pid: Deno's ChildProcess.kill() reports a signal death even when the child handles it and exits 0.
+  const signal = (name: "SIGTERM" | "SIGKILL") => process.kill(group ? -cli.child.pid! : cli.child.pid!, name);
+  try {
+    const address = /rqts dashboard on (http:\/\/127\.0\.0\.1:\d+)\//;
+    await until(`${line}: its address`, () => address.test(cli.output()), 60_000, cli);
+    await check(address.exec(cli.output())![1], cli);
+    signal("SIGTERM");
+    return await cli.exited;
+  } finally {
+    if (cli.child.exitCode === null && cli.child.signalCode === null) signal("SIGKILL");
+  }
+}
+
 userTest(
   "docs/dashboard.md on Node: `npx rqts dashboard`, and the node:http and Hono app mounts under /rq",
   async (p, env) => {
     const id = await seedJob(env.REDIS_URL);
-    // npx runs the package's bin (installed from the tarball); npm exec passes no SIGTERM on: its group gets it.
-    const cli = start("npx rqts dashboard --port 0", p.node, env, true);
-    try {
-      await until(
-        "the dashboard's address",
-        () => /rqts dashboard on http:\/\/127\.0\.0\.1:\d+\//.test(cli.output()),
-        60_000,
-        cli,
-      );
-      const base = /rqts dashboard on (http:\/\/127\.0\.0\.1:\d+)\//.exec(cli.output())![1];
-      await checkDashboard(base, id, cli);
-      process.kill(-cli.child.pid!, "SIGTERM");
-      await cli.exited;
-    } finally {
-      try {
-        process.kill(-cli.child.pid!, "SIGKILL");
-      } catch { /* gone */ }
-    }
+    // npx runs the bin of the package installed from the tarball.
+    await cliDashboard("npx rqts dashboard", p.node, env, (base, r) => checkDashboard(base, id, r), true);
 
     // The doc's install line for the bridge (hono too: the second block imports it).
     const install = /`npm install (@hono\/node-server)`/.exec(read("docs/dashboard.md"));
@@ -583,7 +592,7 @@ userTest(
 );
 
 userTest(
-  "docs/dashboard.md on Deno: the Deno.serve block, with basic auth, in the README's project",
+  "docs/dashboard.md on Deno: the Deno.serve block (basic auth) and the doc's deno.json task, in the README's project",
   async (p, env) => {
     const id = await seedJob(env.REDIS_URL);
     await mounted("Deno", /^my app$/, "dash.ts", ["deno", "run", "-A"], p.deno, env, async (base, r) => {
@@ -592,6 +601,13 @@ userTest(
       assert.match(refused.headers.get("www-authenticate") ?? "", /^Basic /);
       await checkDashboard(base, id, r, { authorization: `Basic ${btoa("admin:s3cret")}` });
     });
+    // The doc's deno.json task, run in the project (the checkout beside it as ../rqts).
+    const task = /`"dashboard": "(deno run -A \.\.\/rqts\/runtime\/deno\/bin\.ts dashboard)"`/.exec(
+      read("docs/dashboard.md"),
+    );
+    assert.ok(task, "docs/dashboard.md: the deno.json task");
+    const code = await cliDashboard(task[1], p.deno, env, (base, r) => checkDashboard(base, id, r));
+    assert.equal(code, 0, "it stops on SIGTERM");
   },
 );
 
@@ -607,21 +623,7 @@ userTest(
     });
     const line = /^(bun node_modules\/\.bin\/rqts dashboard) +# Bun$/m.exec(read("docs/dashboard.md"));
     assert.ok(line, "docs/dashboard.md: Bun's dashboard line");
-    const cli = start(`${line[1]} --port 0`, p.node, env);
-    try {
-      await until(
-        "the dashboard's address",
-        () => /rqts dashboard on http:\/\/127\.0\.0\.1:\d+\//.test(cli.output()),
-        60_000,
-        cli,
-      );
-      const base = /rqts dashboard on (http:\/\/127\.0\.0\.1:\d+)\//.exec(cli.output())![1];
-      await checkDashboard(base, id, cli);
-      // By pid: Deno's ChildProcess.kill() reports a signal death even when the child handles it and exits 0.
-      process.kill(cli.child.pid!, "SIGTERM");
-      assert.equal(await cli.exited, 0, `it stops on SIGTERM:\n${cli.output()}`);
-    } finally {
-      cli.child.kill("SIGKILL");
-    }
+    const code = await cliDashboard(line[1], p.node, env, (base, r) => checkDashboard(base, id, r));
+    assert.equal(code, 0, "it stops on SIGTERM");
   },
 );
