@@ -427,6 +427,18 @@ test("dashboard: mounted under a basePath, its links carry it and other paths ar
   assert.match(page, /<script src="\/rq\/assets\/dashboard.js"/);
   const outside = await b.handler(new Request("http://dash.test/elsewhere"));
   assert.equal(outside.status, 404);
+  // A mounting mistake gets a hint: opened without the basePath (or a proxy stripped it), or mounted without one.
+  assert.match(
+    await outside.text(),
+    /No such page: \/elsewhere\. This dashboard is under \/rq \(its basePath\): open \/rq\//,
+  );
+  await using root = await board();
+  assert.match(
+    (await root.call("/rq/queues/x")).text,
+    /Mounted under \/rq\? Give the dashboard basePath: &quot;\/rq&quot;/,
+  );
+  assert.doesNotMatch((await root.call("/favicon.ico")).text, /Mounted under/);
+  assert.doesNotMatch((await root.call("/queues/x/nope")).text, /Mounted under/);
   assert.throws(() => dashboard({ basePath: "rq/<x>" }), /basePath/);
 });
 

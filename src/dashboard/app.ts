@@ -93,6 +93,27 @@ const SECURITY_HEADERS: Record<string, string> = {
   "x-frame-options": "DENY",
 };
 
+/** The first segments of the dashboard's routes: a path under none of them may be a basePath left out. */
+const ROUTE_ROOTS = ["assets", "api", "metrics", "workers", "queues", "jobs", "scheduled", "cron", "search"];
+
+/**
+ * The 404 message for `path`, with a hint when it looks like a mounting mistake: a path outside `base` (opened
+ * without it, or a server in front stripped it), or, without a base, a first segment no route has (a dashboard
+ * mounted under a path it was not told).
+ */
+export function notFoundMessage(path: string, base: string): string {
+  const message = `No such page: ${path}.`;
+  if (base) {
+    if (path === base || path.startsWith(`${base}/`)) return message;
+    return `${message} This dashboard is under ${base} (its basePath): open ${base}/. A server in front must pass ` +
+      `requests on with ${base} in their path (Hono's app.mount: { replaceRequest: false }).`;
+  }
+  const first = /^\/([A-Za-z0-9_~-]+)(\/|$)/.exec(path)?.[1];
+  if (!first || ROUTE_ROOTS.includes(first)) return message;
+  return `${message} Mounted under /${first}? Give the dashboard basePath: "/${first}" (rqts dashboard: ` +
+    `--base-path /${first}).`;
+}
+
 /** The Hono app serving the dashboard. */
 export function createApp(s: AppSettings): Hono {
   const { connection: redis } = s;
@@ -118,8 +139,8 @@ export function createApp(s: AppSettings): Hono {
   });
   app.notFound((c) =>
     wantsJson(c)
-      ? c.json({ ok: false, message: `No such page: ${c.req.path}` }, 404)
-      : render(c, errorPage(ctx, 404, `No such page: ${c.req.path}`), 404)
+      ? c.json({ ok: false, message: notFoundMessage(c.req.path, s.base) }, 404)
+      : render(c, errorPage(ctx, 404, notFoundMessage(c.req.path, s.base)), 404)
   );
 
   // Headers, then who may look, then who may act.
