@@ -26,6 +26,8 @@ type AnyFunction = (...args: any[]) => unknown;
 export type SuccessCallback<R = unknown> = (job: Job<R>, connection: RedisClient, result: R) => unknown;
 /** `(job, connection, error)`: RQ's failure callback; `error` stands for Python's `type, value, traceback`. */
 export type FailureCallback<R = unknown> = (job: Job<R>, connection: RedisClient, error: unknown) => unknown;
+/** `(job, connection)`: RQ 2.x's stopped callback, run by the worker after a stop-job command ended the job. */
+export type StoppedCallback<R = unknown> = (job: Job<R>, connection: RedisClient) => unknown;
 
 /**
  * Imports the function a stored reference names: `"specifier#export"`, with relative paths resolved against
@@ -125,9 +127,16 @@ export function describeError(error: unknown): string {
   return `Error: ${String(error)}\n`;
 }
 
+/**
+ * RQ's death penalty for a callback: `JobTimeoutException` once it has run `seconds` (`-1`: no limit). A callback
+ * stuck in a synchronous loop never yields to this timer: in a horse, the worker kills it instead (see Horse).
+ */
 function withTimeout<T>(promise: Promise<T>, seconds: number, what: string): Promise<T> {
+  if (seconds < 0) return promise;
   return within(promise, seconds * 1000, (): never => {
-    throw new Error(`${what} exceeded maximum timeout value (${seconds} seconds)`);
+    const error = new Error(`${what} exceeded maximum timeout value (${seconds} seconds)`);
+    error.name = "JobTimeoutException";
+    throw error;
   });
 }
 
@@ -208,19 +217,29 @@ export async function storeFailure(
 /** How running a job's function (and its callbacks) ended. */
 export type RunOutcome = { ok: true; value: unknown } | { ok: false; excString: string };
 
+/** Told when a job's function has ended and one of its callbacks starts, with that callback's time limit. */
+export type CallbackStarted = (timeout: number) => void;
+
 /**
- * Runs a job's function, then its success callback (a throwing callback fails the job, as in RQ), or on failure
- * its failure callback. Writes nothing to Redis itself: the caller stores the outcome.
+ * Runs a job's function, then its success callback (one that throws or runs over its time limit fails the job, as in
+ * RQ), or on failure its failure callback. Writes nothing to Redis itself: the caller stores the outcome.
  */
-export async function runJobFunction(job: Job, connection: Connection, jobRoot: string): Promise<RunOutcome> {
+export async function runJobFunction(
+  job: Job,
+  connection: Connection,
+  jobRoot: string,
+  callbackStarted?: CallbackStarted,
+): Promise<RunOutcome> {
   let value: unknown;
   try {
     const fn = await loadFunction(job.funcName, jobRoot);
     value = await withCurrentJob(job, async () => await invoke(fn, job.args, job.kwargs));
     if (job.successCallbackName) {
+      const timeout = job.successCallbackTimeout ?? CALLBACK_TIMEOUT;
+      callbackStarted?.(timeout);
       const cb = await loadFunction(job.successCallbackName, jobRoot);
       const client = await connection.ready();
-      await withTimeout(Promise.resolve(cb(job, client, value)), CALLBACK_TIMEOUT, "Success callback");
+      await withTimeout(Promise.resolve(cb(job, client, value)), timeout, "Success callback");
     }
     // Refuse a result JSON cannot carry before anything is written, so the job fails instead.
     successFields(value, job.serializer);
@@ -232,14 +251,38 @@ export async function runJobFunction(job: Job, connection: Connection, jobRoot: 
     // A job with retries left runs again: its failure callback waits for the last try (RQ 1.13 calls it each try).
     if (job.failureCallbackName && !(job.retriesLeft && job.retriesLeft > 0)) {
       try {
+        const timeout = job.failureCallbackTimeout ?? CALLBACK_TIMEOUT;
+        callbackStarted?.(timeout);
         const cb = await loadFunction(job.failureCallbackName, jobRoot);
         const client = await connection.ready();
-        await withTimeout(Promise.resolve(cb(job, client, error)), CALLBACK_TIMEOUT, "Failure callback");
+        await withTimeout(Promise.resolve(cb(job, client, error)), timeout, "Failure callback");
       } catch (cbError) {
         excString += `\nDuring the failure callback, another error occurred:\n${describeError(cbError)}`;
       }
     }
     return { ok: false, excString };
+  }
+}
+
+/**
+ * RQ 2.x's `execute_stopped_callback`: runs a stopped job's `onStopped` callback, `(job, connection)`, in the worker
+ * (its horse is gone), under its time limit. Resolves to an error text when it failed or ran over (RQ's worker then
+ * quits and leaves the job in the started registry; rqts logs it and stores the job stopped all the same).
+ */
+export async function runStoppedCallback(
+  job: Job,
+  connection: Connection,
+  jobRoot: string,
+): Promise<string | undefined> {
+  if (!job.stoppedCallbackName) return undefined;
+  try {
+    const cb = await loadFunction(job.stoppedCallbackName, jobRoot);
+    const client = await connection.ready();
+    const timeout = job.stoppedCallbackTimeout ?? CALLBACK_TIMEOUT;
+    await withTimeout(Promise.resolve(cb(job, client)), timeout, "Stopped callback");
+    return undefined;
+  } catch (error) {
+    return describeError(error);
   }
 }
 
