@@ -60,6 +60,10 @@ Options:
   --dequeue-strategy S          default (queues in the order given), round_robin or random (RQ 2.x's)
   --exception-handler REF       Call "module#export" (job, excString) for each failed job, in the worker;
                                 repeat for several, in order (one returning false ends the chain)
+  --disable-default-exception-handler
+                                Failed jobs skip the failed registry and get no failure result (RQ's)
+  --outcomes-dir DIR            Where outcomes Redis could not take at shutdown are kept, and replayed from
+                                at start (default .rqts/outcomes in the job root)
   --maintenance-interval N      Seconds between registry maintenance runs (default 600)
   --log-level, -l LEVEL         debug, info, warning or error (default info); also --logging_level
   --log-format FORMAT           Python logging format of log lines (default "%(asctime)s %(message)s")
@@ -143,6 +147,8 @@ const FLAGS: Record<string, Record<string, Flag>> = {
     "date-format": { type: "string" },
     "max-jobs": { type: "string" },
     "max-idle-time": { type: "string" },
+    "disable-default-exception-handler": { type: "boolean" },
+    "outcomes-dir": { type: "string" },
     "dequeue-strategy": { type: "string" },
     "exception-handler": { type: "string", multiple: true },
     "maintenance-interval": { type: "string" },
@@ -311,6 +317,8 @@ async function workerCommand(queues: string[], p: Parsed, url: string): Promise<
     maintenanceInterval: intFlag(p, "maintenance-interval"),
     withScheduler: p.flags.has("with-scheduler"),
     schedulerLockTtl: intFlag(p, "scheduler-lock-ttl"),
+    disableDefaultExceptionHandler: p.flags.has("disable-default-exception-handler"),
+    outcomesDir: p.flags.get("outcomes-dir") as string | undefined,
   };
   // Options are checked (a bad value is a usage error) before handlers are imported or Redis is reached.
   try {

@@ -57,6 +57,8 @@ export interface DequeuerOptions {
   /** RQ 2.x's dequeue strategy. Default "default" (the order given). */
   dequeueStrategy?: DequeueStrategy;
   stopping(): boolean;
+  /** Keeps an outcome Redis could not take while the worker stopped (see OutcomeSpool). */
+  spool(finish: Finish): void;
   log(level: LogLevel, message: string): void;
 }
 
@@ -113,7 +115,18 @@ export class Dequeuer {
       if (finish) await this.store(finish);
       return null;
     }
-    return await this.#outage.retrying(async () => {
+    try {
+      return await this.#takeRetrying(finish, ahead, started, count);
+    } catch (error) {
+      // Asked to stop meanwhile, and Redis stayed away past the grace: the outcome is spooled, nothing taken.
+      if (!this.#outage.gaveUp(error)) throw error;
+      if (finish) this.#o.spool(finish);
+      return null;
+    }
+  }
+
+  #takeRetrying(finish: Finish | undefined, ahead: boolean, started: string, count: number): Promise<Taken> {
+    return this.#outage.retrying(async () => {
       while (this.#outage.gate) await this.#outage.gate;
       this.#outage.enter();
       let reply: unknown;
@@ -169,11 +182,17 @@ export class Dequeuer {
 
   /** Stores a job's outcome. */
   async store(finish: Finish): Promise<void> {
-    await this.#outage.retrying(() =>
-      finish.kind === "success"
-        ? this.#connection.eval(FINISH_SUCCESS, ...finishSuccessArgs(finish))
-        : this.#connection.eval(FINISH_FAILURE, ...finishFailureArgs(finish))
-    );
+    try {
+      await this.#outage.retrying(() =>
+        finish.kind === "success"
+          ? this.#connection.eval(FINISH_SUCCESS, ...finishSuccessArgs(finish))
+          : this.#connection.eval(FINISH_FAILURE, ...finishFailureArgs(finish))
+      );
+    } catch (error) {
+      if (!this.#outage.gaveUp(error)) throw error;
+      this.#o.spool(finish);
+      return;
+    }
     this.#ledger.taken.delete(finish.id);
   }
 

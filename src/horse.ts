@@ -14,7 +14,7 @@ export const KILL_GRACE_MS = 1000;
  * How long past a callback's time limit the worker waits before killing its horse, ms: the horse's own timer ends a
  * callback that awaits (and the job then fails as RQ's does); the worker's only one stuck in a synchronous loop.
  */
-const CALLBACK_GRACE_MS = 1000;
+const CALLBACK_GRACE_MS = 2000;
 
 /** The outcome of one job in a horse: the function's, or the horse's death. */
 export type HorseOutcome =

@@ -236,9 +236,10 @@ export async function runJobFunction(
     value = await withCurrentJob(job, async () => await invoke(fn, job.args, job.kwargs));
     if (job.successCallbackName) {
       const timeout = job.successCallbackTimeout ?? CALLBACK_TIMEOUT;
-      callbackStarted?.(timeout);
       const cb = await loadFunction(job.successCallbackName, jobRoot);
       const client = await connection.ready();
+      // Told once the callback is about to run, so the worker's deadline never runs ahead of this process' own timer.
+      callbackStarted?.(timeout);
       await withTimeout(Promise.resolve(cb(job, client, value)), timeout, "Success callback");
     }
     // Refuse a result JSON cannot carry before anything is written, so the job fails instead.
@@ -252,9 +253,9 @@ export async function runJobFunction(
     if (job.failureCallbackName && !(job.retriesLeft && job.retriesLeft > 0)) {
       try {
         const timeout = job.failureCallbackTimeout ?? CALLBACK_TIMEOUT;
-        callbackStarted?.(timeout);
         const cb = await loadFunction(job.failureCallbackName, jobRoot);
         const client = await connection.ready();
+        callbackStarted?.(timeout);
         await withTimeout(Promise.resolve(cb(job, client, error)), timeout, "Failure callback");
       } catch (cbError) {
         excString += `\nDuring the failure callback, another error occurred:\n${describeError(cbError)}`;

@@ -3,13 +3,15 @@
 
 import { type CommandListener, type CommandTarget, listenForCommands } from "./command.ts";
 import { Connection, type TlsSettings } from "./connection.ts";
-import { DEFAULT_REDIS_URL, RQ_VERSION } from "./defaults.ts";
+import { DEFAULT_REDIS_URL, OUTAGE_STOP_GRACE, RQ_VERSION } from "./defaults.ts";
 import { Dequeuer } from "./dequeuer.ts";
 import { Horse } from "./horse.ts";
 import { workerKey, workerKeys } from "./keys.ts";
 import { Ledger } from "./ledger.ts";
 import { cleanRegistries } from "./maintenance.ts";
 import { OutageGuard } from "./outage.ts";
+import { OutcomeSpool, replayOutcomes } from "./outcome_spool.ts";
+import { join } from "node:path";
 import type { Job } from "./job.ts";
 import type { Queue } from "./queue.ts";
 import { getRuntime, type Runtime } from "./runtime.ts";
@@ -62,7 +64,12 @@ export class Worker {
   readonly #logger: Logger;
   readonly #redisUrl: string;
   #stopping = false;
+  /** When a stop was first asked for, ms (0: not yet). */
+  #stoppedAt = 0;
   #cold = false;
+  /** Outcomes Redis could not take while this worker stopped (see outcome_spool.ts). */
+  readonly #spool: OutcomeSpool;
+  readonly #outcomesDir: string;
   #suspendedLogged = false;
   /** When every slot was last found without a job (0: busy), for maxIdleTime. */
   #idleSince = 0;
@@ -108,10 +115,12 @@ export class Worker {
       consoleLogger(options.logLevel ?? "info", { format: options.logFormat, dateFormat: options.dateFormat });
     this.#redisUrl = this.connection.url ?? this.#runtime.env("REDIS_URL") ?? DEFAULT_REDIS_URL;
     const log = (level: LogLevel, message: string) => this.#log(level, message);
+    this.#outcomesDir = options.outcomesDir ?? join(this.jobRoot, ".rqts", "outcomes");
+    this.#spool = new OutcomeSpool(this.#outcomesDir, this.name);
     this.#outage = new OutageGuard({
       log,
       running: () => this.#ledger.running.size,
-      cold: () => this.#cold,
+      giveUp: () => this.#cold || (this.#stoppedAt > 0 && Date.now() - this.#stoppedAt >= OUTAGE_STOP_GRACE * 1000),
       reconcile: () => this.#ledger.reconcile(),
       unblockWaits: () => this.#dequeuer.unblockTakingWaits(),
     });
@@ -125,6 +134,7 @@ export class Worker {
       workerTtl: this.#workerTtl(),
       dequeueStrategy: checked.dequeueStrategy,
       stopping: () => this.#stopping,
+      spool: (finish) => this.#spool.add(finish),
       log,
     });
     this.#scheduler = options.withScheduler
@@ -161,6 +171,10 @@ export class Worker {
         `Worker ${this.key} started with PID ${this.#runtime.pid()}, version ${RQ_VERSION} (rqts on ${this.#runtime.name} ${this.#runtime.version})`,
       );
       this.#log("info", `*** Listening on ${this.queueNames.join(", ")}...`);
+      await replayOutcomes(this.#outcomesDir, this.connection, this.name, (level, message) => this.#log(level, message))
+        .catch((e) =>
+          this.#log("error", `Could not store the outcomes kept in ${this.#outcomesDir}: ${e?.message ?? e}`)
+        );
       await this.#maintenance();
       // As RQ: a burst worker queues what is due once, before it starts; another runs the scheduler alongside.
       if (options.burst) await this.#scheduler?.enqueueDue().catch((e) => this.#log("error", `Scheduler: ${e}`));
@@ -181,6 +195,7 @@ export class Worker {
       await Promise.allSettled([...this.#horses].map((h) => h.dispose()));
       // A dequeue whose reply was lost (Redis went away under it) may have left a job started: give it back first.
       if (this.#outage.needReconcile) await this.#outage.reconcile().catch(() => {});
+      this.#keepUnstored();
       await this.#registration.death().catch((e) => this.#log("error", `Could not unregister: ${e?.message ?? e}`));
       await this.connection.close();
     }
@@ -189,6 +204,7 @@ export class Worker {
   /** Stops dequeuing; running jobs finish (warm), or with `cold` their horses are killed and the jobs fail. */
   stop(options: { cold?: boolean } = {}): void {
     this.#stopping = true;
+    this.#stoppedAt ||= Date.now();
     if (options.cold) {
       this.#cold = true;
       for (const h of this.#horses) void h.kill();
@@ -335,6 +351,28 @@ export class Worker {
       } catch (error) {
         this.#log("error", `Exception handler ${handler.name || "(anonymous)"} failed: ${(error as Error)?.message}`);
       }
+    }
+  }
+
+  /** Writes the outcomes Redis could not take to the outcomes directory, saying which jobs they are and where. */
+  #keepUnstored(): void {
+    const ids = this.#spool.ids;
+    if (!ids.length) return;
+    try {
+      const path = this.#spool.write();
+      this.#log(
+        "error",
+        `Redis stayed unreachable for ${OUTAGE_STOP_GRACE} s after the stop: the outcomes of ${ids.length} job(s) ` +
+          `(${ids.join(", ")}) are kept in ${path}; a worker started with outcomes directory ${this.#outcomesDir} ` +
+          `stores them. Until then each stays started in its queue's started registry.`,
+      );
+    } catch (error) {
+      this.#log(
+        "error",
+        `Redis is unreachable and ${this.#outcomesDir} cannot be written (${(error as Error)?.message ?? error}): ` +
+          `the outcomes of ${ids.length} job(s) are lost: ${ids.join(", ")}. Each stays started until maintenance ` +
+          `fails it as abandoned (none runs again).`,
+      );
     }
   }
 
