@@ -59,6 +59,8 @@ export interface DequeuerOptions {
   stopping(): boolean;
   /** Keeps an outcome Redis could not take while the worker stopped (see OutcomeSpool). */
   spool(finish: Finish): void;
+  /** An outcome was stored, or spooled (the worker's exception handlers run after it). */
+  stored?(finish: Finish): void;
   log(level: LogLevel, message: string): void;
 }
 
@@ -115,14 +117,17 @@ export class Dequeuer {
       if (finish) await this.store(finish);
       return null;
     }
+    let taken: Taken;
     try {
-      return await this.#takeRetrying(finish, ahead, started, count);
+      taken = await this.#takeRetrying(finish, ahead, started, count);
     } catch (error) {
       // Asked to stop meanwhile, and Redis stayed away past the grace: the outcome is spooled, nothing taken.
       if (!this.#outage.gaveUp(error)) throw error;
-      if (finish) this.#o.spool(finish);
+      if (finish) this.#spool(finish);
       return null;
     }
+    if (finish) this.#o.stored?.(finish);
+    return taken;
   }
 
   #takeRetrying(finish: Finish | undefined, ahead: boolean, started: string, count: number): Promise<Taken> {
@@ -180,6 +185,12 @@ export class Dequeuer {
       : c.eval(FINISH_FAILURE_AND_DEQUEUE, ...finishFailureAndDequeueArgs(finish, t, dequeue, ""), true);
   }
 
+  /** Keeps an outcome Redis could not take (the worker is stopping); as far as the worker goes, it is stored. */
+  #spool(finish: Finish): void {
+    this.#o.spool(finish);
+    this.#o.stored?.(finish);
+  }
+
   /** Stores a job's outcome. */
   async store(finish: Finish): Promise<void> {
     try {
@@ -190,10 +201,11 @@ export class Dequeuer {
       );
     } catch (error) {
       if (!this.#outage.gaveUp(error)) throw error;
-      this.#o.spool(finish);
+      this.#spool(finish);
       return;
     }
     this.#ledger.taken.delete(finish.id);
+    this.#o.stored?.(finish);
   }
 
   /**
@@ -304,6 +316,7 @@ export class Dequeuer {
     } catch (error) {
       out.error = error;
     }
+    if (finish && out.stored) this.#o.stored?.(finish);
     return out;
   }
 

@@ -140,6 +140,31 @@ function withTimeout<T>(promise: Promise<T>, seconds: number, what: string): Pro
   });
 }
 
+/**
+ * Imports and calls a callback under its time limit (`timeout`, null: RQ's CALLBACK_TIMEOUT), the import and the
+ * connection included, as RQ's (it imports the callback inside its death penalty). `callbackStarted` is told the limit
+ * as the clock starts, so the worker's deadline for it never runs ahead of this one.
+ */
+async function runCallback(
+  ref: string,
+  timeout: number | null,
+  what: string,
+  o: {
+    jobRoot: string;
+    connection: Connection;
+    callbackStarted?: CallbackStarted;
+    call(cb: AnyFunction, client: RedisClient): unknown;
+  },
+): Promise<void> {
+  const limit = timeout ?? CALLBACK_TIMEOUT;
+  o.callbackStarted?.(limit);
+  const run = async () => {
+    const cb = await loadFunction(ref, o.jobRoot);
+    await o.call(cb, await o.connection.ready());
+  };
+  await withTimeout(run(), limit, what);
+}
+
 /** Where the outcome of a run is written. */
 export interface RunContext {
   jobRoot: string;
@@ -235,12 +260,12 @@ export async function runJobFunction(
     const fn = await loadFunction(job.funcName, jobRoot);
     value = await withCurrentJob(job, async () => await invoke(fn, job.args, job.kwargs));
     if (job.successCallbackName) {
-      const timeout = job.successCallbackTimeout ?? CALLBACK_TIMEOUT;
-      const cb = await loadFunction(job.successCallbackName, jobRoot);
-      const client = await connection.ready();
-      // Told once the callback is about to run, so the worker's deadline never runs ahead of this process' own timer.
-      callbackStarted?.(timeout);
-      await withTimeout(Promise.resolve(cb(job, client, value)), timeout, "Success callback");
+      await runCallback(job.successCallbackName, job.successCallbackTimeout, "Success callback", {
+        jobRoot,
+        connection,
+        callbackStarted,
+        call: (cb, client) => cb(job, client, value),
+      });
     }
     // Refuse a result JSON cannot carry before anything is written, so the job fails instead.
     successFields(value, job.serializer);
@@ -252,11 +277,12 @@ export async function runJobFunction(
     // A job with retries left runs again: its failure callback waits for the last try (RQ 1.13 calls it each try).
     if (job.failureCallbackName && !(job.retriesLeft && job.retriesLeft > 0)) {
       try {
-        const timeout = job.failureCallbackTimeout ?? CALLBACK_TIMEOUT;
-        const cb = await loadFunction(job.failureCallbackName, jobRoot);
-        const client = await connection.ready();
-        callbackStarted?.(timeout);
-        await withTimeout(Promise.resolve(cb(job, client, error)), timeout, "Failure callback");
+        await runCallback(job.failureCallbackName, job.failureCallbackTimeout, "Failure callback", {
+          jobRoot,
+          connection,
+          callbackStarted,
+          call: (cb, client) => cb(job, client, error),
+        });
       } catch (cbError) {
         excString += `\nDuring the failure callback, another error occurred:\n${describeError(cbError)}`;
       }
@@ -277,10 +303,11 @@ export async function runStoppedCallback(
 ): Promise<string | undefined> {
   if (!job.stoppedCallbackName) return undefined;
   try {
-    const cb = await loadFunction(job.stoppedCallbackName, jobRoot);
-    const client = await connection.ready();
-    const timeout = job.stoppedCallbackTimeout ?? CALLBACK_TIMEOUT;
-    await withTimeout(Promise.resolve(cb(job, client)), timeout, "Stopped callback");
+    await runCallback(job.stoppedCallbackName, job.stoppedCallbackTimeout, "Stopped callback", {
+      jobRoot,
+      connection,
+      call: (cb, client) => cb(job, client),
+    });
     return undefined;
   } catch (error) {
     return describeError(error);

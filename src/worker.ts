@@ -12,6 +12,7 @@ import { cleanRegistries } from "./maintenance.ts";
 import { OutageGuard } from "./outage.ts";
 import { OutcomeSpool, replayOutcomes } from "./outcome_spool.ts";
 import { join } from "node:path";
+import type { Finish } from "./finish.ts";
 import type { Job } from "./job.ts";
 import type { Queue } from "./queue.ts";
 import { getRuntime, type Runtime } from "./runtime.ts";
@@ -67,6 +68,8 @@ export class Worker {
   /** When a stop was first asked for, ms (0: not yet). */
   #stoppedAt = 0;
   #cold = false;
+  /** Failed jobs whose outcome is not stored yet: their exception handlers run once it is (see #afterStore). */
+  readonly #failures = new Map<string, { job: Job; excString: string }>();
   /** Outcomes Redis could not take while this worker stopped (see outcome_spool.ts). */
   readonly #spool: OutcomeSpool;
   readonly #outcomesDir: string;
@@ -135,6 +138,7 @@ export class Worker {
       dequeueStrategy: checked.dequeueStrategy,
       stopping: () => this.#stopping,
       spool: (finish) => this.#spool.add(finish),
+      stored: (finish) => this.#afterStore(finish),
       log,
     });
     this.#scheduler = options.withScheduler
@@ -287,6 +291,7 @@ export class Worker {
       maxJobsPerHorse: this.maxJobsPerHorse,
       worker: workerKeys(this.name),
       defaultResultTtl: this.#checked.defaultResultTtl,
+      disableDefaultExceptionHandler: this.#options.disableDefaultExceptionHandler ?? false,
       hungry: 0,
       get cold() {
         return worker.#cold;
@@ -300,7 +305,7 @@ export class Worker {
       refreshLiveness: () => this.#refreshLiveness(),
       store: (finish) => this.#dequeuer.store(finish),
       jobDone: () => this.#jobDone(),
-      failed: (job, excString) => void this.#handleException(job, excString),
+      failed: (job, excString) => void this.#failures.set(job.id, { job, excString }),
       limitJobs: this.#checked.maxJobs > 0,
       jobBudget: () => this.#checked.maxJobs ? this.#checked.maxJobs - this.#ledger.claimed - host.reserved : Infinity,
       reserved: 0,
@@ -341,6 +346,18 @@ export class Worker {
       this.#log("info", `Worker ${this.name}: idle for ${this.#checked.maxIdleTime} seconds, quitting`);
       this.stop();
     }
+  }
+
+  /**
+   * An outcome was stored (or spooled, Redis being away): a failure's exception handlers run now, after it, as RQ
+   * 1.13's worker calls handle_exception after handle_job_failure (RQ 2.x calls them just before storing; after, a
+   * handler that throws or hangs here cannot keep a failure from being recorded, and it sees the job failed).
+   */
+  #afterStore(finish: Finish): void {
+    const failure = this.#failures.get(finish.id);
+    if (!failure) return;
+    this.#failures.delete(finish.id);
+    void this.#handleException(failure.job, failure.excString);
   }
 
   /** RQ's handle_exception: the exception handlers in order, until one returns false; one that throws is logged. */

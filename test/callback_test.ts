@@ -86,14 +86,14 @@ test("enqueue() refuses a callback with timeout 0, an unknown key, or no func, s
 });
 
 test(
-  "a success callback gets its own time limit, not what is left of the job's: a 1.5 s callback after a job with timeout 1 finishes",
+  "a success callback gets its own time limit, not what is left of the job's: a 3 s callback after a job with timeout 2 finishes",
   async () => {
     await using q = await freshQueue();
     const job = await q.enqueueCall(`${JOBS}#sleep`, {
-      args: [0.5],
-      jobTimeout: 1,
-      meta: { callbackSleep: 1.5 },
-      onSuccess: { func: `${JOBS}#sleepingCallback`, timeout: 5 },
+      args: [0.2],
+      jobTimeout: 2,
+      meta: { callbackSleep: 3 },
+      onSuccess: { func: `${JOBS}#sleepingCallback`, timeout: 6 },
     });
     const log = await burst(q);
     assert.equal(await job.getStatus(), "finished", log);
