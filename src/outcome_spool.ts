@@ -101,13 +101,19 @@ export async function replayOutcomes(
     }
     const file = JSON.parse(readFileSync(claimed, "utf8")) as SpoolFile;
     const dropped: string[] = [];
-    for (const f of file.outcomes) {
-      const reply = await (f.kind === "success"
-        ? connection.eval(FINISH_SUCCESS, ...finishSuccessArgs(f))
-        : connection.eval(FINISH_FAILURE, ...finishFailureArgs(f)));
-      if (reply === null || reply === false) {
-        dropped.push(f.id);
-      } else stored++;
+    try {
+      for (const f of file.outcomes) {
+        const reply = await (f.kind === "success"
+          ? connection.eval(FINISH_SUCCESS, ...finishSuccessArgs(f))
+          : connection.eval(FINISH_FAILURE, ...finishFailureArgs(f)));
+        if (reply === null || reply === false) {
+          dropped.push(f.id);
+        } else stored++;
+      }
+    } catch (error) {
+      // Back for the next worker to store (an outcome stored already is not stored twice: see the finish scripts).
+      renameSync(claimed, join(dir, name));
+      throw error;
     }
     // The finish scripts count the run on the stopped worker's hash: when that worker has unregistered, the hash they
     // made is a stray one.

@@ -9,6 +9,7 @@ import { Horse } from "./horse.ts";
 import { workerKey, workerKeys } from "./keys.ts";
 import { Ledger } from "./ledger.ts";
 import { cleanRegistries } from "./maintenance.ts";
+import { within } from "./deadline.ts";
 import { OutageGuard } from "./outage.ts";
 import { OutcomeSpool, replayOutcomes } from "./outcome_spool.ts";
 import { join } from "node:path";
@@ -31,6 +32,9 @@ import {
   type LogLevel,
   type WorkerOptions,
 } from "./worker_options.ts";
+
+/** How long a stopping worker waits for exception handlers still running, ms. */
+const HANDLERS_WAIT_MS = 10_000;
 
 export { consoleLogger, type DequeueStrategy, type ExceptionHandler, type Logger, type LogLevel, type WorkerOptions };
 
@@ -70,6 +74,8 @@ export class Worker {
   #cold = false;
   /** Failed jobs whose outcome is not stored yet: their exception handlers run once it is (see #afterStore). */
   readonly #failures = new Map<string, { job: Job; excString: string }>();
+  /** Exception handlers running: work() waits for them before it closes the connection their jobs use. */
+  readonly #handling = new Set<Promise<void>>();
   /** Outcomes Redis could not take while this worker stopped (see outcome_spool.ts). */
   readonly #spool: OutcomeSpool;
   readonly #outcomesDir: string;
@@ -200,6 +206,9 @@ export class Worker {
       // A dequeue whose reply was lost (Redis went away under it) may have left a job started: give it back first.
       if (this.#outage.needReconcile) await this.#outage.reconcile().catch(() => {});
       this.#keepUnstored();
+      // Bounded, so that a handler that hangs cannot keep the worker from stopping.
+      const handled = await within(Promise.allSettled([...this.#handling]).then(() => true), HANDLERS_WAIT_MS);
+      if (!handled) this.#log("warning", `Exception handlers still running after ${HANDLERS_WAIT_MS} ms; quitting`);
       await this.#registration.death().catch((e) => this.#log("error", `Could not unregister: ${e?.message ?? e}`));
       await this.connection.close();
     }
@@ -357,7 +366,9 @@ export class Worker {
     const failure = this.#failures.get(finish.id);
     if (!failure) return;
     this.#failures.delete(finish.id);
-    void this.#handleException(failure.job, failure.excString);
+    const handling = this.#handleException(failure.job, failure.excString);
+    this.#handling.add(handling);
+    void handling.finally(() => this.#handling.delete(handling));
   }
 
   /** RQ's handle_exception: the exception handlers in order, until one returns false; one that throws is logged. */
