@@ -390,7 +390,8 @@ export class Worker {
       const path = this.#spool.write();
       this.#log(
         "error",
-        `Redis stayed unreachable for ${OUTAGE_STOP_GRACE} s after the stop: the outcomes of ${ids.length} job(s) ` +
+        `Redis is still unreachable as the worker stops (a warm stop waits ${OUTAGE_STOP_GRACE} s for it, a cold ` +
+          `one not): the outcomes of ${ids.length} job(s) ` +
           `(${ids.join(", ")}) are kept in ${path}; a worker started with outcomes directory ${this.#outcomesDir} ` +
           `stores them. Until then each stays started in its queue's started registry.`,
       );

@@ -96,3 +96,62 @@ test(
   },
   { timeout: 120_000 },
 );
+
+test(
+  "a second SIGTERM while Redis is down (cold): the worker kills the running job's horse and exits at once, keeping " +
+    "its failure in the outcomes file; the next worker stores it: failed, with the cold shutdown's reason",
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rqts-outage-cold-"));
+    const outcomes = join(dir, "outcomes");
+    const redis = new AofRedis(dir, await freePort());
+    await redis.start();
+    const name = uniqueName("ocold");
+    const runs = join(dir, "runs");
+    const q = new Queue(name, { connection: redis.url });
+    const wname = workerName();
+    const w = cli(["worker", name, "--url", redis.url, "--name", wname, "--outcomes-dir", outcomes]);
+    let next: Worker | undefined;
+    let nextDone: Promise<void> | undefined;
+    try {
+      const long = await q.enqueue(`${JOBS}#markThenSleep`, runs, "long", 60);
+      await until("the long job to run", async () => (await linesOf(runs)).length === 1, 30_000, w);
+      await redis.stop();
+      const t0 = Date.now();
+      w.signal("SIGTERM");
+      await until("the warm stop to be logged", () => w.output().includes("Warm shut down requested"), 5000, w);
+      w.signal("SIGTERM");
+      const exit = await exitOf(w, 15_000);
+      const took = Date.now() - t0;
+      console.log(`  exited ${took} ms after the first SIGTERM`);
+      assert.ok(took < 8000, `a cold stop does not wait for Redis (${took} ms)\n${w.output()}`);
+      assert.equal(exit.code, 0, w.output());
+      const file = join(outcomes, `${wname}.outcomes.json`);
+      const kept = JSON.parse(readFileSync(file, "utf8")) as { outcomes: { id: string; kind: string }[] };
+      assert.deepEqual(kept.outcomes.map((o) => [o.id, o.kind]), [[long.id, "failure"]], w.output());
+
+      await redis.start();
+      const lines: string[] = [];
+      next = new Worker([name], {
+        connection: redis.url,
+        handleSignals: false,
+        outcomesDir: outcomes,
+        logger: { log: (level: LogLevel, message: string) => void lines.push(`${level}: ${message}`) },
+      });
+      nextDone = next.work();
+      await until("the failure to be stored", async () => (await long.getStatus()) === "failed", 20_000);
+      assert.match((await long.latestResult())?.excString ?? "", /Worker was shut down \(cold\)/);
+      assert.equal(await q.failedJobRegistry.contains(long), true);
+      assert.equal(await q.startedJobRegistry.count(), 0);
+      assert.ok(!existsSync(file));
+      assert.deepEqual(await linesOf(runs), ["long"], "it never ran again");
+    } finally {
+      next?.stop();
+      await nextDone;
+      await w.stop();
+      await q.connection.close();
+      await redis.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+  { timeout: 120_000 },
+);
