@@ -116,7 +116,7 @@ export function serveHorse(): void {
       const job = Job.fromWire(wire, connection, JSONSerializer);
       const outcome = await runJobFunction(job, connection, run.jobRoot, (timeout) => {
         const message: CallbackMessage = { type: "callback", seq, timeout };
-        channel.send(message);
+        return channel.send(message);
       });
       if (!outcome.ok) return { type: "done", seq, ok: false, excString: outcome.excString };
       const value = outcome.value;

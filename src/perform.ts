@@ -157,7 +157,7 @@ async function runCallback(
   },
 ): Promise<void> {
   const limit = timeout ?? CALLBACK_TIMEOUT;
-  o.callbackStarted?.(limit);
+  await o.callbackStarted?.(limit);
   const run = async () => {
     const cb = await loadFunction(ref, o.jobRoot);
     await o.call(cb, await o.connection.ready());
@@ -242,8 +242,12 @@ export async function storeFailure(
 /** How running a job's function (and its callbacks) ended. */
 export type RunOutcome = { ok: true; value: unknown } | { ok: false; excString: string };
 
-/** Told when a job's function has ended and one of its callbacks starts, with that callback's time limit. */
-export type CallbackStarted = (timeout: number) => void;
+/**
+ * Told when a job's function has ended and one of its callbacks starts, with that callback's time limit; the callback
+ * starts once what it returns has settled (a horse's message has left the process: a callback stuck in a synchronous
+ * loop would keep it from ever being written on Node, whose pipe writes wait for the event loop).
+ */
+export type CallbackStarted = (timeout: number) => unknown;
 
 /**
  * Runs a job's function, then its success callback (one that throws or runs over its time limit fails the job, as in

@@ -2,7 +2,7 @@
 // exits, keeping the outcomes it could not store in its outcomes directory, naming each job; a worker started with that
 // directory once Redis is back stores them. Nothing lost, nothing run twice. A redis-server of the test's own (AOF).
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -71,15 +71,14 @@ test(
         logger: { log: (level: LogLevel, message: string) => void lines.push(`${level}: ${message}`) },
       });
       nextDone = next.work();
-      await until("a and b to be stored finished", async () => {
-        return (await a.getStatus()) === "finished" && (await b.getStatus()) === "finished";
-      }, 20_000);
-      assert.equal(await a.result, "a");
-      assert.ok(!existsSync(file), "the file is gone once stored");
-      assert.ok(
-        lines.some((l) => l.includes(`Stored ${expected.length} outcome(s) worker ${wname} kept`)),
-        lines.join("\n"),
+      await until(
+        "the kept outcomes to be stored",
+        () => lines.some((l) => l.includes(`Stored ${expected.length} outcome(s) worker ${wname} kept`)),
+        20_000,
       );
+      assert.deepEqual([await a.getStatus(), await b.getStatus()], ["finished", "finished"], lines.join("\n"));
+      assert.equal(await a.result, "a");
+      assert.deepEqual(readdirSync(outcomes), [], "the file is gone once stored");
       // c, if it had not started, runs once here (given back once the stopped worker's liveness lapsed).
       await until("c to finish", async () => (await c.getStatus()) === "finished", 30_000);
       assert.deepEqual((await linesOf(runs)).sort(), ["a", "b", "c"], "each job ran once");
@@ -138,11 +137,12 @@ test(
         logger: { log: (level: LogLevel, message: string) => void lines.push(`${level}: ${message}`) },
       });
       nextDone = next.work();
-      await until("the failure to be stored", async () => (await long.getStatus()) === "failed", 20_000);
+      await until("the kept outcome to be stored", () => lines.some((l) => l.includes(`Stored 1 outcome(s)`)), 20_000);
+      assert.equal(await long.getStatus(), "failed", lines.join("\n"));
       assert.match((await long.latestResult())?.excString ?? "", /Worker was shut down \(cold\)/);
       assert.equal(await q.failedJobRegistry.contains(long), true);
       assert.equal(await q.startedJobRegistry.count(), 0);
-      assert.ok(!existsSync(file));
+      assert.deepEqual(readdirSync(outcomes), []);
       assert.deepEqual(await linesOf(runs), ["long"], "it never ran again");
     } finally {
       next?.stop();
