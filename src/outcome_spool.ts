@@ -61,7 +61,8 @@ export class OutcomeSpool {
     const path = join(this.#dir, this.#worker + SUFFIX);
     const part = `${path}.part`;
     const body: SpoolFile = { worker: this.#worker, outcomes: this.#outcomes };
-    const fd = openSync(part, "w");
+    // Return values and error texts may be private: readable by this user only.
+    const fd = openSync(part, "w", 0o600);
     try {
       writeSync(fd, JSON.stringify(body));
       fsyncSync(fd);

@@ -2,7 +2,7 @@
 // exits, keeping the outcomes it could not store in its outcomes directory, naming each job; a worker started with that
 // directory once Redis is back stores them. Nothing lost, nothing run twice. A redis-server of the test's own (AOF).
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -50,6 +50,7 @@ test(
       const file = join(outcomes, `${wname}.outcomes.json`);
       assert.ok(existsSync(file), `the outcomes file exists\n${w.output()}`);
       const kept = JSON.parse(readFileSync(file, "utf8")) as { outcomes: { id: string; kind: string }[] };
+      assert.equal(statSync(file).mode & 0o777, 0o600, "readable by its user only");
       // c, behind them, was taken ahead: it ran while Redis was down (kept too), or never started (taken back later).
       const cRan = (await linesOf(runs)).includes("c");
       const expected = cRan ? [a.id, b.id, c.id] : [a.id, b.id];
