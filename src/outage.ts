@@ -22,8 +22,8 @@ export interface OutageGuardOptions {
   /** How many jobs are running now (said when an outage starts). */
   running(): number;
   /**
-   * Whether retries give up: the worker is shutting down cold, or was asked to stop longer ago than its grace for
-   * Redis to come back (see Worker: what it could not store then is spooled).
+   * Whether retries give up: the worker is shutting down cold, or is stopping and has waited its grace for Redis to
+   * come back (see Worker: what it could not store then is spooled).
    */
   giveUp(): boolean;
   /** Gives back what Redis says this worker took in a round trip whose reply was lost; resolves to how many. */
@@ -81,6 +81,11 @@ export class OutageGuard {
   /** Whether `error` is {@link retrying} giving up on Redis (the worker is stopping), not a failure. */
   gaveUp(error: unknown): boolean {
     return this.transient(error) && this.#o.giveUp();
+  }
+
+  /** When the current outage began, ms since the epoch (undefined: Redis answers). */
+  get downSince(): number | undefined {
+    return this.#since;
   }
 
   /** Whether Redis has answered without an outage for at least `ms` (others' liveness keys can be judged). */

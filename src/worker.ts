@@ -129,7 +129,7 @@ export class Worker {
     this.#outage = new OutageGuard({
       log,
       running: () => this.#ledger.running.size,
-      giveUp: () => this.#cold || (this.#stoppedAt > 0 && Date.now() - this.#stoppedAt >= OUTAGE_STOP_GRACE * 1000),
+      giveUp: () => this.#cold || this.#waitedForRedis(),
       reconcile: () => this.#ledger.reconcile(),
       unblockWaits: () => this.#dequeuer.unblockTakingWaits(),
     });
@@ -380,6 +380,16 @@ export class Worker {
         this.#log("error", `Exception handler ${handler.name || "(anonymous)"} failed: ${(error as Error)?.message}`);
       }
     }
+  }
+
+  /**
+   * Whether a stopping worker has waited OUTAGE_STOP_GRACE for Redis: since the stop, or since the outage began when
+   * it began after the stop (a blip during a long warm stop gets the whole grace too).
+   */
+  #waitedForRedis(): boolean {
+    if (!this.#stoppedAt) return false;
+    const since = Math.max(this.#stoppedAt, this.#outage.downSince ?? Date.now());
+    return Date.now() - since >= OUTAGE_STOP_GRACE * 1000;
   }
 
   /** Writes the outcomes Redis could not take to the outcomes directory, saying which jobs they are and where. */
