@@ -12,6 +12,8 @@ import { Queue } from "./queue.ts";
 import { FailedJobRegistry } from "./registry.ts";
 import { getRuntime } from "./runtime.ts";
 import { loadFunction } from "./perform.ts";
+import { replayOutcomes } from "./outcome_spool.ts";
+import { join } from "node:path";
 import { type DequeueStrategy, type LogLevel, Worker } from "./worker.ts";
 import { checkWorkerOptions } from "./worker_options.ts";
 
@@ -29,6 +31,7 @@ Commands (as Python RQ's 'rq' CLI):
   shutdown <names...>  Ask workers to stop, warm (RQ's send_shutdown_command)
   kill-horse <names..> Ask workers to kill their busy horses (RQ's send_kill_horse_command)
   stop-job <ids...>    Ask the workers running the jobs to stop them (RQ's send_stop_job_command)
+  store-outcomes       Store what workers stopped during a Redis outage kept in .rqts/outcomes (rqts only)
 
 Common options:
   --url, -u URL        Redis URL (default: REDIS_URL, else ${DEFAULT_REDIS_URL})
@@ -117,6 +120,10 @@ Exits 1 when a worker did not get it.`,
 
 Publishes RQ's stop-job command to the worker named in each job's worker_name: it kills the job's horse and the job
 ends 'stopped', in the failed registry. Exits 1 when a job is not running or its worker did not get the command.`,
+  "store-outcomes": `Usage: rqts store-outcomes [--outcomes-dir DIR] [--url URL]
+
+Stores the outcomes workers kept in DIR (default .rqts/outcomes in the working directory) because Redis was unreachable
+as they stopped, as a worker started with that directory does; each only while its job is still that worker's.`,
 };
 
 type Flag = { type: "string" | "boolean"; short?: string; multiple?: boolean };
@@ -170,6 +177,7 @@ const FLAGS: Record<string, Record<string, Flag>> = {
   shutdown: { ...COMMON },
   "kill-horse": { ...COMMON },
   "stop-job": { ...COMMON },
+  "store-outcomes": { ...COMMON, "outcomes-dir": { type: "string" } },
 };
 
 /** A command line parsed for one command. */
@@ -274,6 +282,8 @@ export async function main(args: readonly string[]): Promise<number> {
       case "kill-horse":
       case "stop-job":
         return await workerCommandCommand(command, parsed.positional, url);
+      case "store-outcomes":
+        return await storeOutcomesCommand(parsed, url);
     }
   } catch (error) {
     console.error(`rqts ${command}: ${(error as Error)?.message ?? error}`);
@@ -453,6 +463,20 @@ async function suspendCommand(command: "suspend" | "resume", p: Parsed, url: str
     }
     await connection.call(duration ? ["SET", SUSPENDED_KEY, "1", "EX", String(duration)] : ["SET", SUSPENDED_KEY, "1"]);
     out(duration ? `Suspending workers for ${duration} seconds.` : "Suspending workers. Run 'rqts resume' to resume.");
+  } finally {
+    await connection.close();
+  }
+  return 0;
+}
+
+/** `rqts store-outcomes`: the outcomes stopped workers kept (see outcome_spool.ts), stored without a worker. */
+async function storeOutcomesCommand(p: Parsed, url: string): Promise<number> {
+  if (p.positional.length) throw new UsageError(`takes no arguments (got ${p.positional.join(" ")})`);
+  const dir = (p.flags.get("outcomes-dir") as string | undefined) ?? join(getRuntime().cwd(), ".rqts", "outcomes");
+  const connection = Connection.fromUrl(url);
+  try {
+    const files = await replayOutcomes(dir, connection, `cli${getRuntime().pid()}`, (_level, message) => out(message));
+    if (!files) out(`No kept outcomes in ${dir}.`);
   } finally {
     await connection.close();
   }

@@ -78,7 +78,7 @@ export class OutcomeSpool {
  * Stores the outcomes stopped workers left in `dir`, each file once (a worker claims a file by renaming it, so two
  * starting at once do not both replay it). An outcome is stored only if its job is still the stopped worker's (started
  * by it, or failed as abandoned by an rqts worker that recovered it): the finish scripts check that, as for a live
- * worker. Gives how many outcomes were stored.
+ * worker. Gives how many files there were to store.
  */
 export async function replayOutcomes(
   dir: string,
@@ -92,7 +92,6 @@ export async function replayOutcomes(
   } catch {
     return 0; // no directory: nothing was kept
   }
-  let stored = 0;
   for (const name of names) {
     const claimed = join(dir, `${name}.${claimant}.replaying`);
     try {
@@ -109,7 +108,7 @@ export async function replayOutcomes(
           : connection.eval(FINISH_FAILURE, ...finishFailureArgs(f)));
         if (reply === null || reply === false) {
           dropped.push(f.id);
-        } else stored++;
+        }
       }
     } catch (error) {
       // Back for the next worker to store (an outcome stored already is not stored twice: see the finish scripts).
@@ -132,5 +131,5 @@ export async function replayOutcomes(
           : ""),
     );
   }
-  return stored;
+  return names.length;
 }

@@ -17,7 +17,7 @@ const linesOf = async (path: string) => (await readFile(path, "utf8").catch(() =
 
 test(
   "SIGTERM while Redis is down: the worker exits within the 10 s grace (+ one 5 s backoff), keeps the outcomes of the " +
-    "jobs that ended meanwhile in its outcomes directory, naming them; the next worker stores them; each job ran once",
+    "jobs that ended meanwhile in its outcomes directory, naming them; rqts store-outcomes stores them; each job ran once",
   async () => {
     const dir = await mkdtemp(join(tmpdir(), "rqts-outage-stop-"));
     const outcomes = join(dir, "outcomes");
@@ -63,24 +63,16 @@ test(
       );
 
       await redis.start();
-      const lines: string[] = [];
-      next = new Worker([name], {
-        connection: redis.url,
-        handleSignals: false,
-        livenessTtl: 2,
-        outcomesDir: outcomes,
-        logger: { log: (level: LogLevel, message: string) => void lines.push(`${level}: ${message}`) },
-      });
-      nextDone = next.work();
-      await until(
-        "the kept outcomes to be stored",
-        () => lines.some((l) => l.includes(`Stored ${expected.length} outcome(s) worker ${wname} kept`)),
-        20_000,
-      );
-      assert.deepEqual([await a.getStatus(), await b.getStatus()], ["finished", "finished"], lines.join("\n"));
+      // Stored by `rqts store-outcomes` here (the cold test below has a worker store them).
+      const store = cli(["store-outcomes", "--url", redis.url, "--outcomes-dir", outcomes]);
+      assert.deepEqual(await exitOf(store, 15_000), { code: 0, signal: null }, store.output());
+      assert.match(store.output(), new RegExp(`Stored ${expected.length} outcome\\(s\\) worker ${wname} kept`));
+      assert.deepEqual([await a.getStatus(), await b.getStatus()], ["finished", "finished"], store.output());
       assert.equal(await a.result, "a");
       assert.deepEqual(readdirSync(outcomes), [], "the file is gone once stored");
       // c, if it had not started, runs once here (given back once the stopped worker's liveness lapsed).
+      next = new Worker([name], { connection: redis.url, handleSignals: false, livenessTtl: 2, logger: { log() {} } });
+      nextDone = next.work();
       await until("c to finish", async () => (await c.getStatus()) === "finished", 30_000);
       assert.deepEqual((await linesOf(runs)).sort(), ["a", "b", "c"], "each job ran once");
       assert.equal(await q.failedJobRegistry.count(), 0);
