@@ -114,10 +114,11 @@ export function serveHorse(): void {
     try {
       const connection = connectionFor(run.redisUrl, run.tls);
       const job = Job.fromWire(wire, connection, JSONSerializer);
-      const outcome = await runJobFunction(job, connection, run.jobRoot, (timeout) => {
-        const message: CallbackMessage = { type: "callback", seq, timeout };
-        return channel.send(message);
-      });
+      // No closure for the jobs without callbacks (most of them, on the hot path).
+      const callbackStarted = job.successCallbackName || job.failureCallbackName
+        ? (timeout: number) => channel.send({ type: "callback", seq, timeout } satisfies CallbackMessage)
+        : undefined;
+      const outcome = await runJobFunction(job, connection, run.jobRoot, callbackStarted);
       if (!outcome.ok) return { type: "done", seq, ok: false, excString: outcome.excString };
       const value = outcome.value;
       const returnValue = value === undefined || value === null
