@@ -9,7 +9,7 @@ import { type Finish, type FinishContext, finishOf } from "./finish.ts";
 import type { Horse, HorseOutcome } from "./horse.ts";
 import { Job, type WireJob } from "./job.ts";
 import type { Dequeued, Ledger } from "./ledger.ts";
-import { describeError } from "./perform.ts";
+import { describeError, runStoppedCallback } from "./perform.ts";
 import type { Connection } from "./connection.ts";
 import type { Serializer } from "./serializer.ts";
 import { nowMicros } from "./utils.ts";
@@ -173,9 +173,17 @@ class BatchRun {
     if (this.#finishes.length) this.#stored.push(Promise.all(this.#finishes.splice(0).map((f) => this.ctx.store(f))));
   };
 
+  async #stoppedCallback(job: Job): Promise<void> {
+    const failed = await runStoppedCallback(job, this.ctx.connection, this.ctx.horseSettings().jobRoot);
+    if (failed) this.ctx.log("error", `Job ${job.id}: error while executing stopped callback\n${failed}`);
+  }
+
   #finish(r: { d: Dequeued; job: Job }, startedMicros: number, outcome: HorseOutcome): void {
     const finish = finishOf(r.job, r.d.queue, startedMicros, outcome, this.ctx);
-    this.#finishes.push(finish);
+    if (finish.kind === "failure" && finish.status === "stopped" && r.job.stoppedCallbackName) {
+      // As RQ 2.x: the stopped callback runs (in the worker: the horse is gone) before the outcome is stored.
+      this.#stored.push(this.#stoppedCallback(r.job).then(() => void this.#finishes.push(finish)));
+    } else this.#finishes.push(finish);
     this.ctx.jobDone();
     if (!outcome.ok && finish.kind === "failure" && finish.status === "failed") {
       this.ctx.failed?.(r.job, outcome.excString);

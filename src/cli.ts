@@ -13,6 +13,8 @@ import { FailedJobRegistry } from "./registry.ts";
 import { getRuntime, type Signal } from "./runtime.ts";
 import { dashboard, type DashboardOptions } from "./dashboard/dashboard.ts";
 import { loadFunction } from "./perform.ts";
+import { replayOutcomes } from "./outcome_spool.ts";
+import { join } from "node:path";
 import { type DequeueStrategy, type LogLevel, Worker } from "./worker.ts";
 import { checkWorkerOptions } from "./worker_options.ts";
 import { isSuspended, resume, suspend } from "./suspension.ts";
@@ -32,6 +34,7 @@ Commands (as Python RQ's 'rq' CLI):
   kill-horse <names..> Ask workers to kill their busy horses (RQ's send_kill_horse_command)
   stop-job <ids...>    Ask the workers running the jobs to stop them (RQ's send_stop_job_command)
   dashboard            Serve the web dashboard (default http://127.0.0.1:9181/)
+  store-outcomes       Store what workers stopped during a Redis outage kept in .rqts/outcomes (rqts only)
 
 Common options:
   --url, -u URL        Redis URL (default: REDIS_URL, else ${DEFAULT_REDIS_URL})
@@ -63,6 +66,10 @@ Options:
   --dequeue-strategy S          default (queues in the order given), round_robin or random (RQ 2.x's)
   --exception-handler REF       Call "module#export" (job, excString) for each failed job, in the worker;
                                 repeat for several, in order (one returning false ends the chain)
+  --disable-default-exception-handler
+                                Failed jobs skip the failed registry and get no failure result (RQ's)
+  --outcomes-dir DIR            Where outcomes Redis could not take at shutdown are kept, and replayed from
+                                at start (default .rqts/outcomes in the job root)
   --maintenance-interval N      Seconds between registry maintenance runs (default 600)
   --log-level, -l LEVEL         debug, info, warning or error (default info); also --logging_level
   --log-format FORMAT           Python logging format of log lines (default "%(asctime)s %(message)s")
@@ -130,6 +137,10 @@ Options:
   --token TOKEN         Bearer token (8+ chars); a browser opens /?token=TOKEN once (or set RQTS_DASHBOARD_TOKEN)
 
 Stops on SIGINT/SIGTERM. See docs/dashboard.md.`,
+  "store-outcomes": `Usage: rqts store-outcomes [--outcomes-dir DIR] [--url URL]
+
+Stores the outcomes workers kept in DIR (default .rqts/outcomes in the working directory) because Redis was unreachable
+as they stopped, as a worker started with that directory does; each only while its job is still that worker's.`,
 };
 
 type Flag = { type: "string" | "boolean"; short?: string; multiple?: boolean };
@@ -160,6 +171,8 @@ const FLAGS: Record<string, Record<string, Flag>> = {
     "date-format": { type: "string" },
     "max-jobs": { type: "string" },
     "max-idle-time": { type: "string" },
+    "disable-default-exception-handler": { type: "boolean" },
+    "outcomes-dir": { type: "string" },
     "dequeue-strategy": { type: "string" },
     "exception-handler": { type: "string", multiple: true },
     "maintenance-interval": { type: "string" },
@@ -190,6 +203,7 @@ const FLAGS: Record<string, Record<string, Flag>> = {
     auth: { type: "string" },
     token: { type: "string" },
   },
+  "store-outcomes": { ...COMMON, "outcomes-dir": { type: "string" } },
 };
 
 /** A command line parsed for one command. */
@@ -297,6 +311,8 @@ export async function main(args: readonly string[]): Promise<number> {
       case "dashboard":
         if (parsed.positional.length) throw new UsageError(`takes no arguments (got ${parsed.positional.join(" ")})`);
         return await dashboardCommand(parsed, url);
+      case "store-outcomes":
+        return await storeOutcomesCommand(parsed, url);
     }
   } catch (error) {
     console.error(`rqts ${command}: ${(error as Error)?.message ?? error}`);
@@ -340,6 +356,8 @@ async function workerCommand(queues: string[], p: Parsed, url: string): Promise<
     maintenanceInterval: intFlag(p, "maintenance-interval"),
     withScheduler: p.flags.has("with-scheduler"),
     schedulerLockTtl: intFlag(p, "scheduler-lock-ttl"),
+    disableDefaultExceptionHandler: p.flags.has("disable-default-exception-handler"),
+    outcomesDir: p.flags.get("outcomes-dir") as string | undefined,
   };
   // Options are checked (a bad value is a usage error) before handlers are imported or Redis is reached.
   try {
@@ -474,6 +492,20 @@ async function suspendCommand(command: "suspend" | "resume", p: Parsed, url: str
     }
     await suspend(connection, duration);
     out(duration ? `Suspending workers for ${duration} seconds.` : "Suspending workers. Run 'rqts resume' to resume.");
+  } finally {
+    await connection.close();
+  }
+  return 0;
+}
+
+/** `rqts store-outcomes`: the outcomes stopped workers kept (see outcome_spool.ts), stored without a worker. */
+async function storeOutcomesCommand(p: Parsed, url: string): Promise<number> {
+  if (p.positional.length) throw new UsageError(`takes no arguments (got ${p.positional.join(" ")})`);
+  const dir = (p.flags.get("outcomes-dir") as string | undefined) ?? join(getRuntime().cwd(), ".rqts", "outcomes");
+  const connection = Connection.fromUrl(url);
+  try {
+    const files = await replayOutcomes(dir, connection, `cli${getRuntime().pid()}`, (_level, message) => out(message));
+    if (!files) out(`No kept outcomes in ${dir}.`);
   } finally {
     await connection.close();
   }

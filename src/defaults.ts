@@ -18,6 +18,12 @@ export const DEFAULT_FAILURE_TTL = 31_536_000;
 /** Time limit of a success or failure callback, in seconds. */
 export const CALLBACK_TIMEOUT = 60;
 
+/**
+ * rqts only: how long a worker asked to stop keeps retrying Redis, in seconds, for the outcomes of jobs that ended while
+ * it was unreachable; what it still holds then is written to its outcomes directory (see outcome_spool.ts).
+ */
+export const OUTAGE_STOP_GRACE = 10;
+
 /** Worker key lifetime, in seconds; the key's TTL is this plus 60. */
 export const DEFAULT_WORKER_TTL = 420;
 

@@ -57,6 +57,10 @@ export interface DequeuerOptions {
   /** RQ 2.x's dequeue strategy. Default "default" (the order given). */
   dequeueStrategy?: DequeueStrategy;
   stopping(): boolean;
+  /** Keeps an outcome Redis could not take while the worker stopped (see OutcomeSpool). */
+  spool(finish: Finish): void;
+  /** An outcome was stored, or spooled (the worker's exception handlers run after it). */
+  stored?(finish: Finish): void;
   log(level: LogLevel, message: string): void;
 }
 
@@ -113,7 +117,21 @@ export class Dequeuer {
       if (finish) await this.store(finish);
       return null;
     }
-    return await this.#outage.retrying(async () => {
+    let taken: Taken;
+    try {
+      taken = await this.#takeRetrying(finish, ahead, started, count);
+    } catch (error) {
+      // Asked to stop meanwhile, and Redis stayed away past the grace: the outcome is spooled, nothing taken.
+      if (!this.#outage.gaveUp(error)) throw error;
+      if (finish) this.#spool(finish);
+      return null;
+    }
+    if (finish) this.#o.stored?.(finish);
+    return taken;
+  }
+
+  #takeRetrying(finish: Finish | undefined, ahead: boolean, started: string, count: number): Promise<Taken> {
+    return this.#outage.retrying(async () => {
       while (this.#outage.gate) await this.#outage.gate;
       this.#outage.enter();
       let reply: unknown;
@@ -167,14 +185,27 @@ export class Dequeuer {
       : c.eval(FINISH_FAILURE_AND_DEQUEUE, ...finishFailureAndDequeueArgs(finish, t, dequeue, ""), true);
   }
 
+  /** Keeps an outcome Redis could not take (the worker is stopping); as far as the worker goes, it is stored. */
+  #spool(finish: Finish): void {
+    this.#o.spool(finish);
+    this.#o.stored?.(finish);
+  }
+
   /** Stores a job's outcome. */
   async store(finish: Finish): Promise<void> {
-    await this.#outage.retrying(() =>
-      finish.kind === "success"
-        ? this.#connection.eval(FINISH_SUCCESS, ...finishSuccessArgs(finish))
-        : this.#connection.eval(FINISH_FAILURE, ...finishFailureArgs(finish))
-    );
+    try {
+      await this.#outage.retrying(() =>
+        finish.kind === "success"
+          ? this.#connection.eval(FINISH_SUCCESS, ...finishSuccessArgs(finish))
+          : this.#connection.eval(FINISH_FAILURE, ...finishFailureArgs(finish))
+      );
+    } catch (error) {
+      if (!this.#outage.gaveUp(error)) throw error;
+      this.#spool(finish);
+      return;
+    }
     this.#ledger.taken.delete(finish.id);
+    this.#o.stored?.(finish);
   }
 
   /**
@@ -285,6 +316,7 @@ export class Dequeuer {
     } catch (error) {
       out.error = error;
     }
+    if (finish && out.stored) this.#o.stored?.(finish);
     return out;
   }
 

@@ -20,6 +20,11 @@ export interface FinishContext {
   defaultResultTtl: number;
   /** Whether the worker is shutting down cold (a horse killed for it says so). */
   cold: boolean;
+  /**
+   * RQ's `disable_default_exception_handler`: a failure is stored without its result entry, failed registry and expiry
+   * (the finish script gets no result fields).
+   */
+  disableDefaultExceptionHandler?: boolean;
   /** Whether a stop-job command killed `jobId`'s horse (asked once per job outcome; see command.ts). */
   stopped?(jobId: string): boolean;
   log(level: LogLevel, message: string): void;
@@ -61,7 +66,7 @@ export function finishOf(
     ...run,
     failureTtl: job.failureTtl,
     status: "failed",
-    fields: failureFields(outcome.excString),
+    fields: ctx.disableDefaultExceptionHandler ? [] : failureFields(outcome.excString),
   };
 }
 
@@ -86,7 +91,7 @@ function stoppedOf(job: Job, queue: string, startedMicros: number, ctx: FinishCo
     ...runOf(job, startedMicros, ctx),
     failureTtl: job.failureTtl,
     status: "stopped",
-    fields: failureFields(STOPPED_EXC_STRING),
+    fields: ctx.disableDefaultExceptionHandler ? [] : failureFields(STOPPED_EXC_STRING),
   };
 }
 

@@ -3,12 +3,18 @@
 
 import type { TlsSettings } from "./connection.ts";
 import { Deadline, within } from "./deadline.ts";
-import type { DoneMessage, ReleasedMessage, ReleaseMessage, RunMessage } from "./horse_main.ts";
+import type { CallbackMessage, DoneMessage, ReleasedMessage, ReleaseMessage, RunMessage } from "./horse_main.ts";
 import type { WireJob } from "./job.ts";
 import type { ExitStatus, HorseMessage, HorseProcess, Runtime, SpawnHorseOptions } from "./runtime.ts";
 
 /** How long a horse gets to exit after SIGTERM before SIGKILL, in milliseconds. */
 export const KILL_GRACE_MS = 1000;
+
+/**
+ * How long past a callback's time limit the worker waits before killing its horse, ms: the horse's own timer ends a
+ * callback that awaits (and the job then fails as RQ's does); the worker's only one stuck in a synchronous loop.
+ */
+const CALLBACK_GRACE_MS = 2000;
 
 /** The outcome of one job in a horse: the function's, or the horse's death. */
 export type HorseOutcome =
@@ -51,6 +57,10 @@ export class Horse {
   readonly #watchdog = new Deadline();
   /** Set once a job's deadline made the worker kill this horse. */
   #killedAtDeadline = false;
+  /** The running job's callback started (its limit, seconds): its deadline is the callback's from then on. */
+  #onCallback: ((timeout: number) => void) | undefined;
+  /** Callback starts of the running batch's jobs that arrived before their turn, by sequence number. */
+  readonly #earlyCallbacks = new Map<number, number>();
 
   constructor(runtime: Runtime, options: SpawnHorseOptions) {
     this.#child = runtime.spawnHorse(options);
@@ -79,6 +89,10 @@ export class Horse {
       } else if (m.type === "done" && (m.seq as number) <= this.#batchEnd) {
         // A later job of the running batch reported before the worker got round to waiting for it.
         this.#early.set(m.seq as number, m as DoneMessage);
+      } else if (m.type === "callback") {
+        const { seq, timeout } = m as CallbackMessage;
+        if (this.#pending?.seq === seq) this.#onCallback?.(timeout);
+        else if (seq <= this.#batchEnd) this.#earlyCallbacks.set(seq, timeout);
       } else if (m.type === "released" && (m as ReleasedMessage).batch === this.#batchStart) {
         this.#onReleased?.((m as ReleasedMessage).seq ?? Infinity);
       }
@@ -145,6 +159,7 @@ export class Horse {
       }
     } finally {
       this.#early.clear();
+      this.#earlyCallbacks.clear();
       this.#batchStart = this.#batchEnd = 0;
       this.#released = this.#onReleased = this.#releasedHook = undefined;
     }
@@ -163,7 +178,7 @@ export class Horse {
     this.#child.send(message);
   }
 
-  /** Waits for the outcome of job `seq`, under its timeout. */
+  /** Waits for the outcome of job `seq`, under its timeout (then, once a callback starts, under the callback's). */
   async #outcome(seq: number, timeout: number): Promise<HorseOutcome> {
     const done = new Promise<DoneMessage | ExitStatus>((resolve) => {
       const early = this.#early.get(seq);
@@ -173,8 +188,17 @@ export class Horse {
       } else if (this.#status) resolve(this.#status);
       else this.#pending = { seq, resolve };
     });
+    let overrun = `JobTimeoutException: Task exceeded maximum timeout value (${timeout} seconds)\n`;
     const timedOut = new Promise<"timeout">((resolve) => {
-      if (timeout > 0) this.#watchdog.set(Date.now() + timeout * 1000, () => resolve("timeout"));
+      const fire = () => resolve("timeout");
+      if (timeout > 0) this.#watchdog.set(Date.now() + timeout * 1000, fire);
+      this.#onCallback = (limit) => {
+        overrun = `JobTimeoutException: Callback exceeded maximum timeout value (${limit} seconds)\n`;
+        if (limit > 0) this.#watchdog.set(Date.now() + limit * 1000 + CALLBACK_GRACE_MS, fire);
+        else this.#watchdog.clear();
+      };
+      const early = this.#earlyCallbacks.get(seq);
+      if (early !== undefined) this.#onCallback(early);
     });
     try {
       let first = await Promise.race([done, timedOut]);
@@ -183,13 +207,7 @@ export class Horse {
         await this.kill();
         // Its channel has delivered all it sent by now: a job that ended right at its deadline keeps its outcome.
         first = await done;
-        if (!("type" in first)) {
-          return {
-            ok: false,
-            horseDied: true,
-            excString: `JobTimeoutException: Task exceeded maximum timeout value (${timeout} seconds)\n`,
-          };
-        }
+        if (!("type" in first)) return { ok: false, horseDied: true, excString: overrun };
       }
       if ("type" in first) {
         return first.ok
@@ -200,6 +218,7 @@ export class Horse {
     } finally {
       this.#watchdog.clear();
       this.#pending = undefined;
+      this.#onCallback = undefined;
     }
   }
 

@@ -56,6 +56,16 @@ export interface ReleasedMessage extends HorseMessage {
   seq: number | null;
 }
 
+/**
+ * Horse → worker: job `seq`'s function has ended and one of its callbacks starts, with its own time limit (`timeout`
+ * seconds, `-1`: none), which from now on replaces the job's (RQ times callbacks apart from their job).
+ */
+export interface CallbackMessage extends HorseMessage {
+  type: "callback";
+  seq: number;
+  timeout: number;
+}
+
 /** Horse → worker: how the job ended. `returnValue` is base64 of the serialized value, `null` for none. */
 export type DoneMessage =
   & HorseMessage
@@ -104,7 +114,11 @@ export function serveHorse(): void {
     try {
       const connection = connectionFor(run.redisUrl, run.tls);
       const job = Job.fromWire(wire, connection, JSONSerializer);
-      const outcome = await runJobFunction(job, connection, run.jobRoot);
+      // No closure for the jobs without callbacks (most of them, on the hot path).
+      const callbackStarted = job.successCallbackName || job.failureCallbackName
+        ? (timeout: number) => channel.send({ type: "callback", seq, timeout } satisfies CallbackMessage)
+        : undefined;
+      const outcome = await runJobFunction(job, connection, run.jobRoot, callbackStarted);
       if (!outcome.ok) return { type: "done", seq, ok: false, excString: outcome.excString };
       const value = outcome.value;
       const returnValue = value === undefined || value === null

@@ -3,6 +3,7 @@
 import { Buffer } from "node:buffer";
 import { deflate, inflate } from "./zlib.ts";
 import { Connection, type ConnectionOption } from "./connection.ts";
+import type { ParsedCallback } from "./callback.ts";
 import { DeserializationError, InvalidJobOperationError, NoSuchJobError, SerializationError } from "./errors.ts";
 import {
   dependenciesKey,
@@ -82,8 +83,9 @@ export interface JobInit {
   ttl?: number;
   meta?: Record<string, unknown>;
   dependencyIds?: string[];
-  successCallbackName?: string;
-  failureCallbackName?: string;
+  successCallback?: ParsedCallback;
+  failureCallback?: ParsedCallback;
+  stoppedCallback?: ParsedCallback;
   status?: JobStatus;
   enqueueAtFront?: boolean;
   allowDependencyFailures?: boolean;
@@ -147,6 +149,12 @@ export class Job<R = unknown> {
   workerName: string | null = null;
   successCallbackName: string | null = null;
   failureCallbackName: string | null = null;
+  /** RQ 2.x's `on_stopped`: run by the worker when a stop-job command ended the job. */
+  stoppedCallbackName: string | null = null;
+  /** RQ 2.x's `*_callback_timeout`, seconds: null when the hash has none (RQ 1.13's jobs; RQ then uses 60). */
+  successCallbackTimeout: number | null = null;
+  failureCallbackTimeout: number | null = null;
+  stoppedCallbackTimeout: number | null = null;
   allowDependencyFailures: boolean | null = null;
   enqueueAtFront: boolean | null = null;
   retriesLeft: number | null = null;
@@ -205,8 +213,12 @@ export class Job<R = unknown> {
       }
     }
     job.dependencyIds = init.dependencyIds ?? [];
-    job.successCallbackName = init.successCallbackName ?? null;
-    job.failureCallbackName = init.failureCallbackName ?? null;
+    job.successCallbackName = init.successCallback?.name ?? null;
+    job.failureCallbackName = init.failureCallback?.name ?? null;
+    job.stoppedCallbackName = init.stoppedCallback?.name ?? null;
+    job.successCallbackTimeout = init.successCallback?.timeout ?? null;
+    job.failureCallbackTimeout = init.failureCallback?.timeout ?? null;
+    job.stoppedCallbackTimeout = init.stoppedCallback?.timeout ?? null;
     job.enqueueAtFront = init.enqueueAtFront ?? null;
     job.allowDependencyFailures = init.allowDependencyFailures ?? null;
     job.retriesLeft = init.retry?.count ?? null;
@@ -331,6 +343,7 @@ export class Job<R = unknown> {
       this.successCallbackName ?? "",
       "failure_callback_name",
       this.failureCallbackName ?? "",
+      ...(this.stoppedCallbackName ? ["stopped_callback_name", this.stoppedCallbackName] : []),
       "started_at",
       this.#stamp("started_at", this.startedAt),
       "ended_at",
@@ -360,6 +373,10 @@ export class Job<R = unknown> {
     if (this.enqueueAtFront !== null) m.push("enqueue_at_front", this.enqueueAtFront ? "1" : "0");
     if (this.repeatsLeft !== null) m.push("repeats_left", String(this.repeatsLeft));
     if (this.repeatIntervals !== null) m.push("repeat_intervals", JSON.stringify(this.repeatIntervals));
+    // RQ 2.x writes each only when set (as its Callback always sets one, 60 by default); RQ 1.13 ignores them.
+    if (this.successCallbackTimeout !== null) m.push("success_callback_timeout", String(this.successCallbackTimeout));
+    if (this.failureCallbackTimeout !== null) m.push("failure_callback_timeout", String(this.failureCallbackTimeout));
+    if (this.stoppedCallbackTimeout !== null) m.push("stopped_callback_timeout", String(this.stoppedCallbackTimeout));
     return m;
   }
 
@@ -414,6 +431,10 @@ export class Job<R = unknown> {
     this.#status = status && STATUSES.has(status) ? status as JobStatus : null;
     this.successCallbackName = text(raw.success_callback_name) || null;
     this.failureCallbackName = text(raw.failure_callback_name) || null;
+    this.stoppedCallbackName = text(raw.stopped_callback_name) || null;
+    this.successCallbackTimeout = int("success_callback_timeout");
+    this.failureCallbackTimeout = int("failure_callback_timeout");
+    this.stoppedCallbackTimeout = int("stopped_callback_timeout");
     const depIds = text(raw.dependency_ids);
     const depId = text(raw.dependency_id);
     try {

@@ -96,7 +96,19 @@ export class Ledger {
         was: [was(d.raw.started_at), was(d.raw.last_heartbeat), was(d.raw.worker_name)] as const,
       })),
     );
-    await this.#outage.retrying(() => this.#connection.eval(GIVE_BACK, ...args));
+    try {
+      await this.#outage.retrying(() => this.#connection.eval(GIVE_BACK, ...args));
+    } catch (error) {
+      // A stopping worker cut off from Redis: the jobs stay in its own list or held set, which the next live rqts
+      // worker gives back to their queues once this one's liveness key lapses (none of them started).
+      if (!this.#outage.gaveUp(error)) throw error;
+      this.#outage.note(
+        "warning",
+        `Could not give back ${jobs.length} job(s) not started (${jobs.map((d) => d.id).join(", ")}): Redis is ` +
+          `unreachable; a live rqts worker queues them again once this one's liveness key lapses`,
+      );
+      return;
+    }
     for (const d of jobs) if (this.taken.delete(d.id)) this.claimed--;
     await this.#connection.call(["SREM", this.#heldKey, ...jobs.map((d) => d.id)]).catch(() => {});
   }

@@ -1,6 +1,7 @@
 // RQ's Queue.parse_args / create_job checks: validating job options before anything is written.
 
-import { funcNameOf, type FunctionReference, type ReferenceContext } from "./func_ref.ts";
+import { type CallbackOption, parseCallback, type ParsedCallback } from "./callback.ts";
+import type { ReferenceContext } from "./func_ref.ts";
 import { type ParsedRepetition, parseRepeat, parseRetry, type RepeatSpec, type RetrySpec } from "./retry.ts";
 import { parseDuration } from "./utils.ts";
 
@@ -50,10 +51,19 @@ export interface JobOptions {
   unique?: boolean;
   /** Shown by `rq info` and logs. Default: the call, e.g. `./jobs.ts#add(3, 4)`. */
   description?: string;
-  /** Run after the job succeeds: `(job, connection, result)`. A job() function or `"module#export"`. */
-  onSuccess?: FunctionReference;
-  /** Run after the job fails: `(job, connection, error)`. A job() function or `"module#export"`. */
-  onFailure?: FunctionReference;
+  /**
+   * Run after the job succeeds: `(job, connection, result)`. A job() function or `"module#export"`, or RQ's
+   * `Callback` with its own time limit, `{ func, timeout }` (default 60 s). One that throws or runs over its limit
+   * fails the job (as RQ).
+   */
+  onSuccess?: CallbackOption;
+  /** Run after the job fails: `(job, connection, error)`. As {@link onSuccess}. */
+  onFailure?: CallbackOption;
+  /**
+   * RQ 2.x's `on_stopped`: run by the worker after a stop-job command ended the job, `(job, connection)`. As
+   * {@link onSuccess}.
+   */
+  onStopped?: CallbackOption;
   /** Your own data stored with the job (`job.meta`), a JSON object. */
   meta?: Record<string, unknown>;
   /** Run at this time, not now (RQ's `enqueue_at`): the job waits, `scheduled`, for a scheduler. Default: now. */
@@ -80,8 +90,9 @@ export interface ParsedJobOptions {
   atFront: boolean;
   unique: boolean;
   description: string | undefined;
-  successCallbackName: string | undefined;
-  failureCallbackName: string | undefined;
+  successCallback: ParsedCallback | undefined;
+  failureCallback: ParsedCallback | undefined;
+  stoppedCallback: ParsedCallback | undefined;
   meta: Record<string, unknown>;
   /** When the job is due, epoch milliseconds; undefined = now. */
   dueAt: number | undefined;
@@ -101,6 +112,7 @@ export const JOB_OPTION_NAMES = [
   "description",
   "onSuccess",
   "onFailure",
+  "onStopped",
   "meta",
   "enqueueAt",
   "enqueueIn",
@@ -297,8 +309,9 @@ export function parseJobOptions(
     atFront: o.atFront ?? false,
     unique: o.unique ?? false,
     description: o.description,
-    successCallbackName: o.onSuccess === undefined ? undefined : funcNameOf(o.onSuccess, "onSuccess", references),
-    failureCallbackName: o.onFailure === undefined ? undefined : funcNameOf(o.onFailure, "onFailure", references),
+    successCallback: o.onSuccess === undefined ? undefined : parseCallback("onSuccess", o.onSuccess, references),
+    failureCallback: o.onFailure === undefined ? undefined : parseCallback("onFailure", o.onFailure, references),
+    stoppedCallback: o.onStopped === undefined ? undefined : parseCallback("onStopped", o.onStopped, references),
     meta: o.meta ?? {},
   };
 }

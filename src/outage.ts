@@ -21,8 +21,11 @@ export interface OutageGuardOptions {
   log(level: LogLevel, message: string): void;
   /** How many jobs are running now (said when an outage starts). */
   running(): number;
-  /** Whether the worker is shutting down cold (then retries give up). */
-  cold(): boolean;
+  /**
+   * Whether retries give up: the worker is shutting down cold, or is stopping and has waited its grace for Redis to
+   * come back (see Worker: what it could not store then is spooled).
+   */
+  giveUp(): boolean;
   /** Gives back what Redis says this worker took in a round trip whose reply was lost; resolves to how many. */
   reconcile(): Promise<number>;
   /** Ends blocking waits that count as in flight, so a reconcile need not wait out their block time. */
@@ -70,6 +73,21 @@ export class OutageGuard {
     this.#o.log("warning", `Redis is back after ${seconds} s; storing kept outcomes and going on.`);
   }
 
+  /** Logs a line through the worker's logger. */
+  note(level: LogLevel, message: string): void {
+    this.#o.log(level, message);
+  }
+
+  /** Whether `error` is {@link retrying} giving up on Redis (the worker is stopping), not a failure. */
+  gaveUp(error: unknown): boolean {
+    return this.transient(error) && this.#o.giveUp();
+  }
+
+  /** When the current outage began, ms since the epoch (undefined: Redis answers). */
+  get downSince(): number | undefined {
+    return this.#since;
+  }
+
   /** Whether Redis has answered without an outage for at least `ms` (others' liveness keys can be judged). */
   steadyFor(ms: number): boolean {
     return this.#since === undefined && Date.now() - this.#connectedSince >= ms;
@@ -77,7 +95,8 @@ export class OutageGuard {
 
   /**
    * Runs `fn` until it succeeds, waiting with backoff while Redis is unreachable or busy, so an outage never ends
-   * the worker nor loses an outcome. Gives up only on a cold shutdown. Other errors are thrown.
+   * the worker nor loses an outcome. Gives up only when the worker is stopping (see {@link OutageGuardOptions.giveUp}):
+   * then the transient error is thrown ({@link gaveUp} tells it). Other errors are thrown.
    */
   async retrying<T>(fn: () => Promise<T>): Promise<T> {
     let delay = FIRST_BACKOFF_MS;
@@ -88,7 +107,7 @@ export class OutageGuard {
         this.up();
         return value;
       } catch (error) {
-        if (!this.transient(error) || this.#o.cold()) throw error;
+        if (!this.transient(error) || this.#o.giveUp()) throw error;
         if (error instanceof RedisConnectionError && error.maybeRan) this.needReconcile = true;
         this.down(error);
         await sleep(delay);

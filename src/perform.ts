@@ -26,6 +26,8 @@ type AnyFunction = (...args: any[]) => unknown;
 export type SuccessCallback<R = unknown> = (job: Job<R>, connection: RedisClient, result: R) => unknown;
 /** `(job, connection, error)`: RQ's failure callback; `error` stands for Python's `type, value, traceback`. */
 export type FailureCallback<R = unknown> = (job: Job<R>, connection: RedisClient, error: unknown) => unknown;
+/** `(job, connection)`: RQ 2.x's stopped callback, run by the worker after a stop-job command ended the job. */
+export type StoppedCallback<R = unknown> = (job: Job<R>, connection: RedisClient) => unknown;
 
 /**
  * Imports the function a stored reference names: `"specifier#export"`, with relative paths resolved against
@@ -125,10 +127,42 @@ export function describeError(error: unknown): string {
   return `Error: ${String(error)}\n`;
 }
 
+/**
+ * RQ's death penalty for a callback: `JobTimeoutException` once it has run `seconds` (`-1`: no limit). A callback
+ * stuck in a synchronous loop never yields to this timer: in a horse, the worker kills it instead (see Horse).
+ */
 function withTimeout<T>(promise: Promise<T>, seconds: number, what: string): Promise<T> {
+  if (seconds < 0) return promise;
   return within(promise, seconds * 1000, (): never => {
-    throw new Error(`${what} exceeded maximum timeout value (${seconds} seconds)`);
+    const error = new Error(`${what} exceeded maximum timeout value (${seconds} seconds)`);
+    error.name = "JobTimeoutException";
+    throw error;
   });
+}
+
+/**
+ * Imports and calls a callback under its time limit (`timeout`, null: RQ's CALLBACK_TIMEOUT), the import and the
+ * connection included, as RQ's (it imports the callback inside its death penalty). `callbackStarted` is told the limit
+ * as the clock starts, so the worker's deadline for it never runs ahead of this one.
+ */
+async function runCallback(
+  ref: string,
+  timeout: number | null,
+  what: string,
+  o: {
+    jobRoot: string;
+    connection: Connection;
+    callbackStarted?: CallbackStarted;
+    call(cb: AnyFunction, client: RedisClient): unknown;
+  },
+): Promise<void> {
+  const limit = timeout ?? CALLBACK_TIMEOUT;
+  await o.callbackStarted?.(limit);
+  const run = async () => {
+    const cb = await loadFunction(ref, o.jobRoot);
+    await o.call(cb, await o.connection.ready());
+  };
+  await withTimeout(run(), limit, what);
 }
 
 /** Where the outcome of a run is written. */
@@ -209,18 +243,33 @@ export async function storeFailure(
 export type RunOutcome = { ok: true; value: unknown } | { ok: false; excString: string };
 
 /**
- * Runs a job's function, then its success callback (a throwing callback fails the job, as in RQ), or on failure
- * its failure callback. Writes nothing to Redis itself: the caller stores the outcome.
+ * Told when a job's function has ended and one of its callbacks starts, with that callback's time limit; the callback
+ * starts once what it returns has settled (a horse's message has left the process: a callback stuck in a synchronous
+ * loop would keep it from ever being written on Node, whose pipe writes wait for the event loop).
  */
-export async function runJobFunction(job: Job, connection: Connection, jobRoot: string): Promise<RunOutcome> {
+export type CallbackStarted = (timeout: number) => unknown;
+
+/**
+ * Runs a job's function, then its success callback (one that throws or runs over its time limit fails the job, as in
+ * RQ), or on failure its failure callback. Writes nothing to Redis itself: the caller stores the outcome.
+ */
+export async function runJobFunction(
+  job: Job,
+  connection: Connection,
+  jobRoot: string,
+  callbackStarted?: CallbackStarted,
+): Promise<RunOutcome> {
   let value: unknown;
   try {
     const fn = await loadFunction(job.funcName, jobRoot);
     value = await withCurrentJob(job, async () => await invoke(fn, job.args, job.kwargs));
     if (job.successCallbackName) {
-      const cb = await loadFunction(job.successCallbackName, jobRoot);
-      const client = await connection.ready();
-      await withTimeout(Promise.resolve(cb(job, client, value)), CALLBACK_TIMEOUT, "Success callback");
+      await runCallback(job.successCallbackName, job.successCallbackTimeout, "Success callback", {
+        jobRoot,
+        connection,
+        callbackStarted,
+        call: (cb, client) => cb(job, client, value),
+      });
     }
     // Refuse a result JSON cannot carry before anything is written, so the job fails instead.
     successFields(value, job.serializer);
@@ -232,14 +281,40 @@ export async function runJobFunction(job: Job, connection: Connection, jobRoot: 
     // A job with retries left runs again: its failure callback waits for the last try (RQ 1.13 calls it each try).
     if (job.failureCallbackName && !(job.retriesLeft && job.retriesLeft > 0)) {
       try {
-        const cb = await loadFunction(job.failureCallbackName, jobRoot);
-        const client = await connection.ready();
-        await withTimeout(Promise.resolve(cb(job, client, error)), CALLBACK_TIMEOUT, "Failure callback");
+        await runCallback(job.failureCallbackName, job.failureCallbackTimeout, "Failure callback", {
+          jobRoot,
+          connection,
+          callbackStarted,
+          call: (cb, client) => cb(job, client, error),
+        });
       } catch (cbError) {
         excString += `\nDuring the failure callback, another error occurred:\n${describeError(cbError)}`;
       }
     }
     return { ok: false, excString };
+  }
+}
+
+/**
+ * RQ 2.x's `execute_stopped_callback`: runs a stopped job's `onStopped` callback, `(job, connection)`, in the worker
+ * (its horse is gone), under its time limit. Resolves to an error text when it failed or ran over (RQ's worker then
+ * quits and leaves the job in the started registry; rqts logs it and stores the job stopped all the same).
+ */
+export async function runStoppedCallback(
+  job: Job,
+  connection: Connection,
+  jobRoot: string,
+): Promise<string | undefined> {
+  if (!job.stoppedCallbackName) return undefined;
+  try {
+    await runCallback(job.stoppedCallbackName, job.stoppedCallbackTimeout, "Stopped callback", {
+      jobRoot,
+      connection,
+      call: (cb, client) => cb(job, client),
+    });
+    return undefined;
+  } catch (error) {
+    return describeError(error);
   }
 }
 

@@ -45,7 +45,8 @@ export { FUNC_REF, type FunctionReference } from "./func_ref.ts";
 export { Job, type JobFetchOptions, type JobStatus } from "./job.ts";
 export { job, type JobDecoratorOptions, type JobFunction } from "./decorator.ts";
 export type { Dependency, DependencySpec, Duration, JobOptions } from "./options.ts";
-export type { FailureCallback, SuccessCallback } from "./perform.ts";
+export type { FailureCallback, StoppedCallback, SuccessCallback } from "./perform.ts";
+export type { Callback, CallbackOption } from "./callback.ts";
 export { type EnqueueCallOptions, type EnqueueData, Queue, type QueueOptions } from "./queue.ts";
 export {
   BaseRegistry,

@@ -3,13 +3,17 @@
 
 import { type CommandListener, type CommandTarget, listenForCommands } from "./command.ts";
 import { Connection, type TlsSettings } from "./connection.ts";
-import { DEFAULT_REDIS_URL, RQ_VERSION } from "./defaults.ts";
+import { DEFAULT_REDIS_URL, OUTAGE_STOP_GRACE, RQ_VERSION } from "./defaults.ts";
 import { Dequeuer } from "./dequeuer.ts";
 import { Horse } from "./horse.ts";
 import { workerKey, workerKeys } from "./keys.ts";
 import { Ledger } from "./ledger.ts";
 import { cleanRegistries } from "./maintenance.ts";
+import { within } from "./deadline.ts";
 import { OutageGuard } from "./outage.ts";
+import { OutcomeSpool, replayOutcomes } from "./outcome_spool.ts";
+import { join } from "node:path";
+import type { Finish } from "./finish.ts";
 import type { Job } from "./job.ts";
 import type { Queue } from "./queue.ts";
 import { getRuntime, type Runtime } from "./runtime.ts";
@@ -28,6 +32,9 @@ import {
   type LogLevel,
   type WorkerOptions,
 } from "./worker_options.ts";
+
+/** How long a stopping worker waits for exception handlers still running, ms. */
+const HANDLERS_WAIT_MS = 10_000;
 
 export { consoleLogger, type DequeueStrategy, type ExceptionHandler, type Logger, type LogLevel, type WorkerOptions };
 
@@ -62,7 +69,16 @@ export class Worker {
   readonly #logger: Logger;
   readonly #redisUrl: string;
   #stopping = false;
+  /** When a stop was first asked for, ms (0: not yet). */
+  #stoppedAt = 0;
   #cold = false;
+  /** Failed jobs whose outcome is not stored yet: their exception handlers run once it is (see #afterStore). */
+  readonly #failures = new Map<string, { job: Job; excString: string }>();
+  /** Exception handlers running: work() waits for them before it closes the connection their jobs use. */
+  readonly #handling = new Set<Promise<void>>();
+  /** Outcomes Redis could not take while this worker stopped (see outcome_spool.ts). */
+  readonly #spool: OutcomeSpool;
+  readonly #outcomesDir: string;
   #suspendedLogged = false;
   /** When every slot was last found without a job (0: busy), for maxIdleTime. */
   #idleSince = 0;
@@ -108,10 +124,12 @@ export class Worker {
       consoleLogger(options.logLevel ?? "info", { format: options.logFormat, dateFormat: options.dateFormat });
     this.#redisUrl = this.connection.url ?? this.#runtime.env("REDIS_URL") ?? DEFAULT_REDIS_URL;
     const log = (level: LogLevel, message: string) => this.#log(level, message);
+    this.#outcomesDir = options.outcomesDir ?? join(this.jobRoot, ".rqts", "outcomes");
+    this.#spool = new OutcomeSpool(this.#outcomesDir, this.name);
     this.#outage = new OutageGuard({
       log,
       running: () => this.#ledger.running.size,
-      cold: () => this.#cold,
+      giveUp: () => this.#cold || this.#waitedForRedis(),
       reconcile: () => this.#ledger.reconcile(),
       unblockWaits: () => this.#dequeuer.unblockTakingWaits(),
     });
@@ -125,6 +143,8 @@ export class Worker {
       workerTtl: this.#workerTtl(),
       dequeueStrategy: checked.dequeueStrategy,
       stopping: () => this.#stopping,
+      spool: (finish) => this.#spool.add(finish),
+      stored: (finish) => this.#afterStore(finish),
       log,
     });
     this.#scheduler = options.withScheduler
@@ -161,6 +181,10 @@ export class Worker {
         `Worker ${this.key} started with PID ${this.#runtime.pid()}, version ${RQ_VERSION} (rqts on ${this.#runtime.name} ${this.#runtime.version})`,
       );
       this.#log("info", `*** Listening on ${this.queueNames.join(", ")}...`);
+      await replayOutcomes(this.#outcomesDir, this.connection, this.name, (level, message) => this.#log(level, message))
+        .catch((e) =>
+          this.#log("error", `Could not store the outcomes kept in ${this.#outcomesDir}: ${e?.message ?? e}`)
+        );
       await this.#maintenance();
       // As RQ: a burst worker queues what is due once, before it starts; another runs the scheduler alongside.
       if (options.burst) await this.#scheduler?.enqueueDue().catch((e) => this.#log("error", `Scheduler: ${e}`));
@@ -181,6 +205,10 @@ export class Worker {
       await Promise.allSettled([...this.#horses].map((h) => h.dispose()));
       // A dequeue whose reply was lost (Redis went away under it) may have left a job started: give it back first.
       if (this.#outage.needReconcile) await this.#outage.reconcile().catch(() => {});
+      this.#keepUnstored();
+      // Bounded, so that a handler that hangs cannot keep the worker from stopping.
+      const handled = await within(Promise.allSettled([...this.#handling]).then(() => true), HANDLERS_WAIT_MS);
+      if (!handled) this.#log("warning", `Exception handlers still running after ${HANDLERS_WAIT_MS} ms; quitting`);
       await this.#registration.death().catch((e) => this.#log("error", `Could not unregister: ${e?.message ?? e}`));
       await this.connection.close();
     }
@@ -189,6 +217,7 @@ export class Worker {
   /** Stops dequeuing; running jobs finish (warm), or with `cold` their horses are killed and the jobs fail. */
   stop(options: { cold?: boolean } = {}): void {
     this.#stopping = true;
+    this.#stoppedAt ||= Date.now();
     if (options.cold) {
       this.#cold = true;
       for (const h of this.#horses) void h.kill();
@@ -271,6 +300,7 @@ export class Worker {
       maxJobsPerHorse: this.maxJobsPerHorse,
       worker: workerKeys(this.name),
       defaultResultTtl: this.#checked.defaultResultTtl,
+      disableDefaultExceptionHandler: this.#options.disableDefaultExceptionHandler ?? false,
       hungry: 0,
       get cold() {
         return worker.#cold;
@@ -284,7 +314,7 @@ export class Worker {
       refreshLiveness: () => this.#refreshLiveness(),
       store: (finish) => this.#dequeuer.store(finish),
       jobDone: () => this.#jobDone(),
-      failed: (job, excString) => void this.#handleException(job, excString),
+      failed: (job, excString) => void this.#failures.set(job.id, { job, excString }),
       limitJobs: this.#checked.maxJobs > 0,
       jobBudget: () => this.#checked.maxJobs ? this.#checked.maxJobs - this.#ledger.claimed - host.reserved : Infinity,
       reserved: 0,
@@ -327,6 +357,20 @@ export class Worker {
     }
   }
 
+  /**
+   * An outcome was stored (or spooled, Redis being away): a failure's exception handlers run now, after it, as RQ
+   * 1.13's worker calls handle_exception after handle_job_failure (RQ 2.x calls them just before storing; after, a
+   * handler that throws or hangs here cannot keep a failure from being recorded, and it sees the job failed).
+   */
+  #afterStore(finish: Finish): void {
+    const failure = this.#failures.get(finish.id);
+    if (!failure) return;
+    this.#failures.delete(finish.id);
+    const handling = this.#handleException(failure.job, failure.excString);
+    this.#handling.add(handling);
+    void handling.finally(() => this.#handling.delete(handling));
+  }
+
   /** RQ's handle_exception: the exception handlers in order, until one returns false; one that throws is logged. */
   async #handleException(job: Job, excString: string): Promise<void> {
     for (const handler of this.#options.exceptionHandlers ?? []) {
@@ -335,6 +379,39 @@ export class Worker {
       } catch (error) {
         this.#log("error", `Exception handler ${handler.name || "(anonymous)"} failed: ${(error as Error)?.message}`);
       }
+    }
+  }
+
+  /**
+   * Whether a stopping worker has waited OUTAGE_STOP_GRACE for Redis: since the stop, or since the outage began when
+   * it began after the stop (a blip during a long warm stop gets the whole grace too).
+   */
+  #waitedForRedis(): boolean {
+    if (!this.#stoppedAt) return false;
+    const since = Math.max(this.#stoppedAt, this.#outage.downSince ?? Date.now());
+    return Date.now() - since >= OUTAGE_STOP_GRACE * 1000;
+  }
+
+  /** Writes the outcomes Redis could not take to the outcomes directory, saying which jobs they are and where. */
+  #keepUnstored(): void {
+    const ids = this.#spool.ids;
+    if (!ids.length) return;
+    try {
+      const path = this.#spool.write();
+      this.#log(
+        "error",
+        `Redis is still unreachable as the worker stops (a warm stop waits ${OUTAGE_STOP_GRACE} s for it, a cold ` +
+          `one not): the outcomes of ${ids.length} job(s) ` +
+          `(${ids.join(", ")}) are kept in ${path}; a worker started with outcomes directory ${this.#outcomesDir} ` +
+          `stores them. Until then each stays started in its queue's started registry.`,
+      );
+    } catch (error) {
+      this.#log(
+        "error",
+        `Redis is unreachable and ${this.#outcomesDir} cannot be written (${(error as Error)?.message ?? error}): ` +
+          `the outcomes of ${ids.length} job(s) are lost: ${ids.join(", ")}. Each stays started until maintenance ` +
+          `fails it as abandoned (none runs again).`,
+      );
     }
   }
 

@@ -133,6 +133,18 @@ export interface WorkerOptions {
   dequeueStrategy?: DequeueStrategy;
   /** RQ's `exception_handlers` (see {@link ExceptionHandler}). Default: none. */
   exceptionHandlers?: ExceptionHandler[];
+  /**
+   * RQ's `disable_default_exception_handler`: a failed job is marked `failed` (or `stopped`) and leaves the started
+   * registry, but is not put in the failed registry and gets no failure result (nor exc_info), as RQ's worker does
+   * with it set: the exception handlers own the failure. Default false.
+   */
+  disableDefaultExceptionHandler?: boolean;
+  /**
+   * rqts only: where a worker asked to stop while Redis is unreachable keeps the outcomes it could not store (after
+   * waiting 10 s for Redis), as `<name>.outcomes.json`; a worker started with the same directory stores them. Default
+   * `.rqts/outcomes` in the job root.
+   */
+  outcomesDir?: string;
   /** Seconds between registry maintenance runs (RQ's `maintenance_interval`). Default 600. */
   maintenanceInterval?: number;
   /** Install SIGINT/SIGTERM handlers during `work()` (warm, then cold shutdown). Default true. */
@@ -257,8 +269,13 @@ export function checkWorkerOptions(options: WorkerOptions): CheckedWorkerOptions
       throw new TypeError(`${name}: received ${JSON.stringify(v)}; expected a non-empty format string.`);
     }
   }
-  if (options.withScheduler !== undefined && typeof options.withScheduler !== "boolean") {
-    throw new TypeError(`withScheduler: received ${String(options.withScheduler)}; expected true or false.`);
+  for (const name of ["withScheduler", "disableDefaultExceptionHandler"] as const) {
+    if (options[name] !== undefined && typeof options[name] !== "boolean") {
+      throw new TypeError(`${name}: received ${String(options[name])}; expected true or false.`);
+    }
+  }
+  if (options.outcomesDir !== undefined && (typeof options.outcomesDir !== "string" || options.outcomesDir === "")) {
+    throw new TypeError(`outcomesDir: received ${String(options.outcomesDir)}; expected a directory path.`);
   }
   numberOption("horseMaxHeapMb", options.horseMaxHeapMb, 0, (n) => int(n) && n >= 1, "an integer number of MiB >= 1");
   if (options.name !== undefined && (typeof options.name !== "string" || options.name === "")) {

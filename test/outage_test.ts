@@ -3,75 +3,18 @@
 // outcomes, stores them once Redis is back and goes on; a reply lost with its connection is reconciled; enqueue calls
 // made meanwhile fail fast, or wait when asked to.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import process from "node:process";
 import { Connection, Queue, RedisConnectionError } from "../mod.ts";
 import { test, uniqueName } from "./_harness.ts";
 import { Script } from "../src/connection.ts";
 import * as lua from "../src/lua/mod.ts";
 import { type Cli, cli, exitOf, until, workerName } from "./_process.ts";
+import { AofRedis, freePort } from "./_aof_redis.ts";
 
 const JOBS = "./test/fixtures/jobs.ts";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** A redis-server with AOF (fsync always) in `dir` on `port`, that can be stopped and started again. */
-class AofRedis {
-  #child: ChildProcess | undefined;
-  #exited: Promise<void> = Promise.resolve();
-  constructor(readonly dir: string, readonly port: number) {}
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-  async start(): Promise<void> {
-    const child = spawn("redis-server", [
-      "--port",
-      String(this.port),
-      "--bind",
-      "127.0.0.1",
-      "--dir",
-      this.dir,
-      "--appendonly",
-      "yes",
-      "--appendfsync",
-      "always",
-      "--save",
-      "",
-    ], { stdio: "ignore" });
-    this.#child = child;
-    this.#exited = new Promise((resolve) => child.once("exit", () => resolve()));
-    const c = Connection.fromUrl(this.url, { offlineWait: 10 });
-    try {
-      await until("redis-server to answer", async () => (await c.call(["PING"]).catch(() => "")) === "PONG", 10_000);
-    } finally {
-      await c.close();
-    }
-  }
-  /** Sends `signal` to the server (SIGSTOP: it hangs, connections open and silent; SIGCONT: it goes on). */
-  signal(signal: "SIGSTOP" | "SIGCONT"): void {
-    // process.kill: Deno's ChildProcess#kill does not deliver SIGCONT.
-    if (this.#child?.pid) process.kill(this.#child.pid, signal);
-  }
-  /** SIGTERM (redis-server writes its AOF and exits), then waits for the exit. */
-  async stop(): Promise<void> {
-    this.#child?.kill("SIGTERM");
-    await this.#exited;
-    this.#child = undefined;
-  }
-}
 
 /** The lines of `path` (none when it does not exist yet). */
 async function linesOf(path: string): Promise<string[]> {

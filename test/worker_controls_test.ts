@@ -118,6 +118,64 @@ test(
   T,
 );
 
+test(
+  "exceptionHandlers run after the failure is stored, as RQ 1.13's: a handler sees the job failed, in the failed registry, with its result",
+  async () => {
+    await using q = await freshQueue();
+    const failing = await q.enqueue(`${JOBS}#fail`, "kaput");
+    const seen: unknown[] = [];
+    await worker([q.name], await redisUrl(), {
+      exceptionHandlers: [async (job) => {
+        seen.push(await job.getStatus(), await q.failedJobRegistry.contains(job), (await job.latestResult())?.type);
+        seen.push(await q.startedJobRegistry.contains(job));
+      }],
+    }).work({ burst: true });
+    await until("the handler to run", () => seen.length === 4, 4000);
+    assert.deepEqual(seen, ["failed", true, "failed", false], failing.id);
+  },
+  T,
+);
+
+test(
+  "disableDefaultExceptionHandler (--disable-default-exception-handler): a failed job is marked failed and leaves the " +
+    "started registry, but has no failed-registry entry, result or expiry (as RQ); handlers still run; a dependent " +
+    "allowing failures is released",
+  async () => {
+    await using q = await freshQueue();
+    const url = await redisUrl();
+    const failing = await q.enqueue(`${JOBS}#fail`, "kaput");
+    const dependent = await q.enqueueCall(`${JOBS}#add`, {
+      args: [1, 2],
+      dependsOn: { jobs: [failing], allowFailure: true },
+    });
+    const handled: string[] = [];
+    await worker([q.name], url, {
+      disableDefaultExceptionHandler: true,
+      exceptionHandlers: [(job, excString) => void handled.push(`${job.id} ${excString.includes("kaput")}`)],
+    }).work({ burst: true });
+    await until("the handler to run", () => handled.length === 1, 4000);
+    assert.deepEqual(handled, [`${failing.id} true`]);
+    assert.equal(await failing.getStatus(), "failed");
+    assert.equal(await q.failedJobRegistry.contains(failing), false);
+    assert.equal(await q.startedJobRegistry.contains(failing), false);
+    assert.equal(await failing.latestResult(), null);
+    assert.equal(await q.connection.call(["TTL", failing.key]), -1, "no failure_ttl expiry, as RQ's");
+    assert.equal(await dependent.getStatus(), "finished");
+
+    // The flag, and a job without it fails as usual.
+    const viaCli = await q.enqueue(`${JOBS}#fail`, "cli");
+    const w = cli(["worker", q.name, "--url", url, "--burst", "--disable-default-exception-handler"]);
+    assert.deepEqual(await exitOf(w, 15_000), { code: 0, signal: null }, w.output());
+    assert.equal(await viaCli.getStatus(), "failed");
+    assert.equal(await q.failedJobRegistry.contains(viaCli), false, w.output());
+    const usual = await q.enqueue(`${JOBS}#fail`, "usual");
+    await worker([q.name], url).work({ burst: true });
+    assert.equal(await q.failedJobRegistry.contains(usual), true);
+    assert.match((await usual.latestResult())?.excString ?? "", /usual/);
+  },
+  T,
+);
+
 test("maintenanceInterval 1: registry maintenance runs every second, not only at start", async () => {
   await using q = await freshQueue();
   const c = q.connection;

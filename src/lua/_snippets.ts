@@ -425,6 +425,7 @@ export const finishFailure = snippet(
 -- a: id, now_seconds, now_ts, failure_ttl ('' = the job has none), started_at, working_time, worker_name,
 -- last_heartbeat, status ('failed' | 'stopped'), then the XADD fields. may_retry: a failed job with retries left
 -- runs again (retry_job) instead: its try's result is stored, but not the failed registry, nor its dependents.
+-- No XADD fields: RQ's disable_default_exception_handler (no failed registry, no result, no expiry).
 local function finish_failure(k, a, may_retry)
   local id, now, now_ts, own_ttl = a[1], tonumber(a[2]), a[3], a[4]
   local started_at, wtime, wname, hb, status = a[5], a[6], a[7], a[8], a[9]
@@ -432,6 +433,7 @@ local function finish_failure(k, a, may_retry)
   count_outcomes(string.sub(k.started, #REG.started + 1), 'x', 1, wtime, now)
   local fields = {}
   for i = 10, #a do table.insert(fields, a[i]) end
+  local handled = #fields > 0
   local key = k.job
   local retried = nil
   if redis.call('EXISTS', key) == 1 then
@@ -444,14 +446,16 @@ local function finish_failure(k, a, may_retry)
   redis.call('ZREM', k.started, id)
   local ttl = ${DEFAULT_FAILURE_TTL}
   if own_ttl ~= '' then ttl = tonumber(own_ttl) end
-  if not retried then
+  if not retried and handled then
     cleanup(k, ttl)
     redis.call('ZADD', k.ended, ttl < 0 and ttl or (now + ttl), id)
   end
   local rkey = k.results
-  redis.call('XADD', rkey, 'MAXLEN', '~', ${RESULTS_STREAM_MAXLEN}, '*', unpack(fields))
-  if own_ttl ~= '' then
-    if ttl < 0 then redis.call('PERSIST', rkey) else redis.call('EXPIRE', rkey, ttl) end
+  if handled then
+    redis.call('XADD', rkey, 'MAXLEN', '~', ${RESULTS_STREAM_MAXLEN}, '*', unpack(fields))
+    if own_ttl ~= '' then
+      if ttl < 0 then redis.call('PERSIST', rkey) else redis.call('EXPIRE', rkey, ttl) end
+    end
   end
   local wkey = k.worker
   if wkey ~= '' then

@@ -19,7 +19,7 @@
 // ARGV[7]    worker_name                   '' = none
 // ARGV[8]    last_heartbeat
 // ARGV[9]    status                        'failed' or 'stopped'
-// ARGV[10..] fields                        the result entry's XADD field/value pairs
+// ARGV[10..] fields                        the result entry's XADD field/value pairs; none: RQ's disable_default_exception_handler
 // Built in the script: as FINISH_SUCCESS (finish_success.ts), for the dependents it releases and for an abandoned
 // failure it replaces; for a failed job with retries left (RQ's Retry: run again, no failed registry, no dependents
 // released), rq:queue:<origin> and its dependency sets (a ttl applied again), or rq:scheduled:<origin> and
