@@ -10,7 +10,9 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  statSync,
   unlinkSync,
+  utimesSync,
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -28,6 +30,9 @@ interface SpoolFile {
 }
 
 const SUFFIX = ".outcomes.json";
+const CLAIMED = /^(.+\.outcomes\.json)\.[^/]+\.replaying$/;
+/** A claim older than this was left by a replay that died (one takes seconds): another may take the file over. */
+export const STALE_CLAIM_MS = 10 * 60_000;
 
 /** One worker's unstored outcomes, until it exits. */
 export class OutcomeSpool {
@@ -86,16 +91,13 @@ export async function replayOutcomes(
   claimant: string,
   log: (level: LogLevel, message: string) => void,
 ): Promise<number> {
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((n) => n.endsWith(SUFFIX));
-  } catch {
-    return 0; // no directory: nothing was kept
-  }
-  for (const name of names) {
+  const kept = keptFiles(dir);
+  for (const [name, current] of kept) {
     const claimed = join(dir, `${name}.${claimant}.replaying`);
     try {
-      renameSync(join(dir, name), claimed);
+      renameSync(join(dir, current), claimed);
+      const now = new Date();
+      utimesSync(claimed, now, now); // the claim's age, for a replay that dies here
     } catch {
       continue; // another worker took it
     }
@@ -131,5 +133,30 @@ export async function replayOutcomes(
           : ""),
     );
   }
-  return names.length;
+  return kept.length;
+}
+
+/**
+ * The spool files to store: `[its name, the name it has now]` for each one no worker holds, and for each whose claim is
+ * older than STALE_CLAIM_MS (a replay that died part way: storing an outcome twice stores it once, see the finish
+ * scripts, so taking one over is safe).
+ */
+function keptFiles(dir: string): [string, string][] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return []; // no directory: nothing was kept
+  }
+  const files: [string, string][] = [];
+  for (const n of names) {
+    if (n.endsWith(SUFFIX)) files.push([n, n]);
+    const claim = CLAIMED.exec(n);
+    if (
+      claim && Date.now() - (statSync(join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > STALE_CLAIM_MS
+    ) {
+      files.push([claim[1], n]);
+    }
+  }
+  return files;
 }

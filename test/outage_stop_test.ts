@@ -2,7 +2,7 @@
 // exits, keeping the outcomes it could not store in its outcomes directory, naming each job; a worker started with that
 // directory once Redis is back stores them. Nothing lost, nothing run twice. A redis-server of the test's own (AOF).
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, statSync, utimesSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +10,7 @@ import { type LogLevel, Queue, Worker } from "../mod.ts";
 import { test, uniqueName } from "./_harness.ts";
 import { cli, exitOf, until, workerName } from "./_process.ts";
 import { AofRedis, freePort } from "./_aof_redis.ts";
+import { STALE_CLAIM_MS } from "../src/outcome_spool.ts";
 
 const JOBS = "./test/fixtures/jobs.ts";
 
@@ -63,6 +64,11 @@ test(
       );
 
       await redis.start();
+      // As a replay that died part way leaves it: claimed, the claim older than STALE_CLAIM_MS; it is taken over.
+      const claim = `${file}.cli999.replaying`;
+      renameSync(file, claim);
+      const old = new Date(Date.now() - STALE_CLAIM_MS - 60_000);
+      utimesSync(claim, old, old);
       // Stored by `rqts store-outcomes` here (the cold test below has a worker store them).
       const store = cli(["store-outcomes", "--url", redis.url, "--outcomes-dir", outcomes]);
       assert.deepEqual(await exitOf(store, 15_000), { code: 0, signal: null }, store.output());
