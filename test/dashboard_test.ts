@@ -337,6 +337,12 @@ test("dashboard: search finds a job by exact id at once, and by text in windows 
   const noId = await b.call(`/search?q=needle`);
   assert.equal(noId.status, 200);
   assert.match(noId.text, /data-testid="scan-form"/);
+  // The header box names no queue: the form has "all queues" chosen, and the page says what the scan covers.
+  assert.match(noId.text, /<option value=""\s+selected\s*>all queues<\/option>/);
+  assert.match(testid(noId.text, "search-scope") ?? "", /Searching the failed jobs of every queue \(\d+\)/);
+  const inQueue = await b.call(`/search?q=needle&queue=${q.name}&registry=queued`);
+  assert.equal(testid(inQueue.text, "search-scope"), undefined, "a chosen queue needs no such note");
+  assert.doesNotMatch(inQueue.text, /<option value=""\s+selected/);
   const found: string[] = [];
   let offset = 0, windows = 0;
   while (true) {
