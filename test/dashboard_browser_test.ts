@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import type { Page } from "playwright-core";
 import { type Job, Queue, Worker } from "../mod.ts";
+import { statsKey } from "../src/keys.ts";
 import { browserMissing, BrowserSession } from "./_browser.ts";
 import { redisUrl, test, uniqueName } from "./_harness.ts";
 import { type Cli, cli, until } from "./_process.ts";
@@ -92,9 +93,12 @@ test("rqts dashboard in chromium: overview, a queue, a job, search by id and by 
   const needle = uniqueName("needle");
   const ok = await q.enqueue(`${JOBS}#add`, 2, 3);
   const hay = await q.enqueueCall(`${JOBS}#echo`, { args: ["hay", needle], meta: { note: needle } });
-  await q.enqueue(`${JOBS}#fail`, "boom");
+  const boom = uniqueName("boom");
+  const failed = await q.enqueue(`${JOBS}#fail`, boom);
   await drain(q);
   await q.enqueue(`${JOBS}#add`, 7, 7); // left queued: no worker here
+  // A busy minute near the chart's left end, so its tallest bars are the first ones, where the rate label goes.
+  await q.connection.call(["HINCRBY", statsKey(q.name), `f:${Math.floor(Date.now() / 60_000) - 58}`, "400"]);
 
   await withDashboard([], async ({ base, session, page }) => {
     // Overview: the queue's row with its counts, the throughput chart with the runs just counted.
@@ -105,6 +109,17 @@ test("rqts dashboard in chromium: overview, a queue, a job, search by id and by 
     assert.equal((await row.getByTestId("count-failed").textContent())?.trim(), "1");
     assert.ok(Number(await text(page, "throughput-finished")) >= 2);
     assert.ok(Number(await text(page, "throughput-failed")) >= 1);
+    // The rate label ("N/min") as drawn: in its own margin, overlapping no bar.
+    const overlaps = await page.evaluate(`(() => {
+      const svg = document.querySelector('[data-testid="throughput-chart"]');
+      const label = svg.querySelector('[data-testid="throughput-top"]').getBBox();
+      const bars = [...svg.querySelectorAll("rect")].map((r) => r.getBBox()).filter((b) => b.height > 0);
+      const hit = (b) => b.x < label.x + label.width && label.x < b.x + b.width && b.y < label.y + label.height &&
+        label.y < b.y + b.height;
+      return { bars: bars.length, label: label.width, hits: bars.filter(hit).length, inside: label.x >= 0 };
+    })()`) as { bars: number; label: number; hits: number; inside: boolean };
+    assert.ok(overlaps.bars >= 2 && overlaps.label > 0, JSON.stringify(overlaps));
+    assert.deepEqual({ hits: overlaps.hits, inside: overlaps.inside }, { hits: 0, inside: true });
     await session.screenshot(page, "overview");
 
     // The queue, its finished registry, a job from there.
@@ -125,6 +140,19 @@ test("rqts dashboard in chromium: overview, a queue, a job, search by id and by 
     await page.getByTestId("search-input").press("Enter");
     await page.waitForURL(new RegExp(`/jobs/${hay.id}$`));
     assert.equal(await text(page, "job-id"), hay.id);
+
+    // Text in the header box: the scan starts by itself (no second click), through every queue's failed jobs.
+    await page.getByTestId("search-input").fill(boom);
+    await page.getByTestId("search-input").press("Enter");
+    await page.waitForURL(/\/search\?/);
+    assert.match((await text(page, "search-scope")) ?? "", /Searching the failed jobs of every queue/);
+    await page.locator('[data-testid="scan-progress"][data-state="done"]').waitFor();
+    const fromHeader = page.locator('[data-testid="scan-result"]');
+    assert.equal(await fromHeader.count(), 1);
+    assert.equal(await fromHeader.first().getAttribute("data-job-id"), failed.id);
+    assert.match((await text(page, "scan-progress")) ?? "", /Scanned \d+ \/ \d+ jobs, 1 found.*\(done\)$/);
+    assert.equal(await page.getByTestId("scan-queue").inputValue(), "", "all queues");
+    await session.screenshot(page, "search-header");
 
     // Search by text within the queue's finished registry: a bounded scan that reports its progress.
     await page.goto(

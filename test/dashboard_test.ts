@@ -8,6 +8,8 @@ import { redisUrl, test, uniqueName } from "./_harness.ts";
 import { freshQueue } from "./_fixtures.ts";
 import { cli, exitOf, until, workerName } from "./_process.ts";
 import { RQ2_SKIP, rqPython } from "./interop/_rq2.ts";
+import { toNodeListener } from "../runtime/node/serve.ts";
+import { throughputChart } from "../src/dashboard/chart.ts";
 
 const JOBS = "./test/fixtures/jobs.ts";
 const XSS = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>'];
@@ -335,6 +337,12 @@ test("dashboard: search finds a job by exact id at once, and by text in windows 
   const noId = await b.call(`/search?q=needle`);
   assert.equal(noId.status, 200);
   assert.match(noId.text, /data-testid="scan-form"/);
+  // The header box names no queue: the form has "all queues" chosen, and the page says what the scan covers.
+  assert.match(noId.text, /<option value=""\s+selected\s*>all queues<\/option>/);
+  assert.match(testid(noId.text, "search-scope") ?? "", /Searching the failed jobs of every queue \(\d+\)/);
+  const inQueue = await b.call(`/search?q=needle&queue=${q.name}&registry=queued`);
+  assert.equal(testid(inQueue.text, "search-scope"), undefined, "a chosen queue needs no such note");
+  assert.doesNotMatch(inQueue.text, /<option value=""\s+selected/);
   const found: string[] = [];
   let offset = 0, windows = 0;
   while (true) {
@@ -491,6 +499,70 @@ test("rqts dashboard serves the overview on a port, stops on SIGTERM, and refuse
     await guarded.w.stop();
   }
 }, { timeout: 60_000 });
+
+test("dashboard: the throughput chart draws its rate labels in a gutter of their own, left of the first bars", async () => {
+  const start = Date.now() - 60 * 60_000;
+  const points = Array.from({ length: 60 }, (_, i) => ({
+    minute: start + i * 60_000,
+    finished: i === 0 ? 380 : 10,
+    failed: i === 1 ? 5 : 0,
+  }));
+  const svg = String(await throughputChart(points));
+  // The top label, right-aligned at the gutter's edge; every bar starts right of it (the tallest one is the first).
+  const label = /<text data-testid="throughput-top" x="([\d.]+)" y="[\d.]+" text-anchor="end">380\/min<\/text>/
+    .exec(svg);
+  assert.ok(label, svg);
+  const xs = [...svg.matchAll(/<rect class="\w+" x="([\d.]+)"/g)].map((m) => Number(m[1]));
+  assert.equal(xs.length, 120, "a finished and a failed bar a minute");
+  assert.ok(Math.min(...xs) >= Number(label[1]) + 4, `the first bar (x=${Math.min(...xs)}) clears the label`);
+  assert.ok(Math.max(...xs) < 720, "the last bar is inside the drawing");
+  // A rate too long for the gutter is shortened.
+  const busy = String(await throughputChart([{ minute: start, finished: 12_345, failed: 0 }]));
+  assert.match(busy, />12k\/min<\/text>/);
+});
+
+test("toNodeListener: the dashboard in a node:http server under /rq: pages, a form POST's body, its redirect", async () => {
+  const { createServer } = await import("node:http");
+  await using q = await freshQueue();
+  const job = await q.enqueue(`${JOBS}#add`, 1, 2);
+  const handler = dashboard({ connection: await redisUrl(), basePath: "/rq" });
+  const rq = toNodeListener(handler);
+  // As docs/dashboard.md's Node block: the dashboard under /rq, the app's own answer beside it.
+  const server = createServer((req, res) => req.url?.startsWith("/rq") ? rq(req, res) : res.end("my app"));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  try {
+    const overview = await fetch(`${base}/rq/`);
+    const page = await overview.text();
+    assert.equal(overview.status, 200, page);
+    assert.ok(page.includes(`href="/rq/queues/${q.name}"`), "links under /rq");
+    assert.equal(await (await fetch(`${base}/elsewhere`)).text(), "my app");
+    const csrf = /name="rqts-csrf" content="([0-9a-f]+)"/.exec(page)![1];
+    const cancel = (body: string) =>
+      fetch(`${base}/rq/jobs/${job.id}/cancel`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body,
+      });
+    const refused = await cancel("_csrf=wrong");
+    assert.equal(refused.status, 403, "the token is read from the body");
+    await refused.body?.cancel();
+    const done = await cancel(`_csrf=${csrf}`);
+    await done.body?.cancel();
+    assert.equal(done.status, 303);
+    assert.equal(done.headers.get("location"), `/rq/jobs/${job.id}`);
+    assert.equal(await job.getStatus(), "canceled");
+    const shown = await fetch(`${base}${done.headers.get("location")}`);
+    assert.equal(testid(await shown.text(), "job-status"), "canceled");
+  } finally {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    await handler.close();
+  }
+});
 
 test("dashboard: requeue all puts 2,000 failed jobs back in one request", async () => {
   await using b = await board();

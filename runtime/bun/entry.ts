@@ -4,3 +4,5 @@ import { bunRuntime } from "./mod.ts";
 
 setRuntime(bunRuntime);
 export * from "../../src/public.ts";
+// As the node entry, whose types the package declares for every runtime (Bun runs node:http too).
+export { type NodeListener, toNodeListener } from "../node/serve.ts";

@@ -4,3 +4,5 @@ import { denoRuntime } from "./mod.ts";
 
 setRuntime(denoRuntime);
 export * from "../../src/public.ts";
+// As the node entry, whose types the package declares for every runtime (Deno runs node:http too).
+export { type NodeListener, toNodeListener } from "../node/serve.ts";

@@ -4,3 +4,5 @@ import { nodeRuntime } from "./mod.ts";
 
 setRuntime(nodeRuntime);
 export * from "../../src/public.ts";
+// Mounting a fetch handler (the dashboard) in a node:http or Express server, without @hono/node-server.
+export { type NodeListener, toNodeListener } from "./serve.ts";

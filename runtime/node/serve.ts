@@ -1,14 +1,35 @@
-// node:http behind the core's Runtime.serve (the dashboard's server on Node): each request becomes a fetch Request
-// and the handler's Response is written back, streamed. A bridge of this size keeps the npm package at one more
-// dependency (hono) rather than two; @hono/node-server does the same with more (HTTP/2, early hints) we do not use.
+// node:http behind the core's Runtime.serve (the dashboard's server on Node), and the same bridge for users who mount
+// the dashboard in their own node:http (or Express) server (`toNodeListener`, exported by the npm package's entries):
+// each request becomes a fetch Request and the handler's Response is written back, streamed. A bridge of this size
+// keeps the npm package at one more dependency (hono) rather than two; @hono/node-server does the same with more
+// (HTTP/2, early hints) we do not use.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import type { FetchHandler, HttpServer } from "../../src/runtime.ts";
 
+/** A node:http request listener, what `http.createServer` and Express's `app.use` take. */
+export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * A fetch handler (such as `dashboard(…)`) as a node:http request listener:
+ * `http.createServer(toNodeListener(dashboard({ basePath: "/rq" })))`. Request bodies (form POSTs) are streamed to
+ * the handler, its Response (redirects, server-sent events) streamed back; a handler that throws answers 500.
+ * The request's URL is `req.url` as it is: a server that strips a mount path (Express's `app.use("/rq", …)`) must
+ * give it back (`req.url = req.originalUrl`), since the dashboard answers under its `basePath` only.
+ */
+export function toNodeListener(handler: FetchHandler): NodeListener {
+  return listener(handler, "localhost");
+}
+
+/** The listener, with `hostname` for a request whose Host header is missing or is not a host. */
+function listener(handler: FetchHandler, hostname: string): NodeListener {
+  return (req, res) => void respond(handler, hostname, req, res);
+}
+
 /** Serves `handler` with node:http (loaded on first use: horses never serve); resolves once it listens. */
 export async function serve(handler: FetchHandler, options: { hostname: string; port: number }): Promise<HttpServer> {
   const { createServer } = await import("node:http");
-  const server = createServer((req, res) => void respond(handler, options.hostname, req, res));
+  const server = createServer(listener(handler, options.hostname));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.hostname, () => {

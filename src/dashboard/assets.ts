@@ -125,39 +125,59 @@ export const JS = `"use strict";
         td.append(a);
       } else td.textContent = text;
     };
+    // One queue's listing, window by window, until it is done or the user stops; its matches added to the table.
+    async function scanQueue(params, queue, report) {
+      params.set("queue", queue);
+      let offset = 0;
+      while (!stopped) {
+        params.set("offset", String(offset));
+        const res = await fetch(base + "/api/search?" + params, { credentials: "same-origin" });
+        const body = await res.json();
+        if (!res.ok) throw new Error(body.message ?? res.statusText);
+        for (const m of body.matches) {
+          const tr = results.insertRow();
+          tr.dataset.testid = "scan-result";
+          tr.dataset.jobId = m.id;
+          cell(tr, m.id, base + "/jobs/" + encodeURIComponent(m.id));
+          cell(tr, m.funcName);
+          cell(tr, m.status ?? "?");
+          cell(tr, m.origin);
+        }
+        offset = body.next;
+        report(Math.min(offset, body.total), body.total, body.matches.length);
+        if (body.done) return;
+      }
+    }
+    // The chosen queue, or (none chosen: "all queues") every queue the form lists, one after another.
     async function run() {
       const form = new FormData(scan);
-      const params = new URLSearchParams({ q: form.get("q"), queue: form.get("queue") ?? "", registry: form.get("registry") });
+      const chosen = form.get("queue") ?? "";
+      const queues = chosen ? [chosen] : [...scan.elements.queue.options].map((o) => o.value).filter(Boolean);
+      const params = new URLSearchParams({ q: form.get("q"), queue: chosen, registry: form.get("registry") });
       history.replaceState(null, "", "?" + params);
       results.replaceChildren();
       table.hidden = false;
       bar.hidden = false;
+      bar.max = Math.max(1, queues.length);
+      bar.value = 0;
       stopped = false;
       stop.disabled = false;
       start.disabled = true;
-      let offset = 0, found = 0, total = 0;
+      let before = 0, found = 0, scannedHere = 0;
+      delete progress.dataset.state;
+      progress.textContent = queues.length ? "Searching…" : "No queue to search";
       try {
-        while (!stopped) {
-          params.set("offset", String(offset));
-          const res = await fetch(base + "/api/search?" + params, { credentials: "same-origin" });
-          const body = await res.json();
-          if (!res.ok) throw new Error(body.message ?? res.statusText);
-          total = body.total;
-          for (const m of body.matches) {
-            const tr = results.insertRow();
-            tr.dataset.testid = "scan-result";
-            tr.dataset.jobId = m.id;
-            cell(tr, m.id, base + "/jobs/" + encodeURIComponent(m.id));
-            cell(tr, m.funcName);
-            cell(tr, m.status ?? "?");
-            cell(tr, m.origin);
-            found++;
-          }
-          offset = body.next;
-          bar.max = Math.max(1, total);
-          bar.value = Math.min(offset, total);
-          progress.textContent = "Scanned " + Math.min(offset, total) + " / " + total + " jobs, " + found + " found";
-          if (body.done) break;
+        for (const [i, queue] of queues.entries()) {
+          if (stopped) break;
+          await scanQueue(params, queue, (scanned, total, matches) => {
+            found += matches;
+            scannedHere = scanned;
+            bar.value = i + (total ? scanned / total : 1);
+            progress.textContent = "Scanned " + (before + scanned) + " / " + (before + total) + " jobs, " + found +
+              " found" + (queues.length > 1 ? " (queue " + (i + 1) + " of " + queues.length + ": " + queue + ")" : "");
+          });
+          before += scannedHere;
+          scannedHere = 0;
         }
         progress.textContent += stopped ? " (stopped)" : " (done)";
         progress.dataset.state = stopped ? "stopped" : "done";
@@ -173,8 +193,9 @@ export const JS = `"use strict";
       event.preventDefault();
       run();
     });
+    // A text in the address (the header's search box, a link, a reload) starts the scan at once.
     const params = new URLSearchParams(location.search);
-    if (params.get("q") && params.get("queue")) {
+    if (params.get("q")) {
       for (const name of ["queue", "registry"]) if (params.get(name)) scan.elements[name].value = params.get(name);
       run();
     }

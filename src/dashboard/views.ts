@@ -300,7 +300,10 @@ export function cronView(ctx: ViewContext, schedulers: CronSchedulerInfo[]): Htm
   );
 }
 
-/** The search page: the scan form (the script runs it window by window) and its results. */
+/**
+ * The search page: the scan form (the script runs it window by window, in the chosen queue or in each queue in turn)
+ * and its results. With a text in the address the script starts the scan at once (the header's search box).
+ */
 export function searchView(
   ctx: ViewContext,
   data: { text: string; queues: string[]; queue: string | null; listing: Listing; notFound: string | null },
@@ -311,6 +314,8 @@ export function searchView(
         selected
       `
       : "";
+  // A queue named in the address that the queue set does not hold (yet) stays choosable.
+  const queues = data.queue && !data.queues.includes(data.queue) ? [...data.queues, data.queue] : data.queues;
   return page(
     ctx,
     "Search",
@@ -321,13 +326,22 @@ export function searchView(
         ? html`<p data-testid="search-no-id" class="muted">No job has the id ${data.notFound}; searching the text in
 jobs instead.</p>`
         : ""}
+      ${data.text && !data.queue
+        ? html`
+          <p data-testid="search-scope"
+            class="muted">Searching the ${data.listing} jobs of every queue (${data
+              .queues.length}), one queue after another: choose a queue or another registry and press Search to narrow
+          it.</p>
+        `
+        : ""}
       <form data-testid="scan-form" class="scan" method="get" action="${ctx.base}/search">
         <label>Text <input data-testid="scan-text" name="q" value="${data.text}" required></label>
-        <label>Queue <select data-testid="scan-queue" name="queue">${data.queues.map((q) =>
-          html`
-            <option value="${q}" ${selected(q === data.queue)}>${q}</option>
-          `
-        )}</select></label>
+        <label>Queue <select data-testid="scan-queue" name="queue">
+          <option value="" ${selected(!data.queue)}>all queues</option>${queues.map((q) =>
+            html`
+              <option value="${q}" ${selected(q === data.queue)}>${q}</option>
+            `
+          )}</select></label>
         <label>In <select data-testid="scan-registry" name="registry">${LISTINGS.map((l) =>
           html`
             <option value="${l}" ${selected(l === data.listing)}>${l}</option>
