@@ -29,6 +29,8 @@ export interface BatchContext extends FinishContext {
   horseSettings(): { jobRoot: string; redisUrl: string; tls?: TlsSettings; worker: string };
   /** Stores an outcome now (see Dequeuer.store). */
   store(finish: Finish): Promise<void>;
+  /** Stores several outcomes now, in one write (see Dequeuer.storeAll). */
+  storeAll(finishes: readonly Finish[]): Promise<void>;
   /** Counts a job done (Worker.jobsDone). */
   jobDone(): void;
   /** A job failed (not stopped): for the worker's exception handlers. */
@@ -170,7 +172,7 @@ class BatchRun {
     // horse's answer takes a message each way), so the batch's own jobs end up in front of them, in order.
     this.onSlow?.();
     this.horse.release();
-    if (this.#finishes.length) this.#stored.push(Promise.all(this.#finishes.splice(0).map((f) => this.ctx.store(f))));
+    if (this.#finishes.length) this.#stored.push(this.ctx.storeAll(this.#finishes.splice(0)));
   };
 
   async #stoppedCallback(job: Job): Promise<void> {

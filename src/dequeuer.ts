@@ -7,12 +7,13 @@ import type { Connection, Transport } from "./connection.ts";
 import type { Finish } from "./finish.ts";
 import { queueKey, workerKeys } from "./keys.ts";
 import type { Dequeued, Ledger } from "./ledger.ts";
-import { evalshaCommand } from "./lua/_args.ts";
+import { evalshaCommand, type Success } from "./lua/_args.ts";
 import { DEQUEUE, type Dequeue, dequeueArgs, type DequeueTarget, dequeueTarget } from "./lua/dequeue.ts";
 import { FINISH_FAILURE, finishFailureArgs } from "./lua/finish_failure.ts";
 import { FINISH_FAILURE_AND_DEQUEUE, finishFailureAndDequeueArgs } from "./lua/finish_failure_and_dequeue.ts";
 import { FINISH_SUCCESS, finishSuccessArgs } from "./lua/finish_success.ts";
 import { FINISH_SUCCESS_AND_DEQUEUE, finishSuccessAndDequeueArgs } from "./lua/finish_success_and_dequeue.ts";
+import { FINISH_SUCCESSES, finishSuccessesArgs } from "./lua/finish_successes.ts";
 import type { OutageGuard } from "./outage.ts";
 import { RedisReplyError } from "./resp.ts";
 import { utcNow } from "./utils.ts";
@@ -189,6 +190,35 @@ export class Dequeuer {
   #spool(finish: Finish): void {
     this.#o.spool(finish);
     this.#o.stored?.(finish);
+  }
+
+  /**
+   * Stores several outcomes (a batch's, in one write): the successes in one script (FINISH_SUCCESSES, which writes
+   * the worker's counters once for them all), the others one script each.
+   */
+  async storeAll(finishes: readonly Finish[]): Promise<void> {
+    const successes = finishes.filter((f): f is Success => f.kind === "success" && f.worker !== null);
+    if (successes.length < 2) {
+      await Promise.all(finishes.map((f) => this.store(f)));
+      return;
+    }
+    const others = finishes.filter((f) => !successes.includes(f as Success)).map((f) => this.store(f));
+    await Promise.all([this.#storeSuccesses(successes), ...others]);
+  }
+
+  /** FINISH_SUCCESSES for `successes`, kept in the spool as {@link store} keeps one when Redis stays away. */
+  async #storeSuccesses(successes: readonly Success[]): Promise<void> {
+    try {
+      await this.#outage.retrying(() => this.#connection.eval(FINISH_SUCCESSES, ...finishSuccessesArgs(successes)));
+    } catch (error) {
+      if (!this.#outage.gaveUp(error)) throw error;
+      for (const f of successes) this.#spool(f);
+      return;
+    }
+    for (const f of successes) {
+      this.#ledger.taken.delete(f.id);
+      this.#o.stored?.(f);
+    }
   }
 
   /** Stores a job's outcome. */

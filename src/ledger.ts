@@ -69,9 +69,13 @@ export class Ledger {
     for (const d of jobs) this.held.set(d.id, d);
   }
 
-  /** Takes `id` out of the held set (not awaited: a worker that dies from here on leaves a started job). */
-  unhold(id: string): void {
-    void this.#connection.call(["SREM", this.#heldKey, id]).catch(() => {});
+  /**
+   * Takes `ids` out of the held set, in one command (not awaited: a worker that dies from here on leaves started
+   * jobs).
+   */
+  unhold(...ids: string[]): void {
+    if (!ids.length) return;
+    void this.#connection.call(["SREM", this.#heldKey, ...ids]).catch(() => {});
   }
 
   /** Whether any of `jobs` was taken ahead and still waits. */

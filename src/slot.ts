@@ -172,7 +172,7 @@ export class Slot {
       const d = host.dequeuer;
       host.reserved++;
       try {
-        const stores = this.#finishes.map((f) => d.store(f));
+        const stores = this.#finishes.length ? [d.storeAll(this.#finishes)] : [];
         const [next] = await Promise.all([d.finishAndDequeue(last), ...stores]);
         this.#next = next;
       } finally {
@@ -237,8 +237,8 @@ export class Slot {
     // One script stores the first outcome and takes the jobs; the other outcomes and held-set removals go in the
     // same write.
     const ahead = take ? this.#takeAhead(take, heldIds[0] ?? "") : Promise.resolve(null);
-    const stores = this.#finishes.slice(take ? 1 : 0).map((f) => host.store(f));
-    for (const id of heldIds.slice(take ? 1 : 0)) host.ledger.unhold(id);
+    const stores = host.storeAll(this.#finishes.slice(take ? 1 : 0));
+    host.ledger.unhold(...heldIds.slice(take ? 1 : 0));
     this.#finishes = [];
     // The commands taking the jobs out of the held set must be on the socket before the jobs reach their horse:
     // a worker killed after that leaves jobs that ran nowhere in the held set (which would run them again).
@@ -251,7 +251,7 @@ export class Slot {
           Array.isArray(taken) && taken.length > 1 ? host.ledger.giveBack(taken.splice(1)) : undefined
         ))
       : undefined;
-    const [ran, got] = await Promise.all([runBatch(horse, jobs, this.#slow, trim, host), ahead, Promise.all(stores)]);
+    const [ran, got] = await Promise.all([runBatch(horse, jobs, this.#slow, trim, host), ahead, stores]);
     await trimmed;
     this.#finishes = ran.finishes;
     this.#slowestMs = ran.slowestMs;

@@ -313,6 +313,7 @@ export class Worker {
       stopRequested: (jobId) => this.#stoppedJobs.has(jobId),
       refreshLiveness: () => this.#refreshLiveness(),
       store: (finish) => this.#dequeuer.store(finish),
+      storeAll: (finishes) => this.#dequeuer.storeAll(finishes),
       jobDone: () => this.#jobDone(),
       failed: (job, excString) => void this.#failures.set(job.id, { job, excString }),
       limitJobs: this.#checked.maxJobs > 0,

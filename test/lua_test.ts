@@ -32,6 +32,7 @@ import { FINISH_FAILURE, finishFailureArgs } from "../src/lua/finish_failure.ts"
 import { finishFailureAndDequeueArgs } from "../src/lua/finish_failure_and_dequeue.ts";
 import { FINISH_SUCCESS, finishSuccessArgs } from "../src/lua/finish_success.ts";
 import { FINISH_SUCCESS_AND_DEQUEUE, finishSuccessAndDequeueArgs } from "../src/lua/finish_success_and_dequeue.ts";
+import { FINISH_SUCCESSES, finishSuccessesArgs } from "../src/lua/finish_successes.ts";
 import { GIVE_BACK, giveBackArgs } from "../src/lua/give_back.ts";
 import * as scripts from "../src/lua/mod.ts";
 import { RECONCILE, reconcileArgs } from "../src/lua/reconcile.ts";
@@ -113,6 +114,12 @@ const CALLS: { module: string; args: ScriptArgs; optional?: boolean; keys?: numb
     args: finishFailureAndDequeueArgs(failure, twoQueues, dequeue, "480"),
     keys: 2,
     argv: 9 + 2 + 6,
+  },
+  {
+    module: "finish_successes",
+    args: finishSuccessesArgs([success, { ...success, id: "j2", fields: ["type", "1"] }]),
+    keys: 12,
+    argv: (1 + 8 + 4) + (1 + 8 + 2),
   },
   { module: "give_back", args: giveBackArgs("w", [{ id: "1", queue: "a" }, { id: "2", queue: "" }]), keys: 4, argv: 8 },
   { module: "reconcile", args: reconcileArgs("w", ["1", "2", "3"]), argv: 3 },
@@ -346,6 +353,36 @@ test("src/lua/: every script, run through its builder, touches only its declared
       ],
     );
     assert.deepEqual(recovered, [0, c]);
+
+    // Two outcomes stored at once (a batch's): every key declared, the worker's counters written once for both.
+    const [g, h] = [id(), id()];
+    for (const x of [g, h]) {
+      await as.eval(ENQUEUE, enqueueArgs({ id: x, queue: qb, push: "RPUSH", ttl: null, mapping: mapping(qb) }));
+    }
+    await as.eval(DEQUEUE, dequeueArgs(target, { ...dq, count: 2 }), [JOB_PREFIX, started]);
+    const both = [g, h].map((x): Success => ({
+      kind: "success",
+      id: x,
+      origin: qb,
+      ...end,
+      lastHeartbeat: "",
+      resultTtl: 60,
+      fields: ["type", "1"],
+    }));
+    await raw.call(["HDEL", w.key, "successful_job_count"]);
+    const finishedCount = async () => {
+      const minutes = (await raw.call<string[]>(["HKEYS", STATS_PREFIX + qb])).filter((f) => f.startsWith("f:"));
+      const counts = minutes.length ? await raw.call<string[]>(["HMGET", STATS_PREFIX + qb, ...minutes]) : [];
+      return counts.reduce((n, c) => n + Number(c), 0);
+    };
+    const counted = await finishedCount();
+    assert.equal(await as.eval(FINISH_SUCCESSES, finishSuccessesArgs(both), [STATS_PREFIX]), 2);
+    assert.equal(await finishedCount(), counted + 2, "both counted in the throughput counters, in one count");
+    for (const x of [g, h]) {
+      assert.equal(await raw.call(["HGET", jobKey(x), "status"]), "finished");
+      assert.notEqual(await raw.call(["ZSCORE", `${REGISTRY_PREFIXES.finished}${qb}`, x]), null);
+    }
+    assert.equal(await raw.call(["HGET", w.key, "successful_job_count"]), "2");
 
     // A job run without a worker (isAsync: false): its finish declares every key it touches but its queue's counters.
     await as.eval(ENQUEUE, enqueueArgs({ id: d, queue: qb, push: "", ttl: null, mapping: mapping(qb) }));

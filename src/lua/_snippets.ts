@@ -194,14 +194,15 @@ end
 export const cleanup = snippet(`
 -- RQ's Job.cleanup(ttl): 0 deletes the job, > 0 expires it with its dependency keys, < 0 keeps it. k: the job's keys
 -- {job, dependents, dependencies}. has_dependents: false when the dependents set is known not to exist
--- (release_dependents just found it empty or deleted it).
-local function cleanup(k, ttl, has_dependents)
+-- (release_dependents just found it empty or deleted it); has_dependencies: false when the job's hash says it has no
+-- dependencies (no dependencies set).
+local function cleanup(k, ttl, has_dependents, has_dependencies)
   if ttl == 0 then
     redis.call('DEL', k.job, k.dependents, k.dependencies)
   elseif ttl > 0 then
     redis.call('EXPIRE', k.job, ttl)
     if has_dependents ~= false then redis.call('EXPIRE', k.dependents, ttl) end
-    redis.call('EXPIRE', k.dependencies, ttl)
+    if has_dependencies ~= false then redis.call('EXPIRE', k.dependencies, ttl) end
   end
 end
 `);
@@ -295,9 +296,9 @@ export const repeatJob = snippet(
   `
 -- RQ 2.x's Repeat.schedule after a success: decrements repeats_left and runs the job again after the interval RQ
 -- picks (repeat_intervals[min(repeats_left - 1, #intervals - 1)], 0-based). Returns the new status, or nil when no
--- repeat is left.
-local function repeat_job(key, id, origin, queues, now_ts)
-  local left = tonumber(redis.call('HGET', key, 'repeats_left') or '')
+-- repeat is left. raw_left: repeats_left as the caller read it (nil: read here).
+local function repeat_job(key, id, origin, queues, now_ts, raw_left)
+  local left = tonumber(raw_left or redis.call('HGET', key, 'repeats_left') or '')
   if not left or left <= 0 or left % 1 ~= 0 then return nil end
   local interval = 0
   local list = json_list(key, 'repeat_intervals')
@@ -349,39 +350,76 @@ local function finish_keys(i)
 end
 `);
 
+export const defer = snippet(`
+-- Adds values to a command kept in tally (see finish_success) for one call after a batch: one per command and key,
+-- in the order first asked for (run them with run_deferred).
+local function defer(tally, cmd, key, ...)
+  local name = cmd .. ' ' .. key
+  local op = tally[name]
+  if not op then
+    op = { cmd, key }
+    tally[name] = op
+    table.insert(tally, op)
+  end
+  for _, v in ipairs({ ... }) do table.insert(op, v) end
+end
+
+-- Runs the commands defer kept.
+local function run_deferred(tally)
+  for _, op in ipairs(tally) do redis.call(unpack(op)) end
+end
+`);
+
 export const owned = snippet(
   `
 -- Whether worker wname may store id's outcome: the job is still started by it, or was failed as abandoned by a
 -- worker that thought it dead (then the real outcome replaces that guess). A finish that is not owned (a retry after
 -- a lost reply, a job canceled or deleted meanwhile) stores nothing. k.worker '' = no worker (isAsync: false).
-local function owned(k, id, wname)
-  if k.worker == '' then return true end
-  redis.call('SREM', k.running, id)
+-- Also returns, read in the same HMGET (an owned job's hash exists), its repeats_left (false when absent) and whether
+-- it has dependencies (dependency_ids or RQ's older dependency_id: false means no dependencies set was ever made;
+-- nil when unknown). tally: see finish_success (the running set's SREM is deferred to it).
+local function owned(k, id, wname, tally)
+  if k.worker == '' then return true, false, nil end
+  if tally then defer(tally, 'SREM', k.running, id) else redis.call('SREM', k.running, id) end
   local key = k.job
-  local st, w = unpack(redis.call('HMGET', key, 'status', 'worker_name'))
+  local st, w, left, dids, did = unpack(redis.call('HMGET', key, 'status', 'worker_name', 'repeats_left',
+    'dependency_ids', 'dependency_id'))
   if w ~= wname then return false end
-  if st == 'started' then return true end
+  local deps = (dids and dids ~= '' and dids ~= '[]') or (did and did ~= '') or false
+  if st == 'started' then return true, left, deps end
   if st == 'failed' and redis.call('HGET', key, 'rqts_abandoned') == wname then
     redis.call('HDEL', key, 'rqts_abandoned')
     redis.call('ZREM', REG.failed .. (redis.call('HGET', key, 'origin') or ''), id)
-    return true
+    return true, left, deps
   end
   return false
 end
 `,
   REG,
+  defer,
 );
 
 export const finishSuccess = snippet(
   `
 -- A successful run (RQ's Job._handle_success + cleanup + enqueue_dependents + worker bookkeeping). k: finish_keys.
 -- a: id, now_seconds, now_ts, result_ttl, started_at, working_time, worker_name, last_heartbeat, then the XADD
--- fields. Returns the released dependents as {id, origin, ...}.
-local function finish_success(k, a, next_job)
+-- fields. Returns the released dependents as {id, origin, ...}. tally: nil, or a table {n = 0, wtime = 0} where a
+-- batch of finishes (finish_successes.ts) adds its worker counters, for one HINCRBY and one HINCRBYFLOAT after the
+-- batch, and defers its running-set and registry writes (one SREM, ZADD, ZREM a key for the batch: run_deferred).
+local function finish_success(k, a, next_job, tally)
   local id, now, now_ts, ttl = a[1], tonumber(a[2]), a[3], tonumber(a[4])
   local started_at, wtime, wname, hb = a[5], a[6], a[7], a[8]
-  if not owned(k, id, wname) then return false end
-  count_outcomes(string.sub(k.started, #REG.started + 1), 'f', 1, wtime, now)
+  local ok, left, has_dependencies = owned(k, id, wname, tally)
+  if not ok then return false end
+  local queue = string.sub(k.started, #REG.started + 1)
+  if tally then
+    -- counted once a queue after the batch (finish_successes.ts: count_tallied)
+    local c = tally.counted[queue] or { n = 0, secs = 0 }
+    c.n, c.secs = c.n + 1, c.secs + tonumber(wtime)
+    tally.counted[queue], tally.now = c, now
+  else
+    count_outcomes(queue, 'f', 1, wtime, now)
+  end
   local fields = {}
   for i = 9, #a do table.insert(fields, a[i]) end
   local released, has_dependents = release_dependents(k.dependents, k.queues, id, now_ts, false)
@@ -389,8 +427,13 @@ local function finish_success(k, a, next_job)
   if wkey ~= '' then
     -- With a dequeue in the same script (next_job), that one sets or clears current_job.
     if not next_job then redis.call('HDEL', wkey, 'current_job') end
-    redis.call('HINCRBY', wkey, 'successful_job_count', 1)
-    redis.call('HINCRBYFLOAT', wkey, 'total_working_time', wtime)
+    if tally then
+      tally.n = tally.n + 1
+      tally.wtime = tally.wtime + tonumber(wtime)
+    else
+      redis.call('HINCRBY', wkey, 'successful_job_count', 1)
+      redis.call('HINCRBYFLOAT', wkey, 'total_working_time', wtime)
+    end
   end
   if ttl ~= 0 then
     redis.call('HSET', k.job, 'status', 'finished', 'started_at', started_at, 'ended_at', now_ts,
@@ -398,15 +441,15 @@ local function finish_success(k, a, next_job)
     local rkey = k.results
     redis.call('XADD', rkey, 'MAXLEN', '~', ${RESULTS_STREAM_MAXLEN}, '*', unpack(fields))
     if ttl < 0 then redis.call('PERSIST', rkey) else redis.call('EXPIRE', rkey, ttl) end
-    redis.call('ZADD', k.ended, ttl < 0 and '+inf' or (now + ttl), id)
+    local score = ttl < 0 and '+inf' or (now + ttl)
+    if tally then defer(tally, 'ZADD', k.ended, score, id) else redis.call('ZADD', k.ended, score, id) end
   end
-  redis.call('ZREM', k.started, id)
+  if tally then defer(tally, 'ZREM', k.started, id) else redis.call('ZREM', k.started, id) end
   -- RQ 2.x: a job with repeats left runs again instead of being cleaned up (its hash must outlive a result_ttl 0).
-  if wkey ~= '' and redis.call('EXISTS', k.job) == 1 and
-    repeat_job(k.job, id, string.sub(k.started, #REG.started + 1), k.queues, now_ts) then
+  if wkey ~= '' and left and repeat_job(k.job, id, string.sub(k.started, #REG.started + 1), k.queues, now_ts, left) then
     return released
   end
-  cleanup(k, ttl, has_dependents)
+  cleanup(k, ttl, has_dependents, has_dependencies)
   return released
 end
 `,
@@ -478,9 +521,11 @@ end
 export const markStarted = snippet(
   `
 -- Marks a job started (RQ's prepare_for_execution + StartedJobRegistry.add + PERSIST) and returns its hash as it
--- was, or nil when the hash is gone (a job whose ttl expired is dropped silently, as RQ does). k: dequeue_keys.
--- Its score in the started registry is heartbeatSeconds(timeout, 0) of src/lua/_args.ts from now.
-local function mark_started(k, id, popped_from, wname, now, now_ts)
+-- was, or nil when the hash is gone (a job whose ttl expired is dropped silently, as RQ does). Its score in the
+-- started registry is heartbeatSeconds(timeout, 0) of src/lua/_args.ts from now: added to wip[registry key] as a
+-- score/member pair, for one ZADD a registry after the batch (see dequeue_many, which also writes the worker's sets and
+-- hash once a batch).
+local function mark_started(id, popped_from, wname, now, now_ts, wip)
   local key = JOB .. id
   local h = redis.pcall('HGETALL', key)
   if type(h) ~= 'table' or h.err or #h == 0 then return nil end
@@ -492,12 +537,17 @@ local function mark_started(k, id, popped_from, wname, now, now_ts)
   end
   local hb = ${HEARTBEAT_CAP + HEARTBEAT_GRACE}
   if timeout and timeout > 0 then hb = math.min(timeout, ${HEARTBEAT_CAP}) + ${HEARTBEAT_GRACE} end
-  redis.call('ZADD', REG.started .. origin, now + hb, id)
+  local reg = REG.started .. origin
+  local pairs_of = wip[reg]
+  if not pairs_of then
+    pairs_of = {}
+    wip[reg] = pairs_of
+    table.insert(wip, reg)
+  end
+  table.insert(pairs_of, now + hb)
+  table.insert(pairs_of, id)
   redis.call('HSET', key, 'status', 'started', 'started_at', now_ts, 'last_heartbeat', now_ts, 'worker_name', wname)
   redis.call('PERSIST', key)
-  redis.call('SADD', k.running, id)
-  redis.call('HSET', k.worker, 'current_job', id, 'current_job_working_time', '0', 'state', 'busy',
-    'last_heartbeat', now_ts)
   return h
 end
 `,
@@ -512,50 +562,6 @@ local function dequeue_keys(i)
     queues = i + 5 }
 end
 `);
-
-export const dequeue = snippet(
-  `
--- Takes the next job: first ids this worker already moved to its own list (BLMOVE), then the queues in priority
--- order; the id goes from the list straight into the started registry in this one atomic step, so a worker that
--- dies at any instant leaves every job in a queue, a registry or its own list. k: dequeue_keys.
--- a: n (see dequeue_many), worker_name, now_seconds, now_ts, ahead ('1' = taking ahead: record in the held set),
--- started (an id taken ahead before that starts now, so it leaves the held set; '' = none).
--- Returns {id, queue, hash} or 'suspended' or false.
-local function dequeue(k, a)
-  local wname, now, now_ts, ahead, started = a[2], tonumber(a[3]), a[4], a[5] == '1', a[6]
-  if started ~= '' then redis.call('SREM', k.held, started) end
-  -- A job taken ahead is recorded in the held set in the same step, so that if the worker dies before running it,
-  -- maintenance gives it back to its queue instead of leaving it 'started' for ever.
-  local function took(id, q, h)
-    if ahead then redis.call('SADD', k.held, id) end
-    return {id, q, h}
-  end
-  if redis.call('EXISTS', k.suspended) == 1 then return 'suspended' end
-  while true do
-    local id = redis.call('LPOP', k.own)
-    if not id then break end
-    local origin = origin_of(JOB .. id) or 'default'
-    local h = mark_started(k, id, origin, wname, now, now_ts)
-    if h then return took(id, origin, h) end
-  end
-  for i = k.queues, #KEYS do
-    local qkey = KEYS[i]
-    while true do
-      local id = redis.call('LPOP', qkey)
-      if not id then break end
-      local q = string.sub(qkey, #QUEUE + 1)
-      local h = mark_started(k, id, q, wname, now, now_ts)
-      if h then return took(id, q, h) end
-    end
-  end
-  return false
-end
-`,
-  originOf,
-  markStarted,
-  JOB,
-  QUEUE,
-);
 
 export const isoUtc = snippet(`
 -- Redis' clock as RQ's timestamp (%Y-%m-%dT%H:%M:%S.%fZ, UTC): days to a civil date as in Howard Hinnant's
@@ -579,31 +585,60 @@ end
 
 export const dequeueMany = snippet(
   `
--- Takes up to n = a[1] jobs as dequeue does, in one step (its 'started' applies once; an empty now_seconds means now
--- by Redis' clock, for a dequeue sent ahead of the time it runs). Returns {{id, queue, hash}, ...} (at least one), or
--- 'suspended' or false.
+-- Takes up to n jobs: first ids this worker already moved to its own list (BLMOVE), then the queues in priority
+-- order; each id goes from its list straight into the started registry in this one atomic step, so a worker that dies
+-- at any instant leaves every job in a queue, a registry or its own list. k: dequeue_keys.
+-- a: n, worker_name, now_seconds ('' = now by Redis' clock, with now_ts: a dequeue sent ahead of the time it runs),
+-- now_ts, ahead ('1' = taking ahead: recorded in the held set, so that if the worker dies before running them,
+-- maintenance gives them back to their queue instead of leaving them 'started' for ever), started (an id taken ahead
+-- before that starts now, so it leaves the held set; '' = none).
+-- Returns {{id, queue, hash}, ...} (at least one), or 'suspended' or false. The worker's running and held sets, the
+-- started registries and the worker's hash (current_job: the first job taken) are written once for the batch.
 local function dequeue_many(k, a)
-  local n = tonumber(a[1])
+  local n, wname, ahead, started = tonumber(a[1]), a[2], a[5] == '1', a[6]
   if a[3] == '' then
     local t = redis.call('TIME')
     a[3] = t[1]
     a[4] = iso_utc(tonumber(t[1]), tonumber(t[2]))
   end
-  local got = {}
-  for i = 1, n do
-    local taken = dequeue(k, a)
-    if type(taken) ~= 'table' then
-      if i == 1 then return taken end
-      break
+  local now, now_ts = tonumber(a[3]), a[4]
+  if started ~= '' then redis.call('SREM', k.held, started) end
+  if redis.call('EXISTS', k.suspended) == 1 then return 'suspended' end
+  local got, ids, wip = {}, {}, {}
+  local function take(list, queue_of)
+    while #got < n do
+      local popped = redis.call('LPOP', list, n - #got)
+      if not popped then return end
+      for _, id in ipairs(popped) do
+        local q = queue_of(id)
+        local h = mark_started(id, q, wname, now, now_ts, wip)
+        if h then
+          table.insert(got, {id, q, h})
+          table.insert(ids, id)
+        end
+      end
     end
-    table.insert(got, taken)
-    a[6] = ''
   end
+  take(k.own, function(id) return origin_of(JOB .. id) or 'default' end)
+  for i = k.queues, #KEYS do
+    if #got >= n then break end
+    local q = string.sub(KEYS[i], #QUEUE + 1)
+    take(KEYS[i], function() return q end)
+  end
+  if #got == 0 then return false end
+  for _, reg in ipairs(wip) do redis.call('ZADD', reg, unpack(wip[reg])) end
+  redis.call('SADD', k.running, unpack(ids))
+  if ahead then redis.call('SADD', k.held, unpack(ids)) end
+  redis.call('HSET', k.worker, 'current_job', ids[1], 'current_job_working_time', '0', 'state', 'busy',
+    'last_heartbeat', now_ts)
   return got
 end
 `,
-  dequeue,
+  originOf,
+  markStarted,
   isoUtc,
+  JOB,
+  QUEUE,
 );
 
 export const markIdle = snippet(`

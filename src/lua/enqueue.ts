@@ -1,5 +1,5 @@
-// RQ's enqueue_job transaction (§4.1 of the protocol) as one Lua script: registers the queue, writes the hash (status
-// first, as RQ), expires it with its dependency keys when the job has a ttl, pushes the id. One command instead of a
+// RQ's enqueue_job transaction (§4.1 of the protocol) as one Lua script: registers the queue, writes the hash in one
+// HSET (status first, as RQ), expires it with its dependency keys when the job has a ttl, pushes the id. One command instead of a
 // five-command MULTI/EXEC, which is most of a client's per-enqueue cost.
 //
 // KEYS[1]    rq:queues                     the set of queue keys (the queue joins it)
@@ -26,8 +26,7 @@ local id, push, ttl = ARGV[1], ARGV[2], ARGV[3]
 local key = KEYS[3]
 if ARGV[4] == '1' and redis.call('EXISTS', key) == 1 then return 0 end
 redis.call('SADD', KEYS[1], KEYS[2])
-redis.call('HSET', key, 'status', 'queued')
-redis.call('HSET', key, unpack(ARGV, 5))
+redis.call('HSET', key, 'status', 'queued', unpack(ARGV, 5))
 if ttl ~= '' then cleanup({ job = key, dependents = KEYS[4], dependencies = KEYS[5] }, tonumber(ttl)) end
 if push ~= '' then redis.call(push, KEYS[2], id) end
 return 1

@@ -35,8 +35,7 @@ end
 if #dups > 0 then return redis.error_reply('DUPLICATE ' .. cjson.encode(dups)) end
 redis.call('SADD', KEYS[1], KEYS[2])
 for _, job in ipairs(jobs) do
-  redis.call('HSET', job.k.job, 'status', 'queued')
-  redis.call('HSET', job.k.job, unpack(ARGV, job.first, job.last))
+  redis.call('HSET', job.k.job, 'status', 'queued', unpack(ARGV, job.first, job.last))
   if job.ttl ~= '' then cleanup(job.k, tonumber(job.ttl)) end
   if job.push ~= '' then redis.call(job.push, KEYS[2], job.id) end
 end

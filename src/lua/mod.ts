@@ -12,6 +12,7 @@ export { FINISH_FAILURE } from "./finish_failure.ts";
 export { FINISH_FAILURE_AND_DEQUEUE } from "./finish_failure_and_dequeue.ts";
 export { FINISH_SUCCESS } from "./finish_success.ts";
 export { FINISH_SUCCESS_AND_DEQUEUE } from "./finish_success_and_dequeue.ts";
+export { FINISH_SUCCESSES } from "./finish_successes.ts";
 export { GIVE_BACK } from "./give_back.ts";
 export { RECONCILE } from "./reconcile.ts";
 export { RECOVER_WORKER } from "./recover_worker.ts";
