@@ -78,6 +78,11 @@ export function onlyOn(...runtimes: Array<"deno" | "bun" | "node">): string | un
   return runtimes.includes(runtime) ? undefined : `runs on ${runtimes.join(" and ")} only`;
 }
 
+/** Runs `fn` when this file's tests are done (the runner's after-all hook). */
+export function afterFile(fn: Fn): void {
+  afterAll(fn);
+}
+
 let server: Promise<string> | undefined;
 let stopServer: (() => Promise<void>) | undefined;
 // Registered at load so every runner stops the private server when this file's tests are done.

@@ -7,12 +7,23 @@ import type { Page } from "playwright-core";
 import { type Job, Queue, Worker } from "../mod.ts";
 import { statsKey } from "../src/keys.ts";
 import { browserMissing, BrowserSession } from "./_browser.ts";
-import { redisUrl, test, uniqueName } from "./_harness.ts";
+import { afterFile, test, uniqueName } from "./_harness.ts";
+import { type RedisHandle, startRedis } from "../scripts/redis_server.ts";
 import { type Cli, cli, until } from "./_process.ts";
 
 const JOBS = "./test/fixtures/jobs.ts";
 const T = { timeout: 120_000, skip: browserMissing() };
 const USER = { username: "ops", password: "s3cret-pw" };
+
+// A redis-server of this file's own, not the suite's: that one holds every other test's queues (thousands by the
+// third runtime), which the overview lists and a search of every queue goes through.
+let own: Promise<RedisHandle> | undefined;
+const redisUrl = async () => (await (own ??= startRedis())).url;
+afterFile(async () => {
+  const started = own;
+  own = undefined;
+  await (await started)?.stop();
+});
 
 /** A port free right now on loopback. */
 function freePort(): Promise<number> {

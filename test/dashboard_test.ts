@@ -363,6 +363,43 @@ test("dashboard: search finds a job by exact id at once, and by text in windows 
   assert.equal(byFunc.matches.length, 30);
 });
 
+test("dashboard: a search of every queue goes from queue to queue in windows; 2,000 empty queues cost counts, not windows", async () => {
+  await using b = await board();
+  await using q1 = await freshQueue();
+  await using q2 = await freshQueue();
+  const needle = uniqueName("needle");
+  const wanted: string[] = [];
+  for (const q of [q1, q2]) {
+    for (let i = 0; i < 10; i++) {
+      const job = await q.enqueueCall(`${JOBS}#echo`, { args: [i === 4 ? `a ${needle} here` : `item ${i}`] });
+      if (i === 4) wanted.push(job.id);
+    }
+  }
+  const empty = Array.from({ length: 2000 }, (_, i) => `rq:queue:${uniqueName("empty")}-${i}`);
+  await q1.connection.call(["SADD", "rq:queues", ...empty]);
+  try {
+    const found: string[] = [];
+    let cursor = 0, offset = 0, windows = 0, scanned = 0, total = 0;
+    while (true) {
+      const w = JSON.parse(
+        (await b.call(`/api/search?registry=queued&q=${needle}&cursor=${cursor}&offset=${offset}&limit=8`)).text,
+      );
+      found.push(...w.matches.map((m: { id: string }) => m.id));
+      assert.ok(w.scanned <= 8);
+      [cursor, offset, scanned, total] = [w.next.queue, w.next.offset, scanned + w.scanned, w.total];
+      assert.ok(w.queues >= 2002);
+      windows++;
+      if (w.done) break;
+    }
+    assert.deepEqual(found.sort(), [...wanted].sort(), "both found, once each");
+    assert.ok(scanned >= 20, `every queued id read (${scanned} of ${total})`);
+    assert.ok(windows <= Math.ceil(total / 8) + 2, `${windows} windows for ${total} ids in 2,002+ queues`);
+    assert.equal((await b.call(`/api/search?registry=queued&q=x&cursor=-1`)).status, 400);
+  } finally {
+    await q1.connection.call(["SREM", "rq:queues", ...empty]);
+  }
+});
+
 test("dashboard: a registry of 100,000 jobs pages as fast as one of 50 (ZRANGE by index)", async () => {
   await using b = await board();
   await using small = await freshQueue();

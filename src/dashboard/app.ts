@@ -38,7 +38,7 @@ import {
 import { jobView, rawJobView } from "./job_view.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { errorPage, type Html, type ViewContext } from "./layout.ts";
-import { DEFAULT_WINDOW, MAX_WINDOW, searchWindow } from "./search.ts";
+import { DEFAULT_WINDOW, MAX_WINDOW, searchAcross, searchWindow } from "./search.ts";
 import { cronView, listingView, overviewView, scheduledView, searchView, workersView } from "./views.ts";
 
 /** What the app is built from (see `dashboard()` in dashboard.ts). */
@@ -262,13 +262,18 @@ export function createApp(s: AppSettings): Hono {
     return render(c, searchView(ctx, { text, queues, queue, listing, notFound }));
   });
   r.get("/api/search", async (c) => {
-    const queue = checkName("queue name", c.req.query("queue") ?? "");
     const listing = c.req.query("registry") ?? "queued";
     if (!isListing(listing)) throw new Refusal(400, `Bad registry ${JSON.stringify(listing)}; expected ${LIST}.`);
     const text = c.req.query("q") ?? "";
     if (!text || text.length > 200) throw new Refusal(400, "Give a text of 1 to 200 characters to search for (q).");
     const offset = intParam(c, "offset", 0, 1e12, 0);
     const limit = intParam(c, "limit", DEFAULT_WINDOW, MAX_WINDOW);
+    if (!c.req.query("queue")) {
+      // Every queue in turn: `cursor` (the queue's place in the sorted names) and `offset` say where to go on.
+      const from = { queue: intParam(c, "cursor", 0, 1e9, 0), offset };
+      return c.json(await searchAcross(redis, { listing: listing as Listing, text, from, limit }));
+    }
+    const queue = checkName("queue name", c.req.query("queue") ?? "");
     return c.json(await searchWindow(redis, { queue, listing: listing as Listing, text, offset, limit }));
   });
 

@@ -125,60 +125,67 @@ export const JS = `"use strict";
         td.append(a);
       } else td.textContent = text;
     };
-    // One queue's listing, window by window, until it is done or the user stops; its matches added to the table.
-    async function scanQueue(params, queue, report) {
-      params.set("queue", queue);
-      let offset = 0;
+    const addRows = (matches) => {
+      for (const m of matches) {
+        const tr = results.insertRow();
+        tr.dataset.testid = "scan-result";
+        tr.dataset.jobId = m.id;
+        cell(tr, m.id, base + "/jobs/" + encodeURIComponent(m.id));
+        cell(tr, m.funcName);
+        cell(tr, m.status ?? "?");
+        cell(tr, m.origin);
+      }
+    };
+    const ask = async (params) => {
+      const res = await fetch(base + "/api/search?" + params, { credentials: "same-origin" });
+      const body = await res.json();
+      if (!res.ok) throw new Error(body.message ?? res.statusText);
+      addRows(body.matches);
+      return body;
+    };
+    // Window by window until done or stopped: one queue's listing (offset), or every queue's in turn (cursor and
+    // offset: the server goes from queue to queue, an empty one costing a count); report(scanned, total, found, note).
+    async function scanAll(params, report) {
+      let scanned = 0, found = 0;
+      params.set("offset", "0");
+      if (!params.get("queue")) params.set("cursor", "0");
       while (!stopped) {
-        params.set("offset", String(offset));
-        const res = await fetch(base + "/api/search?" + params, { credentials: "same-origin" });
-        const body = await res.json();
-        if (!res.ok) throw new Error(body.message ?? res.statusText);
-        for (const m of body.matches) {
-          const tr = results.insertRow();
-          tr.dataset.testid = "scan-result";
-          tr.dataset.jobId = m.id;
-          cell(tr, m.id, base + "/jobs/" + encodeURIComponent(m.id));
-          cell(tr, m.funcName);
-          cell(tr, m.status ?? "?");
-          cell(tr, m.origin);
+        const body = await ask(params);
+        found += body.matches.length;
+        if (params.get("queue")) {
+          scanned = Math.min(body.next, body.total);
+          params.set("offset", String(body.next));
+          report(scanned, body.total, found, "");
+        } else {
+          scanned += body.scanned;
+          params.set("cursor", String(body.next.queue));
+          params.set("offset", String(body.next.offset));
+          const at = Math.min(body.next.queue + 1, body.queues);
+          report(scanned, body.total, found, body.queues > 1 ? " (queue " + at + " of " + body.queues + ")" : "");
         }
-        offset = body.next;
-        report(Math.min(offset, body.total), body.total, body.matches.length);
         if (body.done) return;
       }
     }
-    // The chosen queue, or (none chosen: "all queues") every queue the form lists, one after another.
     async function run() {
       const form = new FormData(scan);
-      const chosen = form.get("queue") ?? "";
-      const queues = chosen ? [chosen] : [...scan.elements.queue.options].map((o) => o.value).filter(Boolean);
-      const params = new URLSearchParams({ q: form.get("q"), queue: chosen, registry: form.get("registry") });
+      const params = new URLSearchParams({ q: form.get("q"), registry: form.get("registry") });
+      params.set("queue", form.get("queue") ?? "");
       history.replaceState(null, "", "?" + params);
       results.replaceChildren();
       table.hidden = false;
       bar.hidden = false;
-      bar.max = Math.max(1, queues.length);
+      bar.max = 1;
       bar.value = 0;
       stopped = false;
       stop.disabled = false;
       start.disabled = true;
-      let before = 0, found = 0, scannedHere = 0;
       delete progress.dataset.state;
-      progress.textContent = queues.length ? "Searching…" : "No queue to search";
+      progress.textContent = "Searching…";
       try {
-        for (const [i, queue] of queues.entries()) {
-          if (stopped) break;
-          await scanQueue(params, queue, (scanned, total, matches) => {
-            found += matches;
-            scannedHere = scanned;
-            bar.value = i + (total ? scanned / total : 1);
-            progress.textContent = "Scanned " + (before + scanned) + " / " + (before + total) + " jobs, " + found +
-              " found" + (queues.length > 1 ? " (queue " + (i + 1) + " of " + queues.length + ": " + queue + ")" : "");
-          });
-          before += scannedHere;
-          scannedHere = 0;
-        }
+        await scanAll(params, (scanned, total, found, note) => {
+          bar.value = total ? scanned / total : 1;
+          progress.textContent = "Scanned " + scanned + " / " + total + " jobs, " + found + " found" + note;
+        });
         progress.textContent += stopped ? " (stopped)" : " (done)";
         progress.dataset.state = stopped ? "stopped" : "done";
       } catch (error) {

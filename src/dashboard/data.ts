@@ -38,11 +38,16 @@ export interface QueueCounts {
 
 /** Every queue in `rq:queues`, by name, with its counts: one pipelined round trip for all of them. */
 export async function readQueues(c: Connection): Promise<QueueCounts[]> {
-  const names = (await c.call<string[]>(["SMEMBERS", QUEUES_KEY]))
+  const names = await queueNames(c);
+  return await Promise.all(names.map(async (name) => ({ name, counts: await readCounts(c, name) })));
+}
+
+/** Every queue's name in `rq:queues`, sorted. */
+export async function queueNames(c: Connection): Promise<string[]> {
+  return (await c.call<string[]>(["SMEMBERS", QUEUES_KEY]))
     .filter((k) => k.startsWith(QUEUE_PREFIX))
     .map((k) => k.slice(QUEUE_PREFIX.length))
     .sort();
-  return await Promise.all(names.map(async (name) => ({ name, counts: await readCounts(c, name) })));
 }
 
 /** One queue's counts (LLEN and six ZCARDs, sent together). */

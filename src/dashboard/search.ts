@@ -5,7 +5,7 @@
 
 import type { Connection } from "../connection.ts";
 import type { Job } from "../job.ts";
-import { countListing, type Listing, readIds, readJobs } from "./data.ts";
+import { countListing, type Listing, queueNames, readIds, readJobs } from "./data.ts";
 
 /** Ids a window reads at most. */
 export const MAX_WINDOW = 1000;
@@ -61,4 +61,61 @@ export async function searchWindow(
   }
   const next = offset + entries.length;
   return { total, offset, next, done: entries.length < limit || next >= total, matches };
+}
+
+/** Where a scan of every queue is: the queue's place in the sorted queue names, and the offset in its listing. */
+export interface Cursor {
+  queue: number;
+  offset: number;
+}
+
+/** What one window of a scan of every queue found, and where the next one starts. */
+export interface AcrossWindow {
+  /** The listing's size summed over every queue when the window was read. */
+  total: number;
+  /** How many queues there are, and the one the next window starts in (null when done). */
+  queues: number;
+  queue: string | null;
+  /** Ids read by this window. */
+  scanned: number;
+  next: Cursor;
+  done: boolean;
+  matches: SearchMatch[];
+}
+
+/**
+ * A window of up to `limit` ids over one listing of every queue in turn, from `from`: a queue with nothing in the
+ * listing costs one count, sent with the others, so a Redis with thousands of empty queues is scanned in a few windows.
+ */
+export async function searchAcross(
+  c: Connection,
+  options: { listing: Listing; text: string; from: Cursor; limit: number },
+): Promise<AcrossWindow> {
+  const { listing, text, limit } = options;
+  const names = await queueNames(c);
+  const counts = await Promise.all(names.map((q) => countListing(c, q, listing)));
+  let { queue: i, offset } = options.from;
+  let scanned = 0;
+  const matches: SearchMatch[] = [];
+  while (i < names.length && scanned < limit) {
+    if (offset >= counts[i]) {
+      [i, offset] = [i + 1, 0];
+      continue;
+    }
+    const w = await searchWindow(c, { queue: names[i], listing, text, offset, limit: limit - scanned });
+    matches.push(...w.matches);
+    scanned += w.next - offset;
+    [i, offset] = w.done ? [i + 1, 0] : [i, w.next];
+  }
+  const total = counts.reduce((a, b) => a + b, 0);
+  const done = i >= names.length;
+  return {
+    total,
+    queues: names.length,
+    queue: done ? null : names[i],
+    scanned,
+    next: { queue: i, offset },
+    done,
+    matches,
+  };
 }
