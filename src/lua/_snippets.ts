@@ -604,10 +604,14 @@ local function dequeue_many(k, a)
   local now, now_ts = tonumber(a[3]), a[4]
   if started ~= '' then redis.call('SREM', k.held, started) end
   if redis.call('EXISTS', k.suspended) == 1 then return 'suspended' end
-  local got, ids, wip = {}, {}, {}
+  local got, ids, wip, failed = {}, {}, {}, nil
   local function take(list, queue_of)
     while #got < n do
-      local popped = redis.call('LPOP', list, n - #got)
+      local popped = redis.pcall('LPOP', list, n - #got)
+      if type(popped) == 'table' and popped.err then
+        failed = popped
+        return
+      end
       if not popped then return end
       for _, id in ipairs(popped) do
         local q = queue_of(id)
@@ -621,16 +625,21 @@ local function dequeue_many(k, a)
   end
   take(k.own, function(id) return origin_of(JOB .. id) or 'default' end)
   for i = k.queues, #KEYS do
-    if #got >= n then break end
+    if #got >= n or failed then break end
     local q = string.sub(KEYS[i], #QUEUE + 1)
     take(KEYS[i], function() return q end)
   end
+  -- The jobs marked started go into the worker's sets first (a reconcile or a recovery finds them there), even when
+  -- a list could not be popped (not a list): then the script still ends with that error, as a single LPOP's would.
+  if #got > 0 then
+    redis.call('SADD', k.running, unpack(ids))
+    if ahead then redis.call('SADD', k.held, unpack(ids)) end
+    for _, reg in ipairs(wip) do redis.call('ZADD', reg, unpack(wip[reg])) end
+    redis.call('HSET', k.worker, 'current_job', ids[1], 'current_job_working_time', '0', 'state', 'busy',
+      'last_heartbeat', now_ts)
+  end
+  if failed then return failed end
   if #got == 0 then return false end
-  for _, reg in ipairs(wip) do redis.call('ZADD', reg, unpack(wip[reg])) end
-  redis.call('SADD', k.running, unpack(ids))
-  if ahead then redis.call('SADD', k.held, unpack(ids)) end
-  redis.call('HSET', k.worker, 'current_job', ids[1], 'current_job_working_time', '0', 'state', 'busy',
-    'last_heartbeat', now_ts)
   return got
 end
 `,
