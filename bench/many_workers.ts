@@ -31,6 +31,9 @@
  *   Redis CPU per job      main-thread CPU / jobs finished (µs)
  *   ceiling per Redis core 1 s / Redis CPU per job: the jobs/s at which this layout's work would fill Redis' main
  *                          thread, given workers enough CPU elsewhere
+ *   commands per job       INFO commandstats calls (those inside scripts included), and each command's calls
+ *   reads / writes per job INFO stats total_reads_processed / total_writes_processed: Redis' socket reads and writes,
+ *                          i.e. how many round trips (each carrying a pipeline) the jobs cost
  * and, for reference, over the whole drain (from opening the gate to the last job).
  *
  * This machine has 2 cores: 8 worker processes, their 32 horses (BullMQ: up to 32 children) and Redis share them,
@@ -52,7 +55,7 @@ import { parseArgs } from "node:util";
 import { Connection, Queue } from "../mod.ts";
 import { startRedis } from "../scripts/redis_server.ts";
 import { fmtRate, pad, positiveInt, runtimeInfo, type RuntimeName } from "./_common.ts";
-import { parseCommandStats, parseCpuSeconds } from "./_redis_info.ts";
+import { type CommandStat, parseCommandStats, parseCpuSeconds } from "./_redis_info.ts";
 
 const NOOP = "./bench/jobs.ts#noop";
 const TOOLS = ["rqts", "bullmq", "bullmq-inprocess"] as const;
@@ -80,8 +83,14 @@ interface Sample {
   t: number;
   /** Redis main-thread CPU, s */
   cpu: number;
-  /** commands Redis ran so far (INFO commandstats) */
+  /** commands Redis ran so far (INFO commandstats), in all and by command */
   commands: number;
+  byCommand: Record<string, CommandStat>;
+  /** INFO stats: socket reads and writes Redis did (total_reads_processed, total_writes_processed), bytes in and out */
+  reads: number;
+  writes: number;
+  bytesIn: number;
+  bytesOut: number;
   /** jobs finished */
   done: number;
   /** machine CPU ticks busy and in all, from /proc/stat (NaN elsewhere) */
@@ -210,9 +219,22 @@ function machineTicks(): { busy: number; total: number } {
 
 async function sample(c: Connection, doneKey: string): Promise<Sample> {
   const done = Number(await c.call(["ZCARD", doneKey]));
-  const info = String(await c.call(["INFO", "cpu", "commandstats"]));
-  const commands = Object.values(parseCommandStats(info)).reduce((sum, s) => sum + s.calls, 0);
-  return { t: performance.now(), cpu: parseCpuSeconds(info), commands, done, ...machineTicks() };
+  const info = String(await c.call(["INFO", "cpu", "commandstats", "stats"]));
+  const byCommand = parseCommandStats(info);
+  const commands = Object.values(byCommand).reduce((sum, s) => sum + s.calls, 0);
+  const stat = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, "m").exec(info)?.[1] ?? NaN);
+  return {
+    t: performance.now(),
+    cpu: parseCpuSeconds(info),
+    commands,
+    byCommand,
+    reads: stat("total_reads_processed"),
+    writes: stat("total_writes_processed"),
+    bytesIn: stat("total_net_input_bytes"),
+    bytesOut: stat("total_net_output_bytes"),
+    done,
+    ...machineTicks(),
+  };
 }
 
 /** Redis CPU, commands and wall time of `step` (the enqueue), per job. */
@@ -239,6 +261,10 @@ function between(a: Sample, b: Sample, prefix: string): Figures {
     [`${prefix}redis_cpu_pct`]: (b.cpu - a.cpu) / s * 100,
     [`${prefix}redis_cpu_us_per_job`]: cpuUs,
     [`${prefix}commands_per_job`]: (b.commands - a.commands) / jobs,
+    [`${prefix}reads_per_job`]: (b.reads - a.reads) / jobs,
+    [`${prefix}writes_per_job`]: (b.writes - a.writes) / jobs,
+    [`${prefix}bytes_in_per_job`]: (b.bytesIn - a.bytesIn) / jobs,
+    [`${prefix}bytes_out_per_job`]: (b.bytesOut - a.bytesOut) / jobs,
     [`${prefix}ceiling_per_redis_core`]: 1e6 / cpuUs,
     [`${prefix}machine_busy_pct`]: (b.busy - a.busy) / (b.total - a.total) * 100,
   };
@@ -368,6 +394,19 @@ function bullmqSide(layout: Layout, queueName: string, processor: "sandboxed" | 
   };
 }
 
+/** Each command's calls and usec (its execution; an EVALSHA's includes the commands it ran) per job, a to b. */
+function perCommand(a: Sample, b: Sample): Figures {
+  const jobs = b.done - a.done;
+  const out: Figures = {};
+  for (const [cmd, s] of Object.entries(b.byCommand)) {
+    const before = a.byCommand[cmd] ?? { calls: 0, usec: 0 };
+    if (s.calls === before.calls) continue;
+    out[`calls.${cmd}`] = (s.calls - before.calls) / jobs;
+    out[`usec.${cmd}`] = (s.usec - before.usec) / jobs;
+  }
+  return out;
+}
+
 /** One tool's run: start, warm up, enqueue behind the gate, drain while sampling. */
 async function runTool(c: Connection, layout: Layout, tool: Tool, log: (s: string) => void): Promise<{
   figures: Figures;
@@ -407,6 +446,7 @@ async function runTool(c: Connection, layout: Layout, tool: Tool, log: (s: strin
     const [a, b] = hi === lo ? [samples[0], samples[samples.length - 1]] : [lo, hi];
     const figures = {
       ...between(a, b, ""),
+      ...perCommand(a, b),
       ...between(samples[0], samples[samples.length - 1], "whole_"),
       ...enqueue,
       samples: samples.length,
@@ -503,6 +543,14 @@ async function main(): Promise<void> {
   row("Redis main thread CPU (% of one core)", (t) => fig(t, "redis_cpu_pct").toFixed(1));
   row("Redis CPU per job (µs)", (t) => fig(t, "redis_cpu_us_per_job").toFixed(1));
   row("Redis commands per job (inside scripts incl.)", (t) => fig(t, "commands_per_job").toFixed(2));
+  row(
+    "Redis socket reads / writes per job",
+    (t) => `${fig(t, "reads_per_job").toFixed(2)} / ${fig(t, "writes_per_job").toFixed(2)}`,
+  );
+  row(
+    "bytes to / from Redis per job",
+    (t) => `${Math.round(fig(t, "bytes_in_per_job"))} / ${Math.round(fig(t, "bytes_out_per_job"))}`,
+  );
   row("ceiling: jobs/s per Redis core (1 s / CPU)", (t) => fmtRate(fig(t, "ceiling_per_redis_core")));
   row(`machine CPU busy (% of ${cpus().length} cores)`, (t) => fig(t, "machine_busy_pct").toFixed(1));
   row("whole drain: jobs/s (from the gate)", (t) => fmtRate(fig(t, "whole_jobs_per_s")));
@@ -515,6 +563,19 @@ async function main(): Promise<void> {
   row("enqueue (enqueueMany / addBulk): Redis µs/job", (t) => fig(t, "enqueue_cpu_us_per_job").toFixed(1));
   row("enqueue: commands per job", (t) => fig(t, "enqueue_commands_per_job").toFixed(2));
   row("enqueue: ms (not in the drain)", (t) => fmtRate(fig(t, "enqueue_ms")));
+  out("");
+  for (const t of tools) {
+    const f = results[t]!.figures;
+    const cmds = Object.keys(f).filter((k) => k.startsWith("calls.") && f[k] >= 0.01).map((k) => k.slice(6))
+      .sort((x, y) => f[`calls.${y}`] - f[`calls.${x}`]);
+    out(
+      `${TOOL_NAMES[t]}, calls per job: ` + cmds.map((cmd) => `${cmd} ${f[`calls.${cmd}`].toFixed(2)}`).join(", "),
+    );
+  }
+  out(
+    "(Each command's usec, kept in the JSON, is wall time inside Redis: on this overloaded machine it includes the " +
+      "time the OS preempted Redis mid-command, so it is no CPU figure here.)",
+  );
   out("");
   if (results.rqts) {
     for (const peer of ["bullmq", "bullmq-inprocess"] as const) {
@@ -558,12 +619,12 @@ async function main(): Promise<void> {
     metric: "figures between the samples at 10% and 90% of the jobs finished; whole_* from opening the gate to the " +
       "last job; redis_cpu = INFO cpu used_cpu_sys_main_thread + used_cpu_user_main_thread; commands = INFO " +
       "commandstats calls (inside scripts included); ceiling_per_redis_core = 1e6 / redis_cpu_us_per_job; samples: " +
-      "[t ms, Redis CPU s, commands, jobs finished, machine busy ticks, machine total ticks]",
+      "[t ms, Redis CPU s, commands, jobs finished, machine busy ticks, machine total ticks, Redis reads, Redis writes]",
     results: Object.fromEntries(
       Object.entries(results).map(([tool, r]) => [tool, {
         figures: r.figures,
         perProcess: r.perProcess,
-        samples: r.samples.map((s) => [Math.round(s.t), s.cpu, s.commands, s.done, s.busy, s.total]),
+        samples: r.samples.map((s) => [Math.round(s.t), s.cpu, s.commands, s.done, s.busy, s.total, s.reads, s.writes]),
       }]),
     ),
   };
