@@ -628,7 +628,7 @@ async function main(): Promise<void> {
       }]),
     ),
   };
-  writeFileSync(json, JSON.stringify(record, null, 1) + "\n");
+  writeFileSync(json, JSON.stringify(record, null, 2) + "\n");
   writeFileSync(`${dir}${values.out}.txt`, printed.join("\n") + "\n");
   console.log(`Raw figures: ${relative(process.cwd(), json) || json} (and .txt)`);
 }
