@@ -39,6 +39,7 @@ import { parseArgs } from "node:util";
 import { Connection, Queue, Worker } from "../mod.ts";
 import { runJson, startRedis } from "../scripts/redis_server.ts";
 import { medianFigures, pad, positiveInt, runtimeInfo } from "./_common.ts";
+import { commandStats, cpuSeconds } from "./_redis_info.ts";
 
 const NOOP = "./bench/jobs.ts#noop";
 const TOOLS = ["rqts", "bullmq", "rq"] as const;
@@ -55,28 +56,6 @@ interface Cost {
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const root = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
-
-/** Main-thread CPU seconds (sys + user) from INFO cpu. */
-async function cpuSeconds(c: Connection): Promise<number> {
-  const info = String(await c.call(["INFO", "cpu"]));
-  const field = (name: string) => {
-    const m = new RegExp(`^${name}:([\\d.]+)`, "m").exec(info);
-    if (!m) throw new Error(`INFO cpu has no ${name} (Redis 6.2 or later reports it)`);
-    return Number(m[1]);
-  };
-  return field("used_cpu_sys_main_thread") + field("used_cpu_user_main_thread");
-}
-
-/** INFO commandstats as {command: {calls, usec}}, without the bench's own INFO and CONFIG calls. */
-async function commandStats(c: Connection): Promise<Record<string, { calls: number; usec: number }>> {
-  const info = String(await c.call(["INFO", "commandstats"]));
-  const out: Record<string, { calls: number; usec: number }> = {};
-  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
-    if (m[1] === "info" || m[1] === "config|resetstat") continue;
-    out[m[1]] = { calls: Number(m[2]), usec: Number(m[3]) };
-  }
-  return out;
-}
 
 /** Runs `phase` between two readings of Redis' counters. */
 async function measure(c: Connection, phase: () => Promise<void>): Promise<Cost> {

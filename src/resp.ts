@@ -41,6 +41,8 @@ function notSent(message: string, cause?: unknown): RedisConnectionError {
 
 /** Milliseconds a connection attempt may take (node-redis's default connectTimeout). */
 const CONNECT_TIMEOUT_MS = 5000;
+/** A reply watchdog firing this much after it was due finds its process was stalled, not Redis: it looks again. */
+const WATCHDOG_LATE_MS = 500;
 
 /**
  * A promise waiting for its reply. `skip`: replies to pass over first (a transaction's +OK and +QUEUED ones, whose
@@ -127,11 +129,16 @@ export class RespClient implements Transport {
   #watchdog: ReturnType<typeof setTimeout> | undefined;
 
   #armWatchdog(ms: number): void {
+    const due = Date.now() + ms;
     this.#watchdog = setTimeout(() => {
       this.#watchdog = undefined;
       if (this.#head >= this.#pending.length || !this.#socket) return;
-      const quiet = Date.now() - this.#lastHeard;
+      const now = Date.now();
+      const quiet = now - this.#lastHeard;
       if (quiet < this.#replyTimeoutMs) return this.#armWatchdog(this.#replyTimeoutMs - quiet);
+      // A timer this late means this process did not run for a while (a starved CPU, a long synchronous step): the
+      // replies may be in the socket, unread, as timers run before I/O. Reading gets its turn before the verdict.
+      if (now - due > WATCHDOG_LATE_MS) return this.#armWatchdog(WATCHDOG_LATE_MS);
       const socket = this.#socket;
       this.#onClosed(socket, new Error(`Socket timeout: no reply from Redis in ${this.#replyTimeoutMs / 1000} s`));
       socket.close();

@@ -267,3 +267,20 @@ test("RespClient: a short argument that ends exactly at the end of its write buf
     client.destroy();
   }
 });
+
+test("RespClient: a reply that waited in the socket while this process was stalled is read, not taken for a hung Redis", async () => {
+  // The reply watchdog (here 200 ms) fires on the first turn after a stall, before the socket's data is read: a worker
+  // starved of CPU for longer than the timeout (8 workers and their horses starting on 2 cores) lost its connection.
+  const client = new RespClient(getRuntime(), respTarget(await redisUrl())!, { replyTimeoutMs: 200 });
+  try {
+    await client.send(["PING"]);
+    const reply = client.send(["ECHO", "waited"]);
+    await client.flushed(); // written: Redis answers while this process is busy below
+    const until = Date.now() + 1500;
+    while (Date.now() < until) { /* a stall of 1.5 s, far beyond the timeout, with the reply due */ }
+    assert.equal(await reply, "waited");
+    assert.equal(await client.send(["ECHO", "after"]), "after");
+  } finally {
+    client.destroy();
+  }
+});
