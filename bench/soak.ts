@@ -68,12 +68,15 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Queue } from "../mod.ts";
-import { workerKey } from "../src/keys.ts";
+import { STATS_MINUTES_KEPT } from "../src/defaults.ts";
+import { statsKey, workerKey } from "../src/keys.ts";
 import { startRedis } from "../scripts/redis_server.ts";
 import { pad, positiveInt, runtimeInfo, type RuntimeName } from "./_common.ts";
 
 const NOOP = "./bench/jobs.ts#noop";
 const ENQUEUE_BATCH = 2_000;
+/** The most fields a queue's throughput hash holds: finished and failed per minute kept, their totals, the run time. */
+const MAX_STATS_FIELDS = 2 * STATS_MINUTES_KEPT + 5;
 const MEASURE_MS = 100;
 /** A run that makes no progress for this long is stuck: fail it rather than wait forever. */
 const STALL_MS = 30_000;
@@ -145,7 +148,7 @@ interface Verdict {
   horseRssGrowth: number;
   fds: { worker: [number, number]; horse: [number, number] };
   redisConnections: [number, number];
-  redis: { idleUsedMemory: number; endUsedMemory: number; idleKeys: number; endKeys: number };
+  redis: { idleUsedMemory: number; endUsedMemory: number; idleKeys: number; endKeys: number; statsFields: number };
   /** [jobs done, live heap MB]: V8 after the warm-up's last full GC and each one after it; Bun at each sample. */
   workerLiveHeapMb: [number, number][];
   /** Their least-squares slope, bytes a job (undefined: fewer than two full GCs, a FAIL). */
@@ -414,7 +417,10 @@ async function soak(rt: RuntimeName, o: Options): Promise<Verdict> {
       }
     }
     const seconds = (performance.now() - t0) / 1000;
-    const endKeys = await c.call<number>(["DBSIZE"]);
+    // The queue's throughput counters (rqts:stats:<queue>, src/stats.ts) appear with the first job: one hash, bounded
+    // by the minutes it keeps (judged below), so not counted as a key the jobs left behind.
+    const statsFields = await c.call<number>(["HLEN", statsKey(queue.name)]);
+    const endKeys = await c.call<number>(["DBSIZE"]) - Math.min(1, statsFields);
     const answersBy = Date.now() + HEAP_ANSWER_MS;
     while (liveHeap.length < heapAsked && Date.now() < answersBy && !exit) await sleep(50);
 
@@ -455,7 +461,7 @@ async function soak(rt: RuntimeName, o: Options): Promise<Verdict> {
       horseRssGrowth: end.horseRssKb / start.horseRssKb - 1,
       fds: { worker: [start.workerFds, end.workerFds], horse: [start.horseFds, end.horseFds] },
       redisConnections: [start.redisConnections, end.redisConnections],
-      redis: { idleUsedMemory, endUsedMemory: last.redisUsedMemory, idleKeys, endKeys },
+      redis: { idleUsedMemory, endUsedMemory: last.redisUsedMemory, idleKeys, endKeys, statsFields },
       workerLiveHeapMb: liveHeap,
       workerLiveHeapBytesPerJob: slope(liveHeap.map(([j, h]) => [j, h * 1024 * 1024])),
       failures: [],
@@ -482,6 +488,7 @@ async function soak(rt: RuntimeName, o: Options): Promise<Verdict> {
     const horses = new Set(measures.map((m) => m.horsePid));
     if (horses.size > 1) f.push(`the horse was replaced (${[...horses].join(" → ")})`);
     if (endKeys > idleKeys) f.push(`Redis keys ${idleKeys} with the idle worker → ${endKeys} after the last job`);
+    if (statsFields > MAX_STATS_FIELDS) f.push(`${statsFields} throughput fields (> ${MAX_STATS_FIELDS})`);
     if (stopped.code !== 0) f.push(`the worker exited ${JSON.stringify(stopped)} on SIGTERM`);
     if (start.measures < 3 || end.measures < 3) f.push("fewer than 3 measurements in a window: run more jobs");
     verdict.pass = f.length === 0;
