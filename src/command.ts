@@ -2,7 +2,7 @@
 // `{"command": "shutdown" | "kill-horse" | "stop-job", "job_id": ...}`), the functions that send them, and the
 // listener a worker keeps subscribed for its life. Python's send_*_command and rqts' reach each other's workers.
 
-import { Connection, type ConnectionOption, type Subscription } from "./connection.ts";
+import { type Connection, type ConnectionOption, type Subscription, withConnection } from "./connection.ts";
 import { InvalidJobOperationError, NoSuchJobError } from "./errors.ts";
 import { jobKey, pubsubChannel } from "./keys.ts";
 import type { LogLevel } from "./worker_options.ts";
@@ -25,17 +25,7 @@ export async function sendCommand(
     throw new TypeError(`command: received ${JSON.stringify(command)}; expected one of ${COMMANDS.join(", ")}.`);
   }
   const payload = JSON.stringify({ command, ...fields }).replaceAll('","', '", "').replaceAll('":"', '": "');
-  return await using(connection, (c) => c.call<number>(["PUBLISH", pubsubChannel(workerName), payload]));
-}
-
-/** Runs `f` on the Connection `option` resolves to, closing it after when it was made here (a URL, settings). */
-async function using<T>(option: ConnectionOption, f: (c: Connection) => Promise<T>): Promise<T> {
-  const connection = Connection.resolve(option);
-  try {
-    return await f(connection);
-  } finally {
-    if (connection !== option) await connection.close();
-  }
+  return await withConnection(connection, (c) => c.call<number>(["PUBLISH", pubsubChannel(workerName), payload]));
 }
 
 /**
@@ -60,7 +50,7 @@ export function sendKillHorseCommand(connection: ConnectionOption, workerName: s
  * @throws {NoSuchJobError} when the job does not exist; {InvalidJobOperation} when it has no worker (not running).
  */
 export function sendStopJobCommand(connection: ConnectionOption, jobId: string): Promise<number> {
-  return using(connection, async (conn) => {
+  return withConnection(connection, async (conn) => {
     const key = jobKey(jobId);
     const [exists, worker] = await conn.transaction([["EXISTS", key], ["HGET", key, "worker_name"]]);
     if (!exists) throw new NoSuchJobError(jobId);

@@ -398,3 +398,13 @@ export class Pipeline implements PipelineLike {
     return commands.length ? await this.connection.transaction(commands) : [];
   }
 }
+
+/** Runs `f` on the Connection `option` resolves to, closing it after when it was made here (a URL, settings). */
+export async function withConnection<T>(option: ConnectionOption, f: (c: Connection) => Promise<T>): Promise<T> {
+  const connection = Connection.resolve(option);
+  try {
+    return await f(connection);
+  } finally {
+    if (connection !== option) await connection.close();
+  }
+}

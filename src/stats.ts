@@ -2,7 +2,7 @@
 // counters the finish scripts keep per queue in rqts:stats:<queue> (count_outcomes in src/lua/_snippets.ts, in the
 // same script that stores each outcome), read back for the dashboard's chart and its /metrics.
 
-import { Connection, type ConnectionOption } from "./connection.ts";
+import { type Connection, type ConnectionOption, withConnection } from "./connection.ts";
 import { STATS_MINUTES_KEPT } from "./defaults.ts";
 import { QUEUE_PREFIX, QUEUES_KEY, statsKey } from "./keys.ts";
 
@@ -60,7 +60,7 @@ export async function throughput(
   const last = Math.floor((options.now ?? Date.now()) / 60_000);
   const series: ThroughputMinute[] = [];
   for (let m = last - minutes + 1; m <= last; m++) series.push({ minute: m * 60_000, finished: 0, failed: 0 });
-  await using(connection, async (c) => {
+  await withConnection(connection, async (c) => {
     const queues = options.queue === undefined ? await queueNames(c) : [options.queue];
     for (const h of await Promise.all(queues.map((q) => readHash(c, statsKey(q))))) {
       for (const [field, value] of Object.entries(h)) {
@@ -80,7 +80,7 @@ export async function throughput(
  * ran a job has zeros.
  */
 export async function queueTotals(connection: ConnectionOption, queues: string[]): Promise<Map<string, QueueTotals>> {
-  return await using(connection, async (c) => {
+  return await withConnection(connection, async (c) => {
     const hashes = await Promise.all(queues.map((q) => readHash(c, statsKey(q))));
     return new Map(queues.map((q, i) => [q, totalsOf(hashes[i])]));
   });
@@ -110,14 +110,4 @@ async function readHash(c: Connection, key: string): Promise<Record<string, stri
   const out: Record<string, string> = {};
   for (let i = 0; i + 1 < h.length; i += 2) out[h[i]] = h[i + 1];
   return out;
-}
-
-/** Runs `f` on the Connection `option` resolves to, closing it after when it was made here (a URL, settings). */
-async function using<T>(option: ConnectionOption, f: (c: Connection) => Promise<T>): Promise<T> {
-  const connection = Connection.resolve(option);
-  try {
-    return await f(connection);
-  } finally {
-    if (connection !== option) await connection.close();
-  }
 }

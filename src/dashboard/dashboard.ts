@@ -30,11 +30,11 @@ export type DashboardHandler = ((request: Request) => Promise<Response>) & {
 /**
  * The rqts dashboard as a fetch handler: queues, workers, jobs, search and actions, for RQ and rqts queues alike.
  * @throws {TypeError} for an unknown option, a malformed `basePath` or `auth`.
- * @example Mounted under /rq in a Deno server
+ * @example Mounted under /rq by any server that takes a fetch handler (Deno's, Bun's; Node: toNodeListener)
  * ```ts
  * import { dashboard } from "@rqts/rqts";
  * const rq = dashboard({ basePath: "/rq", auth: "admin:s3cret" });
- * Deno.serve((req) => new URL(req.url).pathname.startsWith("/rq") ? rq(req) : new Response("app"));
+ * const handler = (req: Request) => new URL(req.url).pathname.startsWith("/rq") ? rq(req) : new Response("app");
  * ```
  */
 export function dashboard(options: DashboardOptions = {}): DashboardHandler {
