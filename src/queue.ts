@@ -439,7 +439,9 @@ export class Queue {
 
   // The hash write of RQ's enqueue_job body (§4.1 of the protocol), for enqueueMany's transaction.
   #pushSaveCommands(commands: (string | Uint8Array)[][], job: Job): void {
-    commands.push(["HSET", job.key, ...job.mapping()]);
+    const hset = job.mapping();
+    hset.unshift("HSET", job.key); // no copy of the fields (a spread costs ~2 µs a job on a cold first call)
+    commands.push(hset);
     if (job.ttl) {
       commands.push(
         ["EXPIRE", job.key, String(job.ttl)],

@@ -344,7 +344,7 @@ export class RespClient implements Transport {
 
   /** Writes `<prefix><n>\r\n` (a RESP array or bulk-string header) with no string built: one per argument. */
   #header(prefix: number, n: number): void {
-    this.#reserve(24);
+    if (this.#outLen + 24 > this.#out.length) this.#reserve(24);
     const out = this.#out;
     let pos = this.#outLen;
     out[pos++] = prefix;
@@ -367,7 +367,7 @@ export class RespClient implements Transport {
    */
   #asciiArg(arg: string): boolean {
     const n = arg.length;
-    this.#reserve(n + 8);
+    if (this.#outLen + n + 8 > this.#out.length) this.#reserve(n + 8);
     const out = this.#out;
     const start = this.#outLen;
     let pos = start;
