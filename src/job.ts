@@ -1,7 +1,7 @@
 // RQ's rq/job.py: a job as stored in `rq:job:<id>`, with its lifecycle operations.
 
 import { Buffer } from "node:buffer";
-import { deflate, inflate } from "./zlib.ts";
+import { deflate, inflate, STORED_BELOW, zlibStoredAscii } from "./zlib.ts";
 import { Connection, type ConnectionOption } from "./connection.ts";
 import type { ParsedCallback } from "./callback.ts";
 import { DeserializationError, InvalidJobOperationError, NoSuchJobError, SerializationError } from "./errors.ts";
@@ -16,7 +16,7 @@ import {
 } from "./keys.ts";
 import { CANCEL, cancelArgs } from "./lua/cancel.ts";
 import { fetchAll, fetchLatest, type Result, waitLatest } from "./results.ts";
-import { JSONSerializer, type Serializer } from "./serializer.ts";
+import { JSONSerializer, type Serializer, toPythonJson } from "./serializer.ts";
 import { nowSeconds, parseDuration, parseUtc, utcFormat, utcNow } from "./utils.ts";
 
 /** A job's status, exactly as RQ writes it. */
@@ -113,6 +113,23 @@ const text = (v: Uint8Array | string | undefined): string | undefined =>
   v === undefined || typeof v === "string" ? v : utf8.decode(v);
 const bytes = (v: Uint8Array | string): Uint8Array => typeof v === "string" ? Buffer.from(v, "utf8") : v;
 
+const dataEncoder = new TextEncoder();
+
+/** Job data as stored: zlib of the serialized call. */
+function compress(bytes: Uint8Array): Buffer {
+  // A chunkSize that fits the output avoids a 16 KiB output buffer per job (most of deflateSync's cost for
+  // small payloads on Deno and Bun); the compressed bytes are the same for any chunkSize.
+  return deflate(bytes, { chunkSize: Math.min(16 * 1024, Math.max(1024, bytes.length + 64)) });
+}
+
+/**
+ * {@link compress} of the default serializer's JSON, the same bytes as `compress(JSONSerializer.dumps(call))`: that
+ * JSON is ASCII (Python's ensure_ascii), so short text goes into its stored zlib block straight from the string.
+ */
+function storedJson(json: string): Buffer {
+  return (json.length < STORED_BELOW ? zlibStoredAscii(json) : undefined) ?? compress(dataEncoder.encode(json));
+}
+
 /**
  * A job: a function call stored in Redis for a worker to run. Returned by `Queue.enqueue()`; a proxy whose
  * fields are as of enqueue or the last {@link refresh}.
@@ -181,9 +198,9 @@ export class Job<R = unknown> {
   static create<R>(init: JobInit, connection: Connection, serializer: Serializer): Job<R> {
     const job = new Job<R>(init.id, connection, serializer);
     job.#call = { funcName: init.funcName, args: init.args, kwargs: init.kwargs };
-    let json: Uint8Array;
+    const call = [init.funcName, null, init.args, init.kwargs];
     try {
-      json = serializer.dumps([init.funcName, null, init.args, init.kwargs]);
+      job.#data = serializer === JSONSerializer ? storedJson(toPythonJson(call)) : compress(serializer.dumps(call));
     } catch (error) {
       if (error instanceof SerializationError && typeof error.valuePath[0] === "number" && error.valuePath[0] >= 2) {
         throw new SerializationError(
@@ -194,9 +211,6 @@ export class Job<R = unknown> {
       }
       throw error;
     }
-    // A chunkSize that fits the output avoids a 16 KiB output buffer per job (most of deflateSync's cost for
-    // small payloads on Deno and Bun); the compressed bytes are the same for any chunkSize.
-    job.#data = deflate(json, { chunkSize: Math.min(16 * 1024, Math.max(1024, json.length + 64)) });
     job.origin = init.origin;
     job.description = init.description ?? null;
     job.timeout = init.timeout ?? null;

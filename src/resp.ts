@@ -342,21 +342,59 @@ export class RespClient implements Transport {
     this.#outLen = pos;
   }
 
-  /** Writes a short string argument when it is ASCII; false (nothing written) otherwise. */
+  /** Writes `<prefix><n>\r\n` (a RESP array or bulk-string header) with no string built: one per argument. */
+  #header(prefix: number, n: number): void {
+    if (this.#outLen + 24 > this.#out.length) this.#reserve(24);
+    const out = this.#out;
+    let pos = this.#outLen;
+    out[pos++] = prefix;
+    if (n < 10) out[pos++] = 48 + n;
+    else if (n < 100) {
+      out[pos++] = 48 + ((n / 10) | 0);
+      out[pos++] = 48 + (n % 10);
+    } else {
+      const digits = String(n);
+      for (let i = 0; i < digits.length; i++) out[pos++] = digits.charCodeAt(i);
+    }
+    out[pos++] = CRLF;
+    out[pos++] = 0x0a;
+    this.#outLen = pos;
+  }
+
+  /**
+   * Writes a short string argument (under 256 chars) with its CRLF when it is ASCII; false (nothing written) otherwise.
+   * One room check and one pass over the chars: most arguments of a bulk enqueue are these.
+   */
   #asciiArg(arg: string): boolean {
     const n = arg.length;
-    for (let i = 0; i < n; i++) if (arg.charCodeAt(i) > 0x7f) return false;
-    this.#ascii(`$${n}\r\n`);
-    this.#ascii(arg);
+    if (this.#outLen + n + 8 > this.#out.length) this.#reserve(n + 8);
+    const out = this.#out;
+    const start = this.#outLen;
+    let pos = start;
+    out[pos++] = 0x24; // $
+    if (n >= 100) out[pos++] = 48 + ((n / 100) | 0);
+    if (n >= 10) out[pos++] = 48 + (((n / 10) | 0) % 10);
+    out[pos++] = 48 + (n % 10);
+    out[pos++] = CRLF;
+    out[pos++] = 0x0a;
+    for (let i = 0; i < n; i++) {
+      const c = arg.charCodeAt(i);
+      if (c > 0x7f) return false; // this.#outLen unchanged: nothing written
+      out[pos++] = c;
+    }
+    out[pos++] = CRLF;
+    out[pos++] = 0x0a;
+    this.#outLen = pos;
     return true;
   }
 
   #encode(args: readonly RespArg[]): void {
-    this.#ascii(`*${args.length}\r\n`);
+    this.#header(0x2a, args.length); // *
     for (const arg of args) {
       if (typeof arg === "string" && arg.length < 256 && this.#asciiArg(arg)) {
-        // most arguments (ids, keys, numbers, timestamps): no TextEncoder call
-      } else if (typeof arg === "string") {
+        continue; // most arguments (ids, keys, numbers, timestamps): no TextEncoder call; CRLF written
+      }
+      if (typeof arg === "string") {
         // Written first where it leaves room for the longest header, then moved up behind the real header.
         const max = arg.length > 4096 ? Buffer.byteLength(arg) : arg.length * 3;
         const room = String(max).length + 3;
@@ -368,7 +406,7 @@ export class RespClient implements Transport {
         this.#ascii(header);
         this.#outLen += written;
       } else {
-        this.#ascii(`$${arg.byteLength}\r\n`);
+        this.#header(0x24, arg.byteLength);
         this.#reserve(arg.byteLength + 2);
         this.#out.set(arg, this.#outLen);
         this.#outLen += arg.byteLength;

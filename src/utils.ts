@@ -103,8 +103,14 @@ function truncate(text: string, max: number): string {
   return text.length > max ? text.slice(0, max) + "..." : text;
 }
 
+function isEmpty(object: Record<string, unknown>): boolean {
+  for (const _ in object) return false;
+  return true;
+}
+
 /** RQ's `get_call_string`: `func(arg, …, k=v)` with kwargs sorted and each argument cut at 75 chars. */
 export function callString(funcName: string, args: readonly unknown[], kwargs: Record<string, unknown>): string {
+  if (!args.length && isEmpty(kwargs)) return `${funcName}()`;
   const max = DESCRIPTION_ARG_MAX_LENGTH;
   const parts = args.map((a) => truncate(pythonRepr(a), max));
   const kw = Object.entries(kwargs).map(([k, v]) => `${k}=${truncate(pythonRepr(v), max)}`);

@@ -39,6 +39,33 @@ export function zlibStored(bytes: Uint8Array): Buffer {
   return out;
 }
 
+/**
+ * {@link zlibStored} of an ASCII string's bytes, read straight from the string: no encoder call and no intermediate
+ * byte array (the default serializer's JSON is ASCII only; most job data is small). Only for text shorter than
+ * {@link STORED_BELOW}; `undefined` when a char is not ASCII (encode it and use {@link deflate} then).
+ */
+export function zlibStoredAscii(text: string): Buffer | undefined {
+  const n = text.length;
+  const out = Buffer.allocUnsafe(n + 11);
+  out[0] = 0x78;
+  out[1] = 0x01;
+  out[2] = 0x01; // BFINAL = 1, BTYPE = 00 (stored)
+  out[3] = n & 0xff;
+  out[4] = n >>> 8;
+  out[5] = ~n & 0xff;
+  out[6] = (~n >>> 8) & 0xff;
+  let a = 1, b = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) return undefined;
+    out[7 + i] = c;
+    a = (a + c) % 65521;
+    b = (b + a) % 65521;
+  }
+  out.writeUInt32BE(((b << 16) | a) >>> 0, n + 7);
+  return out;
+}
+
 /** zlib-compresses (`78 9c`, as Python's `zlib.compress`); payloads under {@link STORED_BELOW} bytes are stored. */
 export function deflate(bytes: Uint8Array, options?: import("node:zlib").ZlibOptions): Buffer {
   if (bytes.length < STORED_BELOW) return zlibStored(bytes);

@@ -268,6 +268,29 @@ test("RespClient: a short argument that ends exactly at the end of its write buf
   }
 });
 
+test("RespClient: arguments of every header width (0-255 chars ASCII, non-ASCII, bytes) reach Redis intact", async () => {
+  // Short ASCII strings are written with their header and CRLF in one pass, which backs out at a non-ASCII char.
+  const client = new RespClient(getRuntime(), respTarget(await redisUrl())!);
+  const values: (string | Uint8Array)[] = [];
+  for (const n of [0, 1, 9, 10, 11, 99, 100, 101, 255, 256]) {
+    values.push("a".repeat(n), "é".repeat(n), "b".repeat(Math.max(0, n - 1)) + "€", new Uint8Array(n).fill(0xfe));
+  }
+  const keys = values.map((_, i) => `rqts:test:resp-widths:${i}`);
+  try {
+    const sets = values.map((v, i) => client.send(["SET", keys[i], v]));
+    const gets = keys.map((k) => client.send(["GET", k], true) as Promise<Uint8Array>);
+    await Promise.all(sets);
+    const got = await Promise.all(gets);
+    values.forEach((v, i) => {
+      const want = typeof v === "string" ? Buffer.from(v, "utf8") : Buffer.from(v);
+      assert.deepEqual(Buffer.from(got[i]), want, `value ${i} (${typeof v}, ${v.length})`);
+    });
+  } finally {
+    await client.send(["DEL", ...keys]);
+    client.destroy();
+  }
+});
+
 test("RespClient: a reply that waited in the socket while this process was stalled is read, not taken for a hung Redis", async () => {
   // The reply watchdog (here 200 ms) fires on the first turn after a stall, before the socket's data is read: a worker
   // starved of CPU for longer than the timeout (8 workers and their horses starting on 2 cores) lost its connection.

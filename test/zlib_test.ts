@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { deflateSync, inflateSync } from "node:zlib";
 import { python, test } from "./_harness.ts";
-import { deflate, inflate, STORED_BELOW, zlibStored } from "../src/zlib.ts";
+import { deflate, inflate, STORED_BELOW, zlibStored, zlibStoredAscii } from "../src/zlib.ts";
 
 const SIZES = [0, 1, 2, 15, 16, 255, 256, 257, 1000, 65_535];
 
@@ -24,6 +24,22 @@ test("zlib: deflate() round-trips through inflate() and node:zlib's inflateSync 
     assert.deepEqual(inflateSync(packed), Buffer.from(bytes), `inflateSync, size ${n}`);
     assert.deepEqual(inflate(deflateSync(bytes)), Buffer.from(bytes), `inflate of node's deflate, size ${n}`);
     assert.deepEqual(inflateSync(zlibStored(bytes)), Buffer.from(bytes), `stored block, size ${n}`);
+  }
+});
+
+test("zlib: zlibStoredAscii writes the bytes zlibStored writes for the encoded text, and refuses non-ASCII", () => {
+  for (const n of [0, 1, 2, 15, 16, 127, 128, STORED_BELOW - 1]) {
+    const text = Array.from({ length: n }, (_, i) => String.fromCharCode(32 + ((i * 37) % 95))).join("");
+    const stored = zlibStoredAscii(text);
+    assert.ok(stored, `size ${n}`);
+    assert.deepEqual(stored, zlibStored(new TextEncoder().encode(text)), `size ${n}`);
+    assert.equal(inflate(stored).toString("latin1"), text);
+  }
+  for (const text of ["\u007f", "caf\u00e9", "x".repeat(40) + "\u{1f600}"]) {
+    // DEL (0x7f) is one byte in UTF-8 too, but the default serializer escapes it: only 0x00-0x7e is ever passed.
+    const stored = zlibStoredAscii(text);
+    if (text === "\u007f") assert.deepEqual(stored, zlibStored(new TextEncoder().encode(text)));
+    else assert.equal(stored, undefined, JSON.stringify(text));
   }
 });
 
