@@ -241,7 +241,7 @@ export class Connection {
   async #send(
     command: readonly RedisArg[],
     bytes: boolean,
-    commands?: readonly (readonly RedisArg[])[],
+    commands?: Iterable<readonly RedisArg[]>,
   ): Promise<unknown> {
     let since = 0;
     while (true) {
@@ -315,11 +315,12 @@ export class Connection {
   }
 
   /**
-   * Runs commands in one MULTI/EXEC transaction (one round trip); returns their replies.
+   * Runs commands in one MULTI/EXEC transaction (one round trip); returns their replies. `commands` is read as it is
+   * sent, and read again if the transaction is sent again (a connection lost before it went out).
    * @throws {RedisConnectionError} when Redis is away.
    */
-  transaction(commands: Command[]): Promise<unknown[]> {
-    return this.#send(commands[0], false, commands) as Promise<unknown[]>;
+  transaction(commands: Iterable<Command>): Promise<unknown[]> {
+    return this.#send(["MULTI"], false, commands) as Promise<unknown[]>;
   }
 
   /** Runs a Lua script (EVALSHA, loading it on NOSCRIPT). */

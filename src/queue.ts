@@ -319,13 +319,15 @@ export class Queue {
       }
       return await this.#enqueueManyUnique(jobs, created.map(([job]) => job), options.pipeline);
     }
-    const commands = this.#enqueueManyCommands(created, (i) => jobs[i].options.atFront ?? false);
+    // Made as they are sent (each job's hash words die young, and a long batch streams to Redis while the rest is
+    // encoded); again if the transaction is sent again.
+    const commands = { [Symbol.iterator]: () => this.#enqueueManyCommands(created, (i) => jobs[i].options.atFront) };
     const queued = created.filter(([, o]) => o.dueAt === undefined).map(([job]) => job);
     if (options.pipeline) {
       for (const c of commands) options.pipeline.addCommand(wireArgs(c));
       return created.map(([job]) => job);
     }
-    if (commands.length) await this.connection.transaction(commands);
+    if (created.length) await this.connection.transaction(commands);
     if (!this.isAsync) { for (const job of queued) await this.#runSync(job); }
     return created.map(([job]) => job);
   }
@@ -438,16 +440,14 @@ export class Queue {
   }
 
   // The hash write of RQ's enqueue_job body (§4.1 of the protocol), for enqueueMany's transaction.
-  #pushSaveCommands(commands: (string | Uint8Array)[][], job: Job): void {
+  *#saveCommands(job: Job): Generator<(string | Uint8Array)[]> {
     const hset = job.mapping();
     hset.unshift("HSET", job.key); // no copy of the fields (a spread costs ~2 µs a job on a cold first call)
-    commands.push(hset);
+    yield hset;
     if (job.ttl) {
-      commands.push(
-        ["EXPIRE", job.key, String(job.ttl)],
-        ["EXPIRE", dependentsKey(job.id), String(job.ttl)],
-        ["EXPIRE", dependenciesKey(job.id), String(job.ttl)],
-      );
+      yield ["EXPIRE", job.key, String(job.ttl)];
+      yield ["EXPIRE", dependentsKey(job.id), String(job.ttl)];
+      yield ["EXPIRE", dependenciesKey(job.id), String(job.ttl)];
     }
   }
 
@@ -455,33 +455,35 @@ export class Queue {
   // hashes, consecutive pushes to the same end sharing one RPUSH/LPUSH (same list order as one push per job).
   // Redis ends up exactly as after RQ's per-job SADD/HSET/RPUSH, and each id still lands after its hash.
   // Jobs with a due time go to the scheduled registry instead (RQ's schedule_job), and wake a sleeping scheduler.
-  #enqueueManyCommands(
+  *#enqueueManyCommands(
     created: readonly [Job, ParsedJobOptions][],
-    atFront: (i: number) => boolean,
-  ): (string | Uint8Array)[][] {
-    if (!created.length) return [];
-    const commands: (string | Uint8Array)[][] = [["SADD", QUEUES_KEY, this.key]];
+    atFront: (i: number) => boolean | undefined,
+  ): Generator<(string | Uint8Array)[]> {
+    if (!created.length) return;
+    yield ["SADD", QUEUES_KEY, this.key];
     const pushes: string[][] = [];
     let push: string[] | undefined;
     let scheduled = false;
-    created.forEach(([job, o], i) => {
-      this.#pushSaveCommands(commands, job);
+    for (let i = 0; i < created.length; i++) {
+      const [job, o] = created[i];
+      yield* this.#saveCommands(job);
       if (o.dueAt !== undefined) {
-        commands.push(["ZADD", registryKey("scheduled", this.name), dueScore(o.dueAt), job.id]);
+        yield ["ZADD", registryKey("scheduled", this.name), dueScore(o.dueAt), job.id];
         scheduled = true;
-        return;
+        continue;
       }
-      if (!this.isAsync) return;
+      if (!this.isAsync) continue;
       const op = atFront(i) ? "LPUSH" : "RPUSH";
       if (!push || push[0] !== op || push.length >= 2 + PUSH_BATCH) pushes.push(push = [op, this.key]);
       push.push(job.id);
-    });
-    for (const p of pushes) commands.push(p);
+    }
+    yield* pushes;
     if (scheduled) {
       const wake = schedulerWakeKey(this.name);
-      commands.push(["LPUSH", wake, "1"], ["LTRIM", wake, "0", "0"], ["EXPIRE", wake, "60"]);
+      yield ["LPUSH", wake, "1"];
+      yield ["LTRIM", wake, "0", "0"];
+      yield ["EXPIRE", wake, "60"];
     }
-    return commands;
   }
 
   async #runSync(job: Job, root?: string): Promise<void> {

@@ -58,6 +58,10 @@ type Pending = {
 };
 
 const CRLF = 0x0d;
+/** The output buffer's starting size: a worker's writes fit. */
+const OUT_BYTES = 16384;
+/** A transaction this long is written in pieces of about this size as it is encoded (see #queue). */
+const SPILL_BYTES = 1 << 16;
 const encoder = new TextEncoder();
 
 /** Parses the RESP `target` out of a `redis://` URL, or undefined when the URL is not one this client handles. */
@@ -100,7 +104,7 @@ export class RespClient implements Transport {
   #writing: void | Promise<void> = undefined;
   #pending: Pending[] = [];
   #head = 0;
-  #out: Uint8Array = new Uint8Array(16384);
+  #out: Uint8Array = new Uint8Array(OUT_BYTES);
   #outLen = 0;
   #flushScheduled = false;
   #unsent: Pending[] = [];
@@ -165,9 +169,9 @@ export class RespClient implements Transport {
   }
 
   /** MULTI, the commands, EXEC: resolves with EXEC's replies; rejects if any of them is an error. */
-  async transaction(commands: readonly (readonly RespArg[])[]): Promise<unknown[]> {
+  async transaction(commands: Iterable<readonly RespArg[]>): Promise<unknown[]> {
     if (!this.#socket) await this.#connect();
-    const replies = await this.#queue([["MULTI"], ...commands, ["EXEC"]], false) as unknown[] | null;
+    const replies = await this.#queue(framed(commands), false) as unknown[] | null;
     if (!replies) throw new RedisReplyError("EXECABORT Transaction discarded");
     const failed = replies.find((r) => r instanceof RedisReplyError) as RedisReplyError | undefined;
     if (failed) {
@@ -280,11 +284,12 @@ export class RespClient implements Transport {
   }
 
   /** Queues commands whose last reply resolves the returned promise (the others are passed over). */
-  #queue(commands: readonly (readonly RespArg[])[], bytes: boolean): Promise<unknown> {
+  #queue(commands: Iterable<readonly RespArg[]>, bytes: boolean): Promise<unknown> {
     if (this.#closed) return Promise.reject(notSent("The client is closed"));
     return new Promise((resolve, reject) => {
-      for (const command of commands) this.#encode(command);
-      const p: Pending = { resolve, reject, bytes, skip: commands.length - 1, sent: false };
+      const count = this.#encodeAll(commands, reject);
+      if (count === 0) return;
+      const p: Pending = { resolve, reject, bytes, skip: count - 1, sent: false };
       this.#pending.push(p);
       this.#unsent.push(p);
       // Written after the event loop's current round of I/O callbacks (not per microtask checkpoint): a worker that
@@ -295,6 +300,39 @@ export class RespClient implements Transport {
         setImmediate(() => this.#flush());
       }
     });
+  }
+
+  /**
+   * Encodes the commands into the output buffer; returns how many, or 0 when the list threw (then `reject` has its
+   * error and nothing of it is left to send). A long transaction goes out in pieces while the rest is encoded, so
+   * Redis reads and queues them meanwhile; its promise stays unsent until the piece with EXEC is written, as a
+   * connection lost before that ran none of it.
+   */
+  #encodeAll(commands: Iterable<readonly RespArg[]>, reject: (error: unknown) => void): number {
+    const start = this.#outLen;
+    let count = 0, spilled = false;
+    try {
+      for (const command of commands) {
+        this.#encode(command);
+        count++;
+        if (this.#outLen >= SPILL_BYTES && this.#socket) {
+          this.#write();
+          spilled = true;
+        }
+      }
+      return count;
+    } catch (error) {
+      reject(error);
+      // Since the last piece went out, the buffer holds only these commands.
+      this.#outLen = spilled ? 0 : start;
+      // Part of a transaction is out: closing the connection makes Redis drop it (commands in flight fail maybeRan).
+      if (spilled && this.#socket) {
+        const socket = this.#socket;
+        this.#onClosed(socket, new Error("a transaction's commands could not be encoded"));
+        socket.close();
+      }
+      return 0;
+    }
   }
 
   #flush(): void {
@@ -310,7 +348,10 @@ export class RespClient implements Transport {
 
   #write(): void {
     const socket = this.#socket;
-    const bytes = this.#out.slice(0, this.#outLen);
+    // A large buffer is handed over whole (no copy) and a new one started; a small one is copied and kept.
+    const large = this.#outLen >= SPILL_BYTES;
+    const bytes = large ? this.#out.subarray(0, this.#outLen) : this.#out.slice(0, this.#outLen);
+    if (large) this.#out = new Uint8Array(OUT_BYTES);
     this.#outLen = 0;
     const unsent = this.#unsent;
     this.#unsent = [];
@@ -507,6 +548,13 @@ export class RespClient implements Transport {
       this.#drained = undefined;
     }
   }
+}
+
+/** MULTI, the commands, EXEC, without copying the list. */
+function* framed(commands: Iterable<readonly RespArg[]>): Generator<readonly RespArg[]> {
+  yield ["MULTI"];
+  yield* commands;
+  yield ["EXEC"];
 }
 
 /** Set by {@link parse} when it needs more bytes: the buffer length that may complete the reply. */

@@ -23,8 +23,11 @@ export interface Transport {
   connect(): Promise<void>;
   /** Sends one command; bulk replies as strings, or as bytes with `bytes`. */
   send(command: readonly RedisArg[], bytes?: boolean): Promise<unknown>;
-  /** MULTI, the commands, EXEC in one write: resolves with their replies; rejects if any of them is an error. */
-  transaction(commands: readonly (readonly RedisArg[])[]): Promise<unknown[]>;
+  /**
+   * MULTI, the commands, EXEC: resolves with their replies; rejects if any of them is an error. `commands` may be
+   * iterated more than once (a transaction not sent is sent again), and is read as it is sent.
+   */
+  transaction(commands: Iterable<readonly RedisArg[]>): Promise<unknown[]>;
   /**
    * The connection's CLIENT ID (for CLIENT UNBLOCK from another connection): asked once per connection and cached.
    * Ask it before a blocking command on this connection: asked while one blocks, the answer waits behind it. A

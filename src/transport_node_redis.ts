@@ -212,7 +212,7 @@ export class NodeRedisTransport implements Transport {
     return client.sendCommand(wireArgs(command)).then(undefined, rethrow);
   }
 
-  transaction(commands: readonly (readonly RedisArg[])[]): Promise<unknown[]> {
+  transaction(commands: Iterable<readonly RedisArg[]>): Promise<unknown[]> {
     if (!this.#bytes) return this.connect().then(() => this.transaction(commands));
     const multi = this.#client!.multi();
     for (const c of commands) multi.addCommand(wireArgs(c));

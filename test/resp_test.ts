@@ -307,3 +307,51 @@ test("RespClient: a reply that waited in the socket while this process was stall
     client.destroy();
   }
 });
+
+test("RespClient: a long transaction goes out in pieces, read as it is sent; one that throws midway runs none of it", async () => {
+  // Past 64 KiB of encoded commands the client writes what it has while it reads the rest from the list (a generator
+  // here, as enqueueMany's is). The transaction still runs whole, or not at all.
+  const client = new RespClient(getRuntime(), respTarget(await redisUrl())!);
+  const prefix = `rqts:test:resp-spill:${Date.now()}`;
+  const n = 3000; // ~300 KB of commands: several pieces
+  function* sets(throwAt = -1): Generator<string[]> {
+    for (let i = 0; i < n; i++) {
+      if (i === throwAt) throw new Error(`no command ${i}`);
+      yield ["SET", `${prefix}:${i}`, "v".repeat(80) + i];
+    }
+  }
+  const count = async () => (await client.send(["EVAL", `return #redis.call('KEYS', ARGV[1])`, "0", `${prefix}:*`]));
+  try {
+    const sent = client.transaction(sets());
+    const before = await client.send(["PING"]); // behind the transaction: answered after its EXEC
+    assert.equal((await sent).length, n);
+    assert.equal(before, "PONG");
+    assert.equal(await client.send(["GET", `${prefix}:${n - 1}`]), "v".repeat(80) + (n - 1));
+    await client.send([
+      "EVAL",
+      `for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end`,
+      "0",
+      `${prefix}:*`,
+    ]);
+
+    // Thrown before the first piece went out: nothing was written, and the connection goes on.
+    const id = await client.clientId();
+    await assert.rejects(client.transaction(sets(10)), /no command 10/);
+    assert.equal(await client.send(["ECHO", "same connection"]), "same connection");
+    assert.equal(await client.clientId(), id, "the connection was kept");
+    // Thrown after pieces went out: the connection is closed, so Redis drops the open MULTI; the next command
+    // reconnects; no key of it exists.
+    await assert.rejects(client.transaction(sets(n - 5)), /no command 2995/);
+    assert.equal(await client.send(["ECHO", "reconnected"]), "reconnected");
+    assert.notEqual(await client.clientId(), id, "pieces had gone out: that connection was closed");
+    assert.equal(await count(), 0);
+  } finally {
+    await client.send([
+      "EVAL",
+      `for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end`,
+      "0",
+      `${prefix}:*`,
+    ]);
+    client.destroy();
+  }
+});
