@@ -1,5 +1,5 @@
 // No RQ counterpart (RQ keeps only each worker's successful/failed counts, lost with the worker): the throughput
-// counters the finish scripts keep per queue in rqts:stats:<queue> (count_outcomes in src/lua/_snippets.ts, in the
+// counters the finish scripts keep per queue in rqts:stats:<queue> (count_outcomes in src/lua/_stats.ts, in the
 // same script that stores each outcome), read back for the dashboard's chart and its /metrics.
 
 import { type Connection, type ConnectionOption, withConnection } from "./connection.ts";

@@ -91,7 +91,7 @@ test("src/keys.ts is the only place Redis key names are spelled (rq: and rqts: k
   assert.deepEqual(
     offenders,
     [],
-    "build the key with keys.ts (in Lua: interpolate its prefix, see src/lua/_snippets.ts)",
+    "build the key with keys.ts (in Lua: interpolate its prefix, see src/lua/_key_prefixes.ts)",
   );
 });
 

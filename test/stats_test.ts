@@ -1,4 +1,4 @@
-// src/stats.ts and the counters the finish scripts keep (count_outcomes in src/lua/_snippets.ts): real workers run
+// src/stats.ts and the counters the finish scripts keep (count_outcomes in src/lua/_stats.ts): real workers run
 // jobs that finish and fail, the counters are read back per minute and as totals, and the hash stays bounded.
 import assert from "node:assert/strict";
 import { Worker } from "../mod.ts";

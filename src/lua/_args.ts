@@ -33,7 +33,7 @@ export const HEARTBEAT_GRACE = 60;
 /**
  * How far ahead a running job's score in the started registry is set, in seconds: what is left of its timeout (at
  * most {@link HEARTBEAT_CAP}; the cap when it has none), plus {@link HEARTBEAT_GRACE}. The dequeue scripts set it
- * with `elapsed` 0 (mark_started in _snippets.ts, the same formula in Lua); the worker's heartbeat renews it.
+ * with `elapsed` 0 (mark_started in _dequeue.ts, the same formula in Lua); the worker's heartbeat renews it.
  */
 export function heartbeatSeconds(timeout: number, elapsed: number): number {
   return (timeout > 0 ? Math.min(Math.max(timeout - elapsed, 0), HEARTBEAT_CAP) : HEARTBEAT_CAP) + HEARTBEAT_GRACE;

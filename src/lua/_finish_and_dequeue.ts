@@ -1,8 +1,9 @@
 // No RQ counterpart: the KEYS and ARGV layout the two finish-and-dequeue scripts share (see
-// finish_success_and_dequeue.ts), built once for both.
+// finish_success_and_dequeue.ts), built once for both, and the Lua they share beyond _finish.ts' and _dequeue.ts'.
 
 import type { RedisArg } from "../connection.ts";
 import { type Finish, pushFinishArgs, pushFinishKeys, type ScriptArgs } from "./_args.ts";
+import { snippet } from "./_compose.ts";
 import { type Dequeue, type DequeueTarget, pushDequeueArgs } from "./dequeue.ts";
 
 /**
@@ -19,3 +20,24 @@ export function finishAndDequeueArgs(f: Finish, t: DequeueTarget, d: Dequeue, id
   pushDequeueArgs(args, t, d);
   return [keys, args];
 }
+
+export const markIdle = snippet(`
+-- The idle heartbeat (state idle, last_heartbeat, the worker key's TTL) of a worker that took nothing; idle_ttl ''
+-- or no worker key: nothing.
+local function mark_idle(wkey, idle_ttl, now_ts)
+  if idle_ttl == '' or wkey == '' then return end
+  redis.call('HSET', wkey, 'state', 'idle', 'last_heartbeat', now_ts)
+  redis.call('EXPIRE', wkey, idle_ttl)
+end
+`);
+
+export const split = snippet(`
+-- args[2 .. n + 1] and args[n + 2 ..], n = args[1].
+local function split(args)
+  local n = tonumber(args[1])
+  local first, second = {}, {}
+  for i = 2, n + 1 do table.insert(first, args[i]) end
+  for i = n + 2, #args do table.insert(second, args[i]) end
+  return first, second
+end
+`);

@@ -15,7 +15,9 @@
 import { Script } from "../connection.ts";
 import { dependentsKey, jobKey, QUEUES_KEY } from "../keys.ts";
 import type { ScriptArgs } from "./_args.ts";
-import { compose, QUEUE, REG, releaseDependents } from "./_snippets.ts";
+import { compose } from "./_compose.ts";
+import { releaseDependents } from "./_dependencies.ts";
+import { QUEUE, REG } from "./_key_prefixes.ts";
 
 export const CANCEL = new Script(compose(
   `

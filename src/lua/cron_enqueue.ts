@@ -23,7 +23,8 @@
 import { type RedisArg, Script } from "../connection.ts";
 import { cronTickKey, dependenciesKey, dependentsKey, jobKey, queueKey, QUEUES_KEY } from "../keys.ts";
 import type { ScriptArgs } from "./_args.ts";
-import { cleanup, compose } from "./_snippets.ts";
+import { compose } from "./_compose.ts";
+import { cleanup } from "./_job.ts";
 
 export const CRON_ENQUEUE = new Script(compose(
   `

@@ -21,7 +21,8 @@ import { type RedisArg, Script } from "../connection.ts";
 import { queueKey, SUSPENDED_KEY, type WorkerKeys } from "../keys.ts";
 import { nowSeconds, utcNow } from "../utils.ts";
 import type { ScriptArgs } from "./_args.ts";
-import { compose, dequeueKeys, dequeueMany } from "./_snippets.ts";
+import { compose } from "./_compose.ts";
+import { dequeueKeys, dequeueMany } from "./_dequeue.ts";
 
 export const DEQUEUE = new Script(compose("return dequeue_many(dequeue_keys(1), ARGV)", dequeueKeys, dequeueMany));
 

@@ -7,7 +7,8 @@
 import { Script } from "../connection.ts";
 import { queueKey } from "../keys.ts";
 import type { ScriptArgs } from "./_args.ts";
-import { compose, DEPENDENTS_KEY, JOB } from "./_snippets.ts";
+import { compose } from "./_compose.ts";
+import { DEPENDENTS_KEY, JOB } from "./_key_prefixes.ts";
 
 export const EMPTY = new Script(compose(
   `

@@ -22,7 +22,10 @@
 import { Script } from "../connection.ts";
 import { QUEUES_KEY, registryKey, schedulerLockKey } from "../keys.ts";
 import type { ScriptArgs } from "./_args.ts";
-import { compose, DEPENDENCIES_KEY, DEPENDENTS_KEY, enqueueJob, JOB, jsonList, REG } from "./_snippets.ts";
+import { compose } from "./_compose.ts";
+import { enqueueJob } from "./_enqueue.ts";
+import { jsonList } from "./_job.ts";
+import { DEPENDENCIES_KEY, DEPENDENTS_KEY, JOB, REG } from "./_key_prefixes.ts";
 
 export const ENQUEUE_SCHEDULED = new Script(compose(
   `

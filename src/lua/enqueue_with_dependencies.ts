@@ -21,7 +21,8 @@
 import { type RedisArg, Script } from "../connection.ts";
 import { dependenciesKey, dependentsKey, jobKey, queueKey, QUEUES_KEY, registryKey } from "../keys.ts";
 import type { ScriptArgs } from "./_args.ts";
-import { cleanup, compose } from "./_snippets.ts";
+import { compose } from "./_compose.ts";
+import { cleanup } from "./_job.ts";
 
 export const ENQUEUE_WITH_DEPENDENCIES = new Script(compose(
   `

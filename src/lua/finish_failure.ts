@@ -30,7 +30,8 @@
 
 import { type RedisArg, Script } from "../connection.ts";
 import { type Failure, pushFinishArgs, pushFinishKeys, type ScriptArgs } from "./_args.ts";
-import { compose, finishFailure, finishKeys } from "./_snippets.ts";
+import { compose } from "./_compose.ts";
+import { finishFailure, finishKeys } from "./_finish.ts";
 
 export const FINISH_FAILURE = new Script(
   compose("return finish_failure(finish_keys(1), ARGV, true)", finishKeys, finishFailure),

@@ -27,7 +27,10 @@
 import { Script } from "../connection.ts";
 import type { Failure, ScriptArgs } from "./_args.ts";
 import { finishAndDequeueArgs } from "./_finish_and_dequeue.ts";
-import { compose, dequeueKeys, dequeueMany, finishFailure, finishKeys, markIdle, split } from "./_snippets.ts";
+import { compose } from "./_compose.ts";
+import { dequeueKeys, dequeueMany } from "./_dequeue.ts";
+import { finishFailure, finishKeys } from "./_finish.ts";
+import { markIdle, split } from "./_finish_and_dequeue.ts";
 import type { Dequeue, DequeueTarget } from "./dequeue.ts";
 
 export const FINISH_FAILURE_AND_DEQUEUE = new Script(

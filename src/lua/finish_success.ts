@@ -28,7 +28,8 @@
 
 import { type RedisArg, Script } from "../connection.ts";
 import { pushFinishArgs, pushFinishKeys, type ScriptArgs, type Success } from "./_args.ts";
-import { compose, finishKeys, finishSuccess } from "./_snippets.ts";
+import { compose } from "./_compose.ts";
+import { finishKeys, finishSuccess } from "./_finish.ts";
 
 export const FINISH_SUCCESS = new Script(
   compose("return finish_success(finish_keys(1), ARGV)", finishKeys, finishSuccess),

@@ -27,7 +27,10 @@
 import { Script } from "../connection.ts";
 import type { ScriptArgs, Success } from "./_args.ts";
 import { finishAndDequeueArgs } from "./_finish_and_dequeue.ts";
-import { compose, dequeueKeys, dequeueMany, finishKeys, finishSuccess, markIdle, split } from "./_snippets.ts";
+import { compose } from "./_compose.ts";
+import { dequeueKeys, dequeueMany } from "./_dequeue.ts";
+import { finishKeys, finishSuccess } from "./_finish.ts";
+import { markIdle, split } from "./_finish_and_dequeue.ts";
 import type { Dequeue, DequeueTarget } from "./dequeue.ts";
 
 export const FINISH_SUCCESS_AND_DEQUEUE = new Script(

@@ -18,7 +18,8 @@
 import { type RedisArg, Script } from "../connection.ts";
 import { dependenciesKey, dependentsKey, jobKey, QUEUES_KEY, registryKey, resultsKey } from "../keys.ts";
 import { pushFinishArgs, type ScriptArgs, type Success } from "./_args.ts";
-import { compose, defer, finishSuccess } from "./_snippets.ts";
+import { compose } from "./_compose.ts";
+import { defer, finishSuccess } from "./_finish.ts";
 
 export const FINISH_SUCCESSES = new Script(
   compose(

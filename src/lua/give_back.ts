@@ -15,7 +15,8 @@
 import { type RedisArg, Script } from "../connection.ts";
 import { jobKey, queueKey, runningKey } from "../keys.ts";
 import type { ScriptArgs } from "./_args.ts";
-import { compose, giveBack } from "./_snippets.ts";
+import { compose } from "./_compose.ts";
+import { giveBack } from "./_give_back.ts";
 
 export const GIVE_BACK = new Script(compose(
   `

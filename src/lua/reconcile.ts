@@ -11,7 +11,9 @@
 import { Script } from "../connection.ts";
 import { heldKey, runningKey } from "../keys.ts";
 import type { ScriptArgs } from "./_args.ts";
-import { compose, giveBack, JOB } from "./_snippets.ts";
+import { compose } from "./_compose.ts";
+import { giveBack } from "./_give_back.ts";
+import { JOB } from "./_key_prefixes.ts";
 
 export const RECONCILE = new Script(compose(
   `

@@ -26,18 +26,10 @@
 import { Script } from "../connection.ts";
 import { QUEUES_KEY, RQTS_WORKERS_KEY, workerKeys, WORKERS_KEY } from "../keys.ts";
 import type { ScriptArgs } from "./_args.ts";
-import {
-  compose,
-  DEPENDENCIES_KEY,
-  DEPENDENTS_KEY,
-  finishFailure,
-  giveBack,
-  JOB,
-  REG,
-  RESULTS,
-  returnOwnList,
-  WORKERS_BY_QUEUE,
-} from "./_snippets.ts";
+import { compose } from "./_compose.ts";
+import { finishFailure } from "./_finish.ts";
+import { giveBack, returnOwnList } from "./_give_back.ts";
+import { DEPENDENCIES_KEY, DEPENDENTS_KEY, JOB, REG, RESULTS, WORKERS_BY_QUEUE } from "./_key_prefixes.ts";
 
 export const RECOVER_WORKER = new Script(compose(
   `

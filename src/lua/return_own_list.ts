@@ -8,7 +8,8 @@
 import { Script } from "../connection.ts";
 import { ownListKey } from "../keys.ts";
 import type { ScriptArgs } from "./_args.ts";
-import { compose, returnOwnList } from "./_snippets.ts";
+import { compose } from "./_compose.ts";
+import { returnOwnList } from "./_give_back.ts";
 
 export const RETURN_OWN_LIST = new Script(compose("return return_own_list(KEYS[1])", returnOwnList));
 

@@ -28,7 +28,9 @@ import {
   schedulerWakeKey,
 } from "../keys.ts";
 import type { ScriptArgs } from "./_args.ts";
-import { cleanup, compose, wake } from "./_snippets.ts";
+import { compose } from "./_compose.ts";
+import { wake } from "./_enqueue.ts";
+import { cleanup } from "./_job.ts";
 
 export const SCHEDULE = new Script(compose(
   `
