@@ -1,10 +1,17 @@
 // RQ's rq/job.py: a job as stored in `rq:job:<id>`, with its lifecycle operations.
 
 import { Buffer } from "node:buffer";
-import { deflate, inflate, STORED_BELOW, zlibStoredAscii } from "./zlib.ts";
+import { deflate, inflate } from "./zlib.ts";
 import { Connection, type ConnectionOption } from "./connection.ts";
-import type { ParsedCallback } from "./callback.ts";
 import { DeserializationError, InvalidJobOperationError, NoSuchJobError, SerializationError } from "./errors.ts";
+import {
+  type CallbackInit,
+  initCallbacks,
+  pushCallbackNames,
+  pushCallbackTimeouts,
+  restoreCallbacks,
+} from "./job_callbacks.ts";
+import { bytes, type Call, decodeCall, encodeCall, type RawHash, text } from "./job_data.ts";
 import {
   dependenciesKey,
   dependentsKey,
@@ -16,7 +23,7 @@ import {
 } from "./keys.ts";
 import { CANCEL, cancelArgs } from "./lua/cancel.ts";
 import { fetchAll, fetchLatest, type Result, waitLatest } from "./results.ts";
-import { JSONSerializer, type Serializer, toPythonJson } from "./serializer.ts";
+import { JSONSerializer, type Serializer } from "./serializer.ts";
 import { nowSeconds, parseDuration, parseUtc, utcFormat, utcNow } from "./utils.ts";
 
 /** A job's status, exactly as RQ writes it. */
@@ -70,7 +77,7 @@ export interface JobFetchOptions {
 }
 
 /** What a new job is made of; the Queue fills it from validated options. */
-export interface JobInit {
+export interface JobInit extends CallbackInit {
   id: string;
   funcName: string;
   args: unknown[];
@@ -83,9 +90,6 @@ export interface JobInit {
   ttl?: number;
   meta?: Record<string, unknown>;
   dependencyIds?: string[];
-  successCallback?: ParsedCallback;
-  failureCallback?: ParsedCallback;
-  stoppedCallback?: ParsedCallback;
   status?: JobStatus;
   enqueueAtFront?: boolean;
   allowDependencyFailures?: boolean;
@@ -95,8 +99,6 @@ export interface JobInit {
   repeat?: { count: number; intervals: number[] };
 }
 
-type Call = { funcName: string; args: unknown[]; kwargs: Record<string, unknown> };
-
 /** A job as the worker sends it to a horse: its hash fields as text, the decoded call and meta. */
 export interface WireJob {
   id: string;
@@ -104,32 +106,6 @@ export interface WireJob {
   call: Call;
   meta: Record<string, unknown>;
 }
-/** A job hash as read from Redis (bytes), or as a horse receives it ({@link Job.fromWire}: text as strings). */
-type RawHash = Record<string, Uint8Array | string>;
-
-// Byte values are decoded without a copy. Strings (a horse's job) pass as they are.
-const utf8 = new TextDecoder();
-const text = (v: Uint8Array | string | undefined): string | undefined =>
-  v === undefined || typeof v === "string" ? v : utf8.decode(v);
-const bytes = (v: Uint8Array | string): Uint8Array => typeof v === "string" ? Buffer.from(v, "utf8") : v;
-
-const dataEncoder = new TextEncoder();
-
-/** Job data as stored: zlib of the serialized call. */
-function compress(bytes: Uint8Array): Buffer {
-  // A chunkSize that fits the output avoids a 16 KiB output buffer per job (most of deflateSync's cost for
-  // small payloads on Deno and Bun); the compressed bytes are the same for any chunkSize.
-  return deflate(bytes, { chunkSize: Math.min(16 * 1024, Math.max(1024, bytes.length + 64)) });
-}
-
-/**
- * {@link compress} of the default serializer's JSON, the same bytes as `compress(JSONSerializer.dumps(call))`: that
- * JSON is ASCII (Python's ensure_ascii), so short text goes into its stored zlib block straight from the string.
- */
-function storedJson(json: string): Buffer {
-  return (json.length < STORED_BELOW ? zlibStoredAscii(json) : undefined) ?? compress(dataEncoder.encode(json));
-}
-
 /**
  * A job: a function call stored in Redis for a worker to run. Returned by `Queue.enqueue()`; a proxy whose
  * fields are as of enqueue or the last {@link refresh}.
@@ -198,19 +174,7 @@ export class Job<R = unknown> {
   static create<R>(init: JobInit, connection: Connection, serializer: Serializer): Job<R> {
     const job = new Job<R>(init.id, connection, serializer);
     job.#call = { funcName: init.funcName, args: init.args, kwargs: init.kwargs };
-    const call = [init.funcName, null, init.args, init.kwargs];
-    try {
-      job.#data = serializer === JSONSerializer ? storedJson(toPythonJson(call)) : compress(serializer.dumps(call));
-    } catch (error) {
-      if (error instanceof SerializationError && typeof error.valuePath[0] === "number" && error.valuePath[0] >= 2) {
-        throw new SerializationError(
-          error.valuePath[0] === 2 ? "args" : "kwargs",
-          error.valuePath.slice(1),
-          error.reason,
-        );
-      }
-      throw error;
-    }
+    job.#data = encodeCall(job.#call, serializer);
     job.origin = init.origin;
     job.description = init.description ?? null;
     job.timeout = init.timeout ?? null;
@@ -227,12 +191,7 @@ export class Job<R = unknown> {
       }
     }
     job.dependencyIds = init.dependencyIds ?? [];
-    job.successCallbackName = init.successCallback?.name ?? null;
-    job.failureCallbackName = init.failureCallback?.name ?? null;
-    job.stoppedCallbackName = init.stoppedCallback?.name ?? null;
-    job.successCallbackTimeout = init.successCallback?.timeout ?? null;
-    job.failureCallbackTimeout = init.failureCallback?.timeout ?? null;
-    job.stoppedCallbackTimeout = init.stoppedCallback?.timeout ?? null;
+    initCallbacks(job, init);
     job.enqueueAtFront = init.enqueueAtFront ?? null;
     job.allowDependencyFailures = init.allowDependencyFailures ?? null;
     job.retriesLeft = init.retry?.count ?? null;
@@ -268,44 +227,7 @@ export class Job<R = unknown> {
   }
 
   #decodeCall(): Call {
-    if (this.#call) return this.#call;
-    if (this.#data === undefined) throw new DeserializationError(this.id, "data", "the field is missing");
-    let bytes: Uint8Array;
-    try {
-      bytes = inflate(this.#data);
-    } catch {
-      bytes = this.#data; // RQ falls back to uncompressed bytes
-    }
-    let value: unknown;
-    try {
-      value = this.serializer.loads(bytes);
-    } catch (error) {
-      // A pickle (protocol 2 and later open with PROTO, 0x80, and the protocol's number): Python RQ's default.
-      const pickled = bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5;
-      throw new DeserializationError(
-        this.id,
-        "data",
-        pickled
-          ? `a Python pickle (protocol ${bytes[1]}): it was enqueued with Python RQ's default serializer, which only ` +
-            `Python can read. Enqueue jobs meant for rqts with RQ's JSON serializer: Queue(..., ` +
-            `serializer=JSONSerializer), from rq.serializers import JSONSerializer`
-          : `neither zlib-compressed JSON nor plain JSON (${(error as Error).message})`,
-        { cause: error },
-      );
-    }
-    if (!Array.isArray(value) || value.length !== 4 || typeof value[0] !== "string") {
-      throw new DeserializationError(
-        this.id,
-        "data",
-        `expected [func_name, null, args, kwargs], got ${JSON.stringify(value)?.slice(0, 80)}`,
-      );
-    }
-    const [funcName, , args, kwargs] = value;
-    if (!Array.isArray(args)) throw new DeserializationError(this.id, "data", "args is not an array");
-    if (kwargs === null || typeof kwargs !== "object" || Array.isArray(kwargs)) {
-      throw new DeserializationError(this.id, "data", "kwargs is not an object");
-    }
-    return this.#call = { funcName, args, kwargs: kwargs as Record<string, unknown> };
+    return this.#call ??= decodeCall(this, this.#data);
   }
 
   /** RQ's `func_name`: `"./jobs.ts#add"` for rqts jobs, a dotted name for Python ones. @throws {DeserializationError} */
@@ -353,11 +275,9 @@ export class Job<R = unknown> {
       this.#stamp("created_at", this.createdAt),
       "data",
       this.#data!,
-      "success_callback_name",
-      this.successCallbackName ?? "",
-      "failure_callback_name",
-      this.failureCallbackName ?? "",
-      ...(this.stoppedCallbackName ? ["stopped_callback_name", this.stoppedCallbackName] : []),
+    ];
+    pushCallbackNames(m, this);
+    m.push(
       "started_at",
       this.#stamp("started_at", this.startedAt),
       "ended_at",
@@ -366,7 +286,7 @@ export class Job<R = unknown> {
       this.#stamp("last_heartbeat", this.lastHeartbeat),
       "worker_name",
       this.workerName ?? "",
-    ];
+    );
     if (this.retriesLeft !== null) m.push("retries_left", String(this.retriesLeft));
     if (this.retryIntervals !== null) m.push("retry_intervals", JSON.stringify(this.retryIntervals));
     if (this.origin) m.push("origin", this.origin);
@@ -387,10 +307,7 @@ export class Job<R = unknown> {
     if (this.enqueueAtFront !== null) m.push("enqueue_at_front", this.enqueueAtFront ? "1" : "0");
     if (this.repeatsLeft !== null) m.push("repeats_left", String(this.repeatsLeft));
     if (this.repeatIntervals !== null) m.push("repeat_intervals", JSON.stringify(this.repeatIntervals));
-    // RQ 2.x writes each only when set (as its Callback always sets one, 60 by default); RQ 1.13 ignores them.
-    if (this.successCallbackTimeout !== null) m.push("success_callback_timeout", String(this.successCallbackTimeout));
-    if (this.failureCallbackTimeout !== null) m.push("failure_callback_timeout", String(this.failureCallbackTimeout));
-    if (this.stoppedCallbackTimeout !== null) m.push("stopped_callback_timeout", String(this.stoppedCallbackTimeout));
+    pushCallbackTimeouts(m, this);
     return m;
   }
 
@@ -443,12 +360,7 @@ export class Job<R = unknown> {
     this.retriesLeft = int("retries_left");
     const status = text(raw.status);
     this.#status = status && STATUSES.has(status) ? status as JobStatus : null;
-    this.successCallbackName = text(raw.success_callback_name) || null;
-    this.failureCallbackName = text(raw.failure_callback_name) || null;
-    this.stoppedCallbackName = text(raw.stopped_callback_name) || null;
-    this.successCallbackTimeout = int("success_callback_timeout");
-    this.failureCallbackTimeout = int("failure_callback_timeout");
-    this.stoppedCallbackTimeout = int("stopped_callback_timeout");
+    restoreCallbacks(this, raw, int);
     const depIds = text(raw.dependency_ids);
     const depId = text(raw.dependency_id);
     try {
