@@ -134,8 +134,6 @@ export class Job<R = unknown> {
   /** Your own data; save changes with {@link saveMeta}. */
   meta: Record<string, unknown> = {};
   dependencyIds: string[] = [];
-  createdAt: Date = new Date();
-  enqueuedAt: Date | null = null;
   startedAt: Date | null = null;
   endedAt: Date | null = null;
   lastHeartbeat: Date | null = null;
@@ -159,9 +157,14 @@ export class Job<R = unknown> {
   #status: JobStatus | null = null;
   #data: Uint8Array | undefined; // as stored: zlib(JSON) (or raw JSON from lenient writers)
   #call: Call | undefined;
-  // Timestamps as stored, so re-saving keeps RQ's microseconds while the Date still matches.
-  #stamps: Record<string, { text: string; time: number }> = {};
+  // Timestamps as stored, so re-saving keeps RQ's microseconds while the Date still matches (text only: a job kept
+  // by the thousand, as enqueueMany returns them, holds no more per stamp than its string).
+  #stamps: Record<string, string> = {};
   #legacyExcInfo: string | null = null;
+  // createdAt and enqueuedAt are made from their stamps when first read (a Date is ~100 bytes, and enqueueMany
+  // returns jobs by the thousand); until then the stamp is what is saved. undefined: not made yet.
+  #createdAt: Date | undefined;
+  #enqueuedAt: Date | null | undefined;
 
   /** @internal Use {@link Job.fetch} or a Queue. */
   constructor(id: string, connection: Connection, serializer: Serializer = JSONSerializer) {
@@ -253,26 +256,58 @@ export class Job<R = unknown> {
     this.#status = status;
   }
 
-  #stamp(field: string, date: Date | null): string {
-    if (!date) return "";
+  /** When the job was created. */
+  get createdAt(): Date {
+    return this.#createdAt ??= this.#dateOf("created_at") ?? new Date();
+  }
+  set createdAt(date: Date) {
+    this.#createdAt = date;
+  }
+
+  /** When the job was put on its queue; `null` while it waits for dependencies or a due time. */
+  get enqueuedAt(): Date | null {
+    return this.#enqueuedAt !== undefined ? this.#enqueuedAt : (this.#enqueuedAt = this.#dateOf("enqueued_at"));
+  }
+  set enqueuedAt(date: Date | null) {
+    this.#enqueuedAt = date;
+  }
+
+  #dateOf(field: string): Date | null {
     const stored = this.#stamps[field];
-    return stored && stored.time === date.getTime() ? stored.text : utcFormat(date);
+    return stored === undefined ? null : parseUtc(stored) ?? null;
+  }
+
+  /** A timestamp field as saved: its stamp while `date` matches it (or was never made: undefined), else `date`'s. */
+  #stamp(field: string, date: Date | null | undefined): string {
+    const stored = this.#stamps[field];
+    if (date === undefined) return stored ?? "";
+    if (!date) return "";
+    return stored !== undefined && parseUtc(stored)?.getTime() === date.getTime() ? stored : utcFormat(date);
   }
 
   /** @internal Sets a timestamp field from RQ's text form (microseconds kept). */
   stamp(field: "created_at" | "enqueued_at" | "started_at", text: string): void {
+    if (field !== "started_at") {
+      // Made into a Date when read (see #createdAt); the text is rqts' own (utcNow).
+      this.#stamps[field] = text;
+      if (field === "created_at") this.#createdAt = undefined;
+      else this.#enqueuedAt = undefined;
+      return;
+    }
     const date = parseUtc(text) as Date;
-    this.#stamps[field] = { text, time: date?.getTime() ?? NaN };
-    if (field === "created_at") this.createdAt = date;
-    else if (field === "enqueued_at") this.enqueuedAt = date;
-    else this.startedAt = date;
+    if (date) this.#stamps[field] = text;
+    else delete this.#stamps[field];
+    this.startedAt = date;
   }
 
   /** @internal The hash fields in RQ's order (`Job.to_dict`). */
   mapping(includeMeta = true): (string | Uint8Array)[] {
     const m: (string | Uint8Array)[] = [
       "created_at",
-      this.#stamp("created_at", this.createdAt),
+      this.#stamp(
+        "created_at",
+        this.#createdAt ?? (this.#stamps.created_at === undefined ? this.createdAt : undefined),
+      ),
       "data",
       this.#data!,
     ];
@@ -291,7 +326,10 @@ export class Job<R = unknown> {
     if (this.retryIntervals !== null) m.push("retry_intervals", JSON.stringify(this.retryIntervals));
     if (this.origin) m.push("origin", this.origin);
     if (this.description !== null) m.push("description", this.description);
-    if (this.enqueuedAt) m.push("enqueued_at", this.#stamp("enqueued_at", this.enqueuedAt));
+    const enqueued = this.#enqueuedAt;
+    if (enqueued === undefined ? this.#stamps.enqueued_at !== undefined : enqueued) {
+      m.push("enqueued_at", this.#stamp("enqueued_at", enqueued));
+    }
     if (this.timeout !== null) m.push("timeout", String(this.timeout));
     if (this.resultTtl !== null) m.push("result_ttl", String(this.resultTtl));
     if (this.failureTtl !== null) m.push("failure_ttl", String(this.failureTtl));
@@ -324,7 +362,7 @@ export class Job<R = unknown> {
     const date = (field: string): Date | null => {
       const t = text(raw[field]);
       const d = parseUtc(t);
-      if (d) this.#stamps[field] = { text: t!, time: d.getTime() };
+      if (d) this.#stamps[field] = t!;
       if (d === undefined) {
         throw new DeserializationError(
           this.id,

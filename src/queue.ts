@@ -306,30 +306,39 @@ export class Queue {
     const refs = this.#references();
     // Most batches name one function many times: its reference is resolved and checked once per call.
     const names = new Map<FunctionReference, StoredName>();
-    const created = jobs.map((d, i) => {
+    // The jobs, and the due times of those that have one: a job's parsed options die young (not kept for the batch).
+    const built: Job[] = new Array(jobs.length);
+    const due: (number | undefined)[] = [];
+    for (let i = 0; i < jobs.length; i++) {
+      const d = jobs[i];
       if (!d || typeof d.funcName !== "string") {
         throw new TypeError(`enqueueMany: item ${i} is not made by Queue.prepareData().`);
       }
       const fn = preparedFunctions.get(d) ?? d.funcName;
-      return this.#createJob(fn, d.args, d.kwargs, d.options as Record<string, unknown>, refs, [], names);
-    });
+      const [job, o] = this.#createJob(fn, d.args, d.kwargs, d.options as Record<string, unknown>, refs, [], names);
+      built[i] = job;
+      if (o.dueAt !== undefined) due[i] = o.dueAt;
+    }
     if (jobs.some((d) => d.options.unique)) {
-      if (created.some(([, o]) => o.dueAt !== undefined)) {
+      if (due.length) {
         throw new TypeError("enqueueMany: unique jobs cannot have a due time (enqueueAt/enqueueIn) in the same batch.");
       }
-      return await this.#enqueueManyUnique(jobs, created.map(([job]) => job), options.pipeline);
+      return await this.#enqueueManyUnique(jobs, built, options.pipeline);
     }
     // Made as they are sent (each job's hash words die young, and a long batch streams to Redis while the rest is
     // encoded); again if the transaction is sent again.
-    const commands = { [Symbol.iterator]: () => this.#enqueueManyCommands(created, (i) => jobs[i].options.atFront) };
-    const queued = created.filter(([, o]) => o.dueAt === undefined).map(([job]) => job);
+    const commands = { [Symbol.iterator]: () => this.#enqueueManyCommands(built, due, (i) => jobs[i].options.atFront) };
     if (options.pipeline) {
       for (const c of commands) options.pipeline.addCommand(wireArgs(c));
-      return created.map(([job]) => job);
+      return built;
     }
-    if (created.length) await this.connection.transaction(commands);
-    if (!this.isAsync) { for (const job of queued) await this.#runSync(job); }
-    return created.map(([job]) => job);
+    if (built.length) await this.connection.transaction(commands);
+    if (!this.isAsync) {
+      for (let i = 0; i < built.length; i++) {
+        if (due[i] === undefined) await this.#runSync(built[i]);
+      }
+    }
+    return built;
   }
 
   /**
@@ -456,7 +465,8 @@ export class Queue {
   // Redis ends up exactly as after RQ's per-job SADD/HSET/RPUSH, and each id still lands after its hash.
   // Jobs with a due time go to the scheduled registry instead (RQ's schedule_job), and wake a sleeping scheduler.
   *#enqueueManyCommands(
-    created: readonly [Job, ParsedJobOptions][],
+    created: readonly Job[],
+    due: readonly (number | undefined)[],
     atFront: (i: number) => boolean | undefined,
   ): Generator<(string | Uint8Array)[]> {
     if (!created.length) return;
@@ -465,10 +475,10 @@ export class Queue {
     let push: string[] | undefined;
     let scheduled = false;
     for (let i = 0; i < created.length; i++) {
-      const [job, o] = created[i];
+      const job = created[i], dueAt = due[i];
       yield* this.#saveCommands(job);
-      if (o.dueAt !== undefined) {
-        yield ["ZADD", registryKey("scheduled", this.name), dueScore(o.dueAt), job.id];
+      if (dueAt !== undefined) {
+        yield ["ZADD", registryKey("scheduled", this.name), dueScore(dueAt), job.id];
         scheduled = true;
         continue;
       }

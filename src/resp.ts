@@ -344,7 +344,8 @@ export class RespClient implements Transport {
     // A large buffer is handed over whole (no copy) and a new one started; a small one is copied and kept.
     const large = this.#outLen >= SPILL_BYTES;
     const bytes = large ? this.#out.subarray(0, this.#outLen) : this.#out.slice(0, this.#outLen);
-    if (large) this.#out = new Uint8Array(OUT_BYTES);
+    // Sized for the next piece of a long transaction (no regrowth and copy on the way to SPILL_BYTES).
+    if (large) this.#out = new Uint8Array(SPILL_BYTES + OUT_BYTES);
     this.#outLen = 0;
     const unsent = this.#unsent;
     this.#unsent = [];
