@@ -16,9 +16,20 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 const NON_ASCII = /[\u007f-\uffff]/g;
 const escapeNonAscii = (ch: string) => "\\u" + ch.charCodeAt(0).toString(16).padStart(4, "0");
 
+// The last string quoted and its JSON: a batch of jobs quotes the same function name for each.
+let lastQuoted = "", lastJson = '""';
+
 function quote(s: string): string {
-  const json = JSON.stringify(s);
-  return NON_ASCII.test(json) ? json.replace(NON_ASCII, escapeNonAscii) : json;
+  if (s === lastQuoted) return lastJson;
+  let json = JSON.stringify(s);
+  for (let i = 0; i < json.length; i++) {
+    if (json.charCodeAt(i) > 0x7e) {
+      json = json.replace(NON_ASCII, escapeNonAscii);
+      break;
+    }
+  }
+  lastQuoted = s;
+  return lastJson = json;
 }
 
 function isPlainObject(value: object): boolean {
