@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Job } from "../mod.ts";
 import { test } from "./_harness.ts";
 import { freshQueue } from "./_fixtures.ts";
+import { parseJobOptions } from "../src/options.ts";
 
 const ADD = "./test/fixtures/jobs.ts#add";
 
@@ -92,4 +93,13 @@ test("Queue.enqueueCall() stores jobId, description and meta", async () => {
   assert.equal(job.description, "adding");
   assert.deepEqual(job.meta, { owner: "me", n: 1 });
   assert.equal(await q.connection.call<string>(["HGET", job.key, "meta"]), '{"owner": "me", "n": 1}');
+});
+
+test("parseJobOptions: no options (the fast path) parses as options that are all unset, with fresh meta and ids", () => {
+  // {} takes a shortcut; an object whose only option is undefined goes through every check.
+  const fast = parseJobOptions({});
+  const full = parseJobOptions({ jobTimeout: undefined, meta: undefined });
+  assert.deepEqual(fast, full);
+  assert.notEqual(parseJobOptions({}).meta, fast.meta, "each job gets its own meta object");
+  assert.notEqual(parseJobOptions({}).dependencyIds, fast.dependencyIds, "and its own dependency list");
 });
