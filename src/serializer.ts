@@ -45,72 +45,82 @@ function isPlainObject(value: object): boolean {
  * @throws {SerializationError} with the path of the first value that cannot be written.
  */
 export function toPythonJson(value: unknown): string {
-  const path: ValuePath = [];
-  const seen = new Set<object>();
+  return writeJson(value, false, { path: [], ancestors: [] })!;
+}
 
-  const write = (v: unknown, inArray: boolean): string | undefined => {
-    switch (typeof v) {
-      case "string":
-        return quote(v);
-      case "number":
-        if (!Number.isFinite(v)) throw new SerializationError("value", path.slice(), `${v} is not a finite number`);
-        return String(v);
-      case "boolean":
-        return v ? "true" : "false";
-      case "undefined":
-        if (inArray || path.length === 0) {
-          throw new SerializationError("value", path.slice(), "undefined has no JSON form (use null)");
-        }
-        return undefined; // dropped from objects, as JSON.stringify does
-      case "bigint":
-        throw new SerializationError("value", path.slice(), `a BigInt (${v}n) has no JSON form`);
-      case "function":
-        throw new SerializationError(
-          "value",
-          path.slice(),
-          `a function (${(v as { name?: string }).name || "anonymous"})`,
-        );
-      case "symbol":
-        throw new SerializationError("value", path.slice(), `a symbol (${String(v)})`);
-    }
-    if (v === null) return "null";
-    const obj = v as Record<string, unknown>;
-    if (typeof obj.toJSON === "function") {
-      return write((obj.toJSON as () => unknown)(), inArray);
-    }
-    if (seen.has(obj)) throw new SerializationError("value", path.slice(), "a circular reference");
-    seen.add(obj);
-    try {
-      if (Array.isArray(obj)) {
-        const parts: string[] = [];
-        for (let i = 0; i < obj.length; i++) {
-          path.push(i);
-          parts.push(write(obj[i], true)!);
-          path.pop();
-        }
-        return "[" + parts.join(", ") + "]";
+/** Where {@link writeJson} is: the path to the value (for errors) and the objects it is inside (for cycles). */
+interface JsonWalk {
+  path: ValuePath;
+  ancestors: object[];
+}
+
+function writeJson(v: unknown, inArray: boolean, walk: JsonWalk): string | undefined {
+  const path = walk.path;
+  switch (typeof v) {
+    case "string":
+      return quote(v);
+    case "number":
+      if (!Number.isFinite(v)) throw new SerializationError("value", path.slice(), `${v} is not a finite number`);
+      return String(v);
+    case "boolean":
+      return v ? "true" : "false";
+    case "undefined":
+      if (inArray || path.length === 0) {
+        throw new SerializationError("value", path.slice(), "undefined has no JSON form (use null)");
       }
-      if (!isPlainObject(obj)) {
-        const kind = (obj as object).constructor?.name ?? "object";
-        throw new SerializationError(
-          "value",
-          path.slice(),
-          `a ${kind} instance (only plain objects and arrays are kept)`,
-        );
-      }
-      const parts: string[] = [];
-      for (const key of Object.keys(obj)) {
-        path.push(key);
-        const item = write(obj[key], false);
+      return undefined; // dropped from objects, as JSON.stringify does
+    case "bigint":
+      throw new SerializationError("value", path.slice(), `a BigInt (${v}n) has no JSON form`);
+    case "function":
+      throw new SerializationError(
+        "value",
+        path.slice(),
+        `a function (${(v as { name?: string }).name || "anonymous"})`,
+      );
+    case "symbol":
+      throw new SerializationError("value", path.slice(), `a symbol (${String(v)})`);
+  }
+  if (v === null) return "null";
+  const obj = v as Record<string, unknown>;
+  if (typeof obj.toJSON === "function") {
+    return writeJson((obj.toJSON as () => unknown)(), inArray, walk);
+  }
+  // The objects this one is inside: a short list (a job's arguments nest a few levels), cheaper than a Set per call.
+  const ancestors = walk.ancestors;
+  if (ancestors.includes(obj)) throw new SerializationError("value", path.slice(), "a circular reference");
+  ancestors.push(obj);
+  try {
+    if (Array.isArray(obj)) {
+      let out = "[";
+      for (let i = 0; i < obj.length; i++) {
+        path.push(i);
+        out += (i ? ", " : "") + writeJson(obj[i], true, walk)!;
         path.pop();
-        if (item !== undefined) parts.push(quote(key) + ": " + item);
       }
-      return "{" + parts.join(", ") + "}";
-    } finally {
-      seen.delete(obj);
+      return out + "]";
     }
-  };
-  return write(value, false)!;
+    if (!isPlainObject(obj)) {
+      const kind = (obj as object).constructor?.name ?? "object";
+      throw new SerializationError(
+        "value",
+        path.slice(),
+        `a ${kind} instance (only plain objects and arrays are kept)`,
+      );
+    }
+    let out = "{";
+    let first = true;
+    for (const key of Object.keys(obj)) {
+      path.push(key);
+      const item = writeJson(obj[key], false, walk);
+      path.pop();
+      if (item === undefined) continue;
+      out += (first ? "" : ", ") + quote(key) + ": " + item;
+      first = false;
+    }
+    return out + "}";
+  } finally {
+    ancestors.pop();
+  }
 }
 
 const NAN = "\u0000rqts:NaN", INF = "\u0000rqts:Infinity", NINF = "\u0000rqts:-Infinity";
