@@ -108,9 +108,15 @@ function isEmpty(object: Record<string, unknown>): boolean {
   return true;
 }
 
+let lastBareName = "", lastBare = "()";
+
 /** RQ's `get_call_string`: `func(arg, …, k=v)` with kwargs sorted and each argument cut at 75 chars. */
 export function callString(funcName: string, args: readonly unknown[], kwargs: Record<string, unknown>): string {
-  if (!args.length && isEmpty(kwargs)) return `${funcName}()`;
+  if (!args.length && isEmpty(kwargs)) {
+    // One string for a batch of calls without arguments to one function.
+    if (funcName !== lastBareName) lastBare = `${lastBareName = funcName}()`;
+    return lastBare;
+  }
   const max = DESCRIPTION_ARG_MAX_LENGTH;
   const parts = args.map((a) => truncate(pythonRepr(a), max));
   const kw = Object.entries(kwargs).map(([k, v]) => `${k}=${truncate(pythonRepr(v), max)}`);
