@@ -448,16 +448,19 @@ export class Queue {
     return [job, o];
   }
 
-  // The hash write of RQ's enqueue_job body (§4.1 of the protocol), for enqueueMany's transaction.
-  *#saveCommands(job: Job): Generator<(string | Uint8Array)[]> {
+  // The hash write of RQ's enqueue_job body (§4.1 of the protocol), for enqueueMany's transaction; then, for a job
+  // with a ttl, expiring it with its dependency keys (#expireCommands).
+  #hashCommand(job: Job): (string | Uint8Array)[] {
     const hset = job.mapping();
     hset.unshift("HSET", job.key); // no copy of the fields (a spread costs ~2 µs a job on a cold first call)
-    yield hset;
-    if (job.ttl) {
-      yield ["EXPIRE", job.key, String(job.ttl)];
-      yield ["EXPIRE", dependentsKey(job.id), String(job.ttl)];
-      yield ["EXPIRE", dependenciesKey(job.id), String(job.ttl)];
-    }
+    return hset;
+  }
+
+  *#expireCommands(job: Job): Generator<string[]> {
+    const ttl = String(job.ttl);
+    yield ["EXPIRE", job.key, ttl];
+    yield ["EXPIRE", dependentsKey(job.id), ttl];
+    yield ["EXPIRE", dependenciesKey(job.id), ttl];
   }
 
   // enqueue_job for every job, in fewer commands: the queue is added to rq:queues once, and the ids follow the
@@ -476,7 +479,8 @@ export class Queue {
     let scheduled = false;
     for (let i = 0; i < created.length; i++) {
       const job = created[i], dueAt = due[i];
-      yield* this.#saveCommands(job);
+      yield this.#hashCommand(job);
+      if (job.ttl) yield* this.#expireCommands(job);
       if (dueAt !== undefined) {
         yield ["ZADD", registryKey("scheduled", this.name), dueScore(dueAt), job.id];
         scheduled = true;
