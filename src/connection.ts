@@ -6,6 +6,7 @@ import { RespClient, respTarget } from "./resp.ts";
 import { getRuntime } from "./runtime.ts";
 import { type Command, type RedisArg, RESOLVED, type Transport } from "./transport.ts";
 import { NodeRedisTransport, type RedisClient, type TlsSettings, type WireArg } from "./transport_node_redis.ts";
+import { sleep } from "./utils.ts";
 
 export type { Command, RedisArg, RedisClient, TlsSettings, Transport, WireArg };
 export { wireArgs } from "./transport_node_redis.ts";
@@ -44,8 +45,6 @@ export function isConnectionError(error: unknown): boolean {
 
 /** Errors this Connection worded itself (the first connect's "Cannot connect ..."): thrown as they are. */
 const worded = new WeakSet<Error>();
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A Lua script run with EVALSHA, loaded on first NOSCRIPT. */
 export class Script {

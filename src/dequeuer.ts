@@ -16,7 +16,7 @@ import { FINISH_SUCCESS_AND_DEQUEUE, finishSuccessAndDequeueArgs } from "./lua/f
 import { FINISH_SUCCESSES, finishSuccessesArgs } from "./lua/finish_successes.ts";
 import type { OutageGuard } from "./outage.ts";
 import { RedisReplyError } from "./resp.ts";
-import { utcNow } from "./utils.ts";
+import { sleep, utcNow } from "./utils.ts";
 import type { DequeueStrategy, LogLevel } from "./worker_options.ts";
 
 /** What a dequeue gives: the jobs taken (at least one), "suspended" (rq:suspended is set), or null (none). */
@@ -32,7 +32,6 @@ export type Taking = { next: Taken; more: boolean; stored: boolean; error?: unkn
 /** How long a blocking dequeue waits before looking around (heartbeats run on their own timer), seconds. */
 const BLOCK_SECONDS = 5;
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const utf8 = new TextDecoder();
 
 /** The reply of a dequeue script: the jobs taken (at least one), "suspended", or null (none). */

@@ -6,6 +6,7 @@
 import { isConnectionError } from "./connection.ts";
 import { RedisConnectionError } from "./errors.ts";
 import type { LogLevel } from "./worker_options.ts";
+import { sleep } from "./utils.ts";
 
 /** Longest pause between retries while Redis is unreachable, ms. */
 export const MAX_BACKOFF_MS = 5000;
@@ -13,8 +14,6 @@ export const MAX_BACKOFF_MS = 5000;
 const FIRST_BACKOFF_MS = 100;
 /** Redis error replies that mean "not now" (restarting, loading its AOF, out of memory...): retried, not fatal. */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|MISCONF|READONLY|TRYAGAIN|OOM|MASTERDOWN|CLUSTERDOWN)\b/;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** What the guard needs of its worker. */
 export interface OutageGuardOptions {

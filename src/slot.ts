@@ -8,13 +8,12 @@ import type { Dequeuer, Taken } from "./dequeuer.ts";
 import type { Finish } from "./finish.ts";
 import type { Horse } from "./horse.ts";
 import type { Dequeued } from "./ledger.ts";
+import { sleep } from "./utils.ts";
 
 /** Most jobs taken ahead at once, to go to a horse in one message. */
 export const BATCH_MAX = 8;
 /** Jobs are batched only in a slot whose last jobs each took less than this, ms. */
 const BATCH_JOB_MS = 10;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** What a slot needs of its worker; one host is shared by all the worker's slots. */
 export interface SlotHost extends BatchContext {

@@ -61,6 +61,11 @@ let lastParsedSecond = "";
 let lastParsedBase = 0;
 
 /** Registry time: whole Unix seconds (`calendar.timegm(utcnow())`). */
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise<void>((resolve) => setTimeout(resolve, ms));
+}
+
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }

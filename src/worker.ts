@@ -20,7 +20,7 @@ import { getRuntime, type Runtime } from "./runtime.ts";
 import { Scheduler } from "./scheduler.ts";
 import { JSONSerializer, type Serializer } from "./serializer.ts";
 import { Slot, type SlotHost } from "./slot.ts";
-import { utcNow } from "./utils.ts";
+import { sleep, utcNow } from "./utils.ts";
 import { WorkerRegistration } from "./worker_registration.ts";
 import {
   type CheckedWorkerOptions,
@@ -37,8 +37,6 @@ import {
 const HANDLERS_WAIT_MS = 10_000;
 
 export { consoleLogger, type DequeueStrategy, type ExceptionHandler, type Logger, type LogLevel, type WorkerOptions };
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * A worker: takes jobs off its queues (the first non-empty queue in the order given wins) and runs each in a
