@@ -24,7 +24,7 @@ import {
 import { CANCEL, cancelArgs } from "./lua/cancel.ts";
 import { fetchAll, fetchLatest, type Result, waitLatest } from "./results.ts";
 import { JSONSerializer, type Serializer } from "./serializer.ts";
-import { nowSeconds, parseDuration, parseUtc, utcFormat, utcNow } from "./utils.ts";
+import { isEmpty, nowSeconds, parseDuration, parseUtc, utcFormat, utcNow } from "./utils.ts";
 
 /** A job's status, exactly as RQ writes it. */
 export type JobStatus =
@@ -131,9 +131,6 @@ export class Job<R = unknown> {
   resultTtl: number | null = null;
   failureTtl: number | null = null;
   ttl: number | null = null;
-  /** Your own data; save changes with {@link saveMeta}. */
-  meta: Record<string, unknown> = {};
-  dependencyIds: string[] = [];
   startedAt: Date | null = null;
   endedAt: Date | null = null;
   lastHeartbeat: Date | null = null;
@@ -161,6 +158,9 @@ export class Job<R = unknown> {
   // by the thousand, as enqueueMany returns them, holds no more per stamp than its string).
   #stamps: Record<string, string> = {};
   #legacyExcInfo: string | null = null;
+  // meta and dependencyIds are made when first read if empty (enqueueMany returns jobs by the thousand).
+  #meta: Record<string, unknown> | undefined;
+  #dependencyIds: string[] | undefined;
   // createdAt and enqueuedAt are made from their stamps when first read (a Date is ~100 bytes, and enqueueMany
   // returns jobs by the thousand); until then the stamp is what is saved. undefined: not made yet.
   #createdAt: Date | undefined;
@@ -184,16 +184,17 @@ export class Job<R = unknown> {
     job.resultTtl = init.resultTtl ?? null;
     job.failureTtl = init.failureTtl ?? null;
     job.ttl = init.ttl ?? null;
-    job.meta = init.meta ?? {};
-    if (Object.keys(job.meta).length) {
+    const meta = init.meta;
+    if (meta && !isEmpty(meta)) {
+      job.#meta = meta;
       try {
-        serializer.dumps(job.meta);
+        serializer.dumps(meta);
       } catch (error) {
         if (error instanceof SerializationError) throw new SerializationError("meta", error.valuePath, error.reason);
         throw error;
       }
     }
-    job.dependencyIds = init.dependencyIds ?? [];
+    if (init.dependencyIds?.length) job.#dependencyIds = init.dependencyIds;
     initCallbacks(job, init);
     job.enqueueAtFront = init.enqueueAtFront ?? null;
     job.allowDependencyFailures = init.allowDependencyFailures ?? null;
@@ -254,6 +255,22 @@ export class Job<R = unknown> {
   /** @internal */
   setStatus(status: JobStatus): void {
     this.#status = status;
+  }
+
+  /** Your own data; save changes with {@link saveMeta}. */
+  get meta(): Record<string, unknown> {
+    return this.#meta ??= {};
+  }
+  set meta(value: Record<string, unknown>) {
+    this.#meta = value;
+  }
+
+  /** The ids of the jobs this one waits for. */
+  get dependencyIds(): string[] {
+    return this.#dependencyIds ??= [];
+  }
+  set dependencyIds(ids: string[]) {
+    this.#dependencyIds = ids;
   }
 
   /** When the job was created. */
@@ -334,10 +351,12 @@ export class Job<R = unknown> {
     if (this.resultTtl !== null) m.push("result_ttl", String(this.resultTtl));
     if (this.failureTtl !== null) m.push("failure_ttl", String(this.failureTtl));
     if (this.#status !== null) m.push("status", this.#status);
-    if (this.dependencyIds.length) {
-      m.push("dependency_id", this.dependencyIds[0], "dependency_ids", JSON.stringify(this.dependencyIds));
+    const deps = this.#dependencyIds;
+    if (deps?.length) {
+      m.push("dependency_id", deps[0], "dependency_ids", JSON.stringify(deps));
     }
-    if (includeMeta && Object.keys(this.meta).length) m.push("meta", this.serializer.dumps(this.meta));
+    const meta = this.#meta;
+    if (includeMeta && meta && !isEmpty(meta)) m.push("meta", this.serializer.dumps(meta));
     if (this.ttl) m.push("ttl", String(this.ttl));
     if (this.allowDependencyFailures !== null) {
       m.push("allow_dependency_failures", this.allowDependencyFailures ? "1" : "0");

@@ -3,7 +3,7 @@
 import { type CallbackOption, parseCallback, type ParsedCallback } from "./callback.ts";
 import type { ReferenceContext } from "./func_ref.ts";
 import { type ParsedRepetition, parseRepeat, parseRetry, type RepeatSpec, type RetrySpec } from "./retry.ts";
-import { parseDuration } from "./utils.ts";
+import { isEmpty, parseDuration } from "./utils.ts";
 
 /** A duration in seconds: a number, a numeric string, or digits plus `d`/`h`/`m`/`s` (`"1h"`, `"3m"`). */
 export type Duration = number | string;
@@ -220,11 +220,6 @@ function parseDependencies(value: unknown): string[] {
     }
     return id;
   });
-}
-
-function isEmpty(options: Record<string, unknown>): boolean {
-  for (const _ in options) return false;
-  return true;
 }
 
 /** What {@link parseJobOptions} makes of `{}` (a test holds the two equal). */

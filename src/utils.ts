@@ -14,7 +14,8 @@ export function formatMicros(micros: number): string {
     lastSecond = second;
     lastPrefix = new Date(second * 1000).toISOString().slice(0, 19) + "."; // 2026-11-27T18:46:20.
   }
-  return lastPrefix + String(micros - second * 1_000_000).padStart(6, "0") + "Z";
+  // Joined, not added: `+` makes a tree of three strings (~90 bytes) that a job keeps; join makes one flat string.
+  return [lastPrefix, String(micros - second * 1_000_000).padStart(6, "0"), "Z"].join("");
 }
 // The date and time up to the second change once a second: formatted once (workers format several per job).
 let lastSecond = NaN;
@@ -108,7 +109,8 @@ function truncate(text: string, max: number): string {
   return text.length > max ? text.slice(0, max) + "..." : text;
 }
 
-function isEmpty(object: Record<string, unknown>): boolean {
+/** Whether an object has no enumerable properties (no array of its keys made). */
+export function isEmpty(object: Record<string, unknown>): boolean {
   for (const _ in object) return false;
   return true;
 }
