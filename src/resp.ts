@@ -246,7 +246,11 @@ export class RespClient implements Transport {
     const connectTcp = this.#runtime.connectTcp!;
     let socket: RawSocket | undefined = undefined;
     const attempt = connectTcp({ host: this.#target.host, port: this.#target.port }, {
-      data: (chunk) => this.#onData(chunk),
+      // Only the current socket's bytes: a closed one's last chunk, delivered late (a read that completed as the
+      // watchdog closed it), would otherwise be read as the replies of the next connection's commands.
+      data: (chunk) => {
+        if (socket !== undefined && this.#socket === socket) this.#onData(chunk);
+      },
       closed: (error) => this.#onClosed(socket, error),
     });
     try {

@@ -355,3 +355,35 @@ test("RespClient: a long transaction goes out in pieces, read as it is sent; one
     client.destroy();
   }
 });
+
+test("RespClient: bytes a closed socket delivers late are not read as replies to the next connection's commands", async () => {
+  // A read can complete as its socket is closed (the reply watchdog closing it, say) and hand its bytes over after the
+  // client has reconnected: read then, they answered the new connection's commands, every reply after one off.
+  const real = getRuntime();
+  const delivered: RawSocketHandlers[] = [];
+  const runtime = Object.create(real) as Runtime;
+  runtime.connectTcp = (target, handlers) => {
+    delivered.push(handlers);
+    return real.connectTcp!(target, handlers);
+  };
+  const url = await redisUrl();
+  const client = new RespClient(runtime, respTarget(url)!);
+  const killer = new RespClient(getRuntime(), respTarget(url)!);
+  try {
+    assert.equal(await client.send(["ECHO", "first"]), "first");
+    const first = delivered[0];
+    await killer.send(["CLIENT", "KILL", "ID", String(await client.clientId())]);
+    const deadline = Date.now() + 5000;
+    while (client.isOpen && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(client.isOpen, false, "the killed connection was seen to close");
+    assert.equal(await client.send(["ECHO", "second"]), "second"); // reconnected
+    assert.equal(delivered.length, 2);
+    const third = client.send(["ECHO", "third"]);
+    first.data(new TextEncoder().encode("+STALE\r\n")); // the old socket's late bytes, while "third" is due
+    assert.equal(await third, "third");
+    assert.equal(await client.send(["ECHO", "fourth"]), "fourth");
+  } finally {
+    client.destroy();
+    killer.destroy();
+  }
+});

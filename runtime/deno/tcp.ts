@@ -23,7 +23,7 @@ export async function connectTcp(
     try {
       while (!closed) {
         const n = await conn.read(buffer);
-        if (n === null) break;
+        if (n === null || closed) break; // nothing after close reaches the client
         handlers.data(buffer.slice(0, n));
       }
       finish();
