@@ -154,9 +154,12 @@ export class Job<R = unknown> {
   #status: JobStatus | null = null;
   #data: Uint8Array | undefined; // as stored: zlib(JSON) (or raw JSON from lenient writers)
   #call: Call | undefined;
-  // Timestamps as stored, so re-saving keeps RQ's microseconds while the Date still matches (text only: a job kept
-  // by the thousand, as enqueueMany returns them, holds no more per stamp than its string).
-  #stamps: Record<string, string> = {};
+  // Timestamps as stored, so re-saving keeps RQ's microseconds while the Date still matches; text only (a job kept by
+  // the thousand, as enqueueMany returns them, holds no more per stamp than its string). created_at and enqueued_at,
+  // which every job has, in fields of their own; the others in an object made when one is set.
+  #createdStamp: string | undefined;
+  #enqueuedStamp: string | undefined;
+  #stamps: Record<string, string> | undefined;
   #legacyExcInfo: string | null = null;
   // meta and dependencyIds are made when first read if empty (enqueueMany returns jobs by the thousand).
   #meta: Record<string, unknown> | undefined;
@@ -289,14 +292,28 @@ export class Job<R = unknown> {
     this.#enqueuedAt = date;
   }
 
+  /** A timestamp field's text as stored (read, or set by {@link stamp}). */
+  #stampOf(field: string): string | undefined {
+    if (field === "created_at") return this.#createdStamp;
+    if (field === "enqueued_at") return this.#enqueuedStamp;
+    return this.#stamps?.[field];
+  }
+
+  #setStamp(field: string, text: string | undefined): void {
+    if (field === "created_at") this.#createdStamp = text;
+    else if (field === "enqueued_at") this.#enqueuedStamp = text;
+    else if (text !== undefined) (this.#stamps ??= {})[field] = text;
+    else if (this.#stamps) delete this.#stamps[field];
+  }
+
   #dateOf(field: string): Date | null {
-    const stored = this.#stamps[field];
+    const stored = this.#stampOf(field);
     return stored === undefined ? null : parseUtc(stored) ?? null;
   }
 
   /** A timestamp field as saved: its stamp while `date` matches it (or was never made: undefined), else `date`'s. */
   #stamp(field: string, date: Date | null | undefined): string {
-    const stored = this.#stamps[field];
+    const stored = this.#stampOf(field);
     if (date === undefined) return stored ?? "";
     if (!date) return "";
     return stored !== undefined && parseUtc(stored)?.getTime() === date.getTime() ? stored : utcFormat(date);
@@ -306,14 +323,13 @@ export class Job<R = unknown> {
   stamp(field: "created_at" | "enqueued_at" | "started_at", text: string): void {
     if (field !== "started_at") {
       // Made into a Date when read (see #createdAt); the text is rqts' own (utcNow).
-      this.#stamps[field] = text;
+      this.#setStamp(field, text);
       if (field === "created_at") this.#createdAt = undefined;
       else this.#enqueuedAt = undefined;
       return;
     }
     const date = parseUtc(text) as Date;
-    if (date) this.#stamps[field] = text;
-    else delete this.#stamps[field];
+    this.#setStamp(field, date ? text : undefined);
     this.startedAt = date;
   }
 
@@ -323,7 +339,7 @@ export class Job<R = unknown> {
       "created_at",
       this.#stamp(
         "created_at",
-        this.#createdAt ?? (this.#stamps.created_at === undefined ? this.createdAt : undefined),
+        this.#createdAt ?? (this.#createdStamp === undefined ? this.createdAt : undefined),
       ),
       "data",
       this.#data!,
@@ -344,7 +360,7 @@ export class Job<R = unknown> {
     if (this.origin) m.push("origin", this.origin);
     if (this.description !== null) m.push("description", this.description);
     const enqueued = this.#enqueuedAt;
-    if (enqueued === undefined ? this.#stamps.enqueued_at !== undefined : enqueued) {
+    if (enqueued === undefined ? this.#enqueuedStamp !== undefined : enqueued) {
       m.push("enqueued_at", this.#stamp("enqueued_at", enqueued));
     }
     if (this.timeout !== null) m.push("timeout", String(this.timeout));
@@ -377,11 +393,11 @@ export class Job<R = unknown> {
     }
     this.#data = bytes(raw.data);
     this.#call = undefined;
-    this.#stamps = {};
+    this.#createdStamp = this.#enqueuedStamp = this.#stamps = undefined;
     const date = (field: string): Date | null => {
       const t = text(raw[field]);
       const d = parseUtc(t);
-      if (d) this.#stamps[field] = t!;
+      if (d) this.#setStamp(field, t);
       if (d === undefined) {
         throw new DeserializationError(
           this.id,
