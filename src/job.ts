@@ -11,62 +11,15 @@ import {
   pushCallbackTimeouts,
   restoreCallbacks,
 } from "./job_callbacks.ts";
-import { bytes, type Call, decodeCall, encodeCall, type RawHash, text } from "./job_data.ts";
-import {
-  dependenciesKey,
-  dependentsKey,
-  jobKey,
-  queueKey,
-  QUEUES_KEY,
-  registryKey,
-  type RegistryKind,
-} from "./keys.ts";
+import { bytes, type Call, decodeCall, encodeCall, hashDate, hashInt, type RawHash, text } from "./job_data.ts";
+import { dependenciesKey, dependentsKey, jobKey, queueKey, QUEUES_KEY, registryKey } from "./keys.ts";
 import { CANCEL, cancelArgs } from "./lua/cancel.ts";
 import { fetchAll, fetchLatest, type Result, waitLatest } from "./results.ts";
 import { JSONSerializer, type Serializer } from "./serializer.ts";
-import { isEmpty, nowSeconds, parseDuration, parseUtc, utcFormat, utcNow } from "./utils.ts";
+import { type JobStatus, parseStatus, registryForStatus } from "./job_status.ts";
+import { isEmpty, nowSeconds, parseUtc, utcFormat, utcNow } from "./utils.ts";
 
-/** A job's status, exactly as RQ writes it. */
-export type JobStatus =
-  | "queued"
-  | "finished"
-  | "failed"
-  | "started"
-  | "deferred"
-  | "scheduled"
-  | "stopped"
-  | "canceled";
-
-const STATUSES = new Set<string>([
-  "queued",
-  "finished",
-  "failed",
-  "started",
-  "deferred",
-  "scheduled",
-  "stopped",
-  "canceled",
-]);
-
-/** The registry a job sits in for a given status (RQ's `_remove_from_registries`). */
-export function registryForStatus(status: string | null | undefined): RegistryKind | undefined {
-  switch (status) {
-    case "finished":
-      return "finished";
-    case "deferred":
-      return "deferred";
-    case "started":
-      return "started";
-    case "scheduled":
-      return "scheduled";
-    case "failed":
-    case "stopped":
-      return "failed";
-    case "canceled":
-      return "canceled";
-  }
-  return undefined;
-}
+export { type JobStatus, registryForStatus };
 
 /** Options shared by the static Job functions. */
 export interface JobFetchOptions {
@@ -395,30 +348,11 @@ export class Job<R = unknown> {
     this.#call = undefined;
     this.#createdStamp = this.#enqueuedStamp = this.#stamps = undefined;
     const date = (field: string): Date | null => {
-      const t = text(raw[field]);
-      const d = parseUtc(t);
+      const [d, t] = hashDate(this.id, raw, field);
       if (d) this.#setStamp(field, t);
-      if (d === undefined) {
-        throw new DeserializationError(
-          this.id,
-          field,
-          `${JSON.stringify(t)} is not a timestamp like 2026-11-27T18:46:20.084526Z`,
-        );
-      }
       return d;
     };
-    const int = (field: string): number | null => {
-      const t = text(raw[field]);
-      if (t === undefined || t === "") return null;
-      const n = field === "timeout" ? parseDuration(t) : /^-?\d+$/.test(t.trim()) ? Number(t) : undefined;
-      if (n === undefined) throw new DeserializationError(this.id, field, `${JSON.stringify(t)} is not an integer`);
-      // Beyond 2^53 the number is no longer the stored integer, and Redis refuses it as an expiry (which would fail
-      // the worker's finishing script rather than this job).
-      if (!Number.isSafeInteger(n)) {
-        throw new DeserializationError(this.id, field, `${JSON.stringify(t)} is out of range (at most 2^53 - 1)`);
-      }
-      return n;
-    };
+    const int = (field: string): number | null => hashInt(this.id, raw, field);
     this.createdAt = date("created_at") ?? new Date();
     this.workerName = text(raw.worker_name) || null;
     this.description = text(raw.description) ?? null;
@@ -431,8 +365,7 @@ export class Job<R = unknown> {
     this.failureTtl = int("failure_ttl");
     this.ttl = int("ttl");
     this.retriesLeft = int("retries_left");
-    const status = text(raw.status);
-    this.#status = status && STATUSES.has(status) ? status as JobStatus : null;
+    this.#status = parseStatus(text(raw.status));
     restoreCallbacks(this, raw, int);
     const depIds = text(raw.dependency_ids);
     const depId = text(raw.dependency_id);
@@ -513,7 +446,7 @@ export class Job<R = unknown> {
   async getStatus(options: { refresh?: boolean } = {}): Promise<JobStatus | null> {
     if (options.refresh === false) return this.#status;
     const status = await this.connection.call<string | null>(["HGET", this.key, "status"]);
-    this.#status = status && STATUSES.has(status) ? status as JobStatus : null;
+    this.#status = parseStatus(status ?? undefined);
     return this.#status;
   }
 

@@ -4,6 +4,7 @@
 import { Buffer } from "node:buffer";
 import { DeserializationError, SerializationError } from "./errors.ts";
 import { JSONSerializer, type Serializer, toPythonJson } from "./serializer.ts";
+import { parseDuration, parseUtc } from "./utils.ts";
 import { deflate, inflate, STORED_BELOW, zlibStoredAscii } from "./zlib.ts";
 
 /** A job's call, decoded. */
@@ -99,4 +100,37 @@ export function decodeCall(
     throw new DeserializationError(job.id, "data", "kwargs is not an object");
   }
   return { funcName, args, kwargs: kwargs as Record<string, unknown> };
+}
+
+/**
+ * A timestamp field of a job hash, and its text: null when empty or absent.
+ * @throws {DeserializationError} when the text is not RQ's timestamp.
+ */
+export function hashDate(id: string, raw: RawHash, field: string): [Date | null, string | undefined] {
+  const t = text(raw[field]);
+  const d = parseUtc(t);
+  if (d === undefined) {
+    throw new DeserializationError(
+      id,
+      field,
+      `${JSON.stringify(t)} is not a timestamp like 2026-11-27T18:46:20.084526Z`,
+    );
+  }
+  return [d, t];
+}
+
+/**
+ * An integer field of a job hash (`timeout` also in RQ's duration form): null when empty or absent.
+ * @throws {DeserializationError} when it is not an integer, or beyond 2^53 (no longer the stored integer, and an
+ * expiry Redis refuses, which would fail the worker's finishing script rather than this job).
+ */
+export function hashInt(id: string, raw: RawHash, field: string): number | null {
+  const t = text(raw[field]);
+  if (t === undefined || t === "") return null;
+  const n = field === "timeout" ? parseDuration(t) : /^-?\d+$/.test(t.trim()) ? Number(t) : undefined;
+  if (n === undefined) throw new DeserializationError(id, field, `${JSON.stringify(t)} is not an integer`);
+  if (!Number.isSafeInteger(n)) {
+    throw new DeserializationError(id, field, `${JSON.stringify(t)} is out of range (at most 2^53 - 1)`);
+  }
+  return n;
 }

@@ -20,12 +20,8 @@ function adler32(bytes: Uint8Array): number {
   return ((b << 16) | a) >>> 0;
 }
 
-/**
- * A zlib stream holding `bytes` in one stored (uncompressed) deflate block: header `78 01`, block, Adler-32.
- * Any zlib reader, Python's `zlib.decompress` included, reads it; only for payloads under 64 KiB.
- */
-export function zlibStored(bytes: Uint8Array): Buffer {
-  const n = bytes.length;
+/** A buffer for a zlib stream of one stored block of `n` bytes, its 7 header bytes written (payload and Adler-32 next). */
+function storedBlock(n: number): Buffer {
   const out = Buffer.allocUnsafe(n + 11);
   out[0] = 0x78;
   out[1] = 0x01;
@@ -34,6 +30,16 @@ export function zlibStored(bytes: Uint8Array): Buffer {
   out[4] = n >>> 8;
   out[5] = ~n & 0xff;
   out[6] = (~n >>> 8) & 0xff;
+  return out;
+}
+
+/**
+ * A zlib stream holding `bytes` in one stored (uncompressed) deflate block: header `78 01`, block, Adler-32.
+ * Any zlib reader, Python's `zlib.decompress` included, reads it; only for payloads under 64 KiB.
+ */
+export function zlibStored(bytes: Uint8Array): Buffer {
+  const n = bytes.length;
+  const out = storedBlock(n);
   out.set(bytes, 7);
   out.writeUInt32BE(adler32(bytes), n + 7);
   return out;
@@ -46,14 +52,7 @@ export function zlibStored(bytes: Uint8Array): Buffer {
  */
 export function zlibStoredAscii(text: string): Buffer | undefined {
   const n = text.length;
-  const out = Buffer.allocUnsafe(n + 11);
-  out[0] = 0x78;
-  out[1] = 0x01;
-  out[2] = 0x01; // BFINAL = 1, BTYPE = 00 (stored)
-  out[3] = n & 0xff;
-  out[4] = n >>> 8;
-  out[5] = ~n & 0xff;
-  out[6] = (~n >>> 8) & 0xff;
+  const out = storedBlock(n);
   let a = 1, b = 0;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
